@@ -1,0 +1,34 @@
+# Each target creates .venv on first use, installing the pinned environment from requirements.lock.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell sha256sum requirements.lock pyproject.toml | sha256sum | cut -c1-12)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
+
+.PHONY: install repro test ui bench lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed-* && touch $@
+
+repro: install
+	$(VENV)/bin/dvc repro
+
+test: install
+	$(PY) -m pytest -q
+
+ui: install
+	$(VENV)/bin/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI)
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+lock: install
+	$(PY) -m pip freeze --exclude-editable | sed 's/^torch==2.13.0+cpu/torch==2.13.0/' > requirements.lock.new && mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf $(VENV) .dvc/cache .dvc/tmp outputs metrics evidence reports mlflow.db

@@ -1,0 +1,156 @@
+"""Shared plumbing for the stage scripts: params, MLflow run, atomic outputs, evidence.
+
+A stage script reads its params, calls the library, and hands its figures to :class:`Stage`,
+which writes ``metrics/<stage>.json`` and ``evidence/<stage>.json`` atomically and logs the
+run to MLflow. User mistakes (bad params, bad data) end the script with one line on stderr and
+exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python pipelines/x.py` from any folder
+    sys.path.insert(0, str(ROOT))
+
+from trust.data.io import atomic_path, atomic_write_json  # noqa: E402
+from trust.errors import ConfigError, TrustError  # noqa: E402
+from trust.report.evidence import make_evidence  # noqa: E402
+from trust.tracking import flatten, git_commit, stage_run  # noqa: E402
+
+_MISSING = object()
+
+
+def load_params(path: Path | None = None) -> dict[str, Any]:
+    """The whole of ``params.yaml``."""
+    path = path or ROOT / "params.yaml"
+    if not path.exists():
+        raise ConfigError(f"'{path}' is missing; restore params.yaml from the repository")
+    try:
+        params = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"'{path}' is not valid YAML ({str(e).splitlines()[0]}); fix the file") from None
+    if not isinstance(params, dict):
+        raise ConfigError(f"'{path}' must hold a mapping of stage sections")
+    return params
+
+
+def param(params: Mapping[str, Any], key: str, kind: type | tuple[type, ...] = object, *,
+          default: Any = _MISSING, low: float | None = None, high: float | None = None,
+          low_open: bool = False, choices: Iterable[Any] | None = None, nullable: bool = False) -> Any:
+    """Read ``params['a']['b']`` for key ``'a.b'`` and check it; ConfigError names the key and the fix."""
+    node: Any = params
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            if default is not _MISSING:
+                return default
+            raise ConfigError(f"params.yaml: key '{key}' is missing; add it (see the comments in params.yaml)")
+        node = node[part]
+    value = node
+    if value is None and nullable:
+        return None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is not object and (not isinstance(value, kind) or isinstance(value, bool) and kind in (int, float)):
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ConfigError(f"params.yaml: '{key}' = {value!r} must be of type {names}")
+    if choices is not None:
+        choices = list(choices)
+        vals = value if isinstance(value, list) else [value]
+        for v in vals:
+            if v not in choices:
+                raise ConfigError(f"params.yaml: '{key}' has {v!r}; choose from {choices}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(float(value)):
+            raise ConfigError(f"params.yaml: '{key}' = {value!r} must be finite")
+        if low is not None and (value < low or (low_open and value == low)):
+            raise ConfigError(f"params.yaml: '{key}' = {value!r} must be {'>' if low_open else '>='} {low}")
+        if high is not None and value > high:
+            raise ConfigError(f"params.yaml: '{key}' = {value!r} must be <= {high}")
+    return value
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Save a matplotlib figure as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+class Stage:
+    """One execution of a DVC stage.
+
+    >>> st = Stage("prepare")
+    >>> with st.run(params_subset, data_hashes):
+    ...     ...  # compute; write under st.out_dir
+    ...     st.finish(kind="data", metrics=..., checks=..., ledger=..., plots=..., details=...)
+    """
+
+    def __init__(self, name: str, params: Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        self.params = dict(params) if params is not None else load_params()
+        self.out_dir = ROOT / "outputs" / name
+        self.metrics_path = ROOT / "metrics" / f"{name}.json"
+        self.evidence_path = ROOT / "evidence" / f"{name}.json"
+        self.run_ctx: Any = None
+        self.stage_params: dict[str, Any] = {}
+
+    @contextlib.contextmanager
+    def run(self, stage_params: Mapping[str, Any], data_sha256: str | Mapping[str, str]) -> Iterator[Any]:
+        """The MLflow run of this execution (also kept as ``self.run_ctx`` for :meth:`finish`)."""
+        self.stage_params = dict(stage_params)
+        with stage_run(self.name, stage_params, data_sha256, root=ROOT) as run:
+            self.run_ctx = run
+            yield run
+
+    def finish(self, *, kind: str, title: str = "", metrics: Mapping[str, Any] | None = None,
+               checks: Iterable[Mapping[str, Any]] = (), ledger: Iterable[Mapping[str, Any]] = (),
+               plots: Iterable[Mapping[str, str]] = (), data: Iterable[Mapping[str, Any]] = (),
+               details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Write metrics and evidence (atomically), and log them with the plots to MLflow."""
+        metrics = {k: v for k, v in flatten(metrics or {}).items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        plots = [dict(p) for p in plots]
+        evidence = make_evidence(
+            self.name, kind, title=title, params=self.stage_params, data=data, checks=checks,
+            metrics=metrics, ledger=ledger, plots=plots, details=details,
+            mlflow_run_id=self.run_ctx.run_id if self.run_ctx else None, git_commit=git_commit(ROOT),
+        )
+        atomic_write_json(self.metrics_path, metrics)
+        atomic_write_json(self.evidence_path, evidence)
+        if self.run_ctx is not None:
+            self.run_ctx.log_metrics(metrics)
+            self.run_ctx.log_artifact(self.evidence_path, "evidence")
+            for p in plots:
+                self.run_ctx.log_artifact(ROOT / p["path"], "plots")
+        return evidence
+
+
+def relpath(path: Path) -> str:
+    """A path relative to the project root, as evidence records it."""
+    return str(Path(path).resolve().relative_to(ROOT))
+
+
+def main(fn: Callable[[], Any]) -> Callable[[], None]:
+    """Decorator for a stage's entry point: user mistakes print one line and exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper() -> None:
+        try:
+            fn()
+        except TrustError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper

@@ -1,0 +1,336 @@
+"""Table schemas: what kind each column is, and validation of DataFrames against it.
+
+A :class:`TableSchema` is the metadata that travels with a table (in the manner of SDV's
+metadata): the kind of every column, the target and problem type, and any *public* metadata
+the user declares (category lists, value bounds). Public metadata is what a differentially
+private release may use without spending budget, so it is never filled in from the data
+silently: :func:`infer_schema` infers kinds, but records categories and bounds only when the
+caller passes them.
+
+Column kinds follow CTAB-GAN+'s encoders:
+
+``categorical``  one-hot encoded; missing values are a category of their own when allowed.
+``continuous``   mode-specific normalisation with a variational Gaussian mixture.
+``mixed``        continuous with point masses (e.g. 0, or missing) that get modes of their own.
+``general``      min-max to [-1, 1] with a single tanh unit (unimodal columns, label-encoded
+                 high-cardinality categoricals).
+
+Modifiers: ``integer`` (numeric values are whole numbers: rounded back on decode) and ``log``
+(long-tailed: log-transformed before encoding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from trust.errors import ConfigError, DataError
+
+KINDS = ("categorical", "continuous", "mixed", "general")
+PROBLEM_TYPES = ("classification", "regression")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """How one column is encoded and validated.
+
+    Attributes:
+        name: column name.
+        kind: one of ``categorical``, ``continuous``, ``mixed``, ``general``.
+        integer: numeric values are whole numbers (rounded back after decoding).
+        log: long-tailed numeric column, log-transformed before encoding.
+        point_masses: for ``mixed`` columns, the values that get a mode of their own (e.g. ``(0.0,)``).
+        allow_missing: missing values are expected; they become their own category or mode.
+            When False, a missing value is a validation error.
+        categories: declared category list (public metadata), or None.
+        bounds: declared ``(low, high)`` value range (public metadata), or None.
+    """
+
+    name: str
+    kind: str
+    integer: bool = False
+    log: bool = False
+    point_masses: tuple[float, ...] = ()
+    allow_missing: bool = False
+    categories: tuple[Any, ...] | None = None
+    bounds: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(
+                f"column '{self.name}': unknown kind '{self.kind}'; use one of {', '.join(KINDS)}"
+            )
+        if self.kind == "categorical" and (self.log or self.point_masses):
+            raise ConfigError(
+                f"column '{self.name}': a categorical column cannot be log-transformed or have point masses"
+            )
+        if self.kind == "mixed" and not self.point_masses and not self.allow_missing:
+            raise ConfigError(
+                f"column '{self.name}': a mixed column needs point masses (e.g. mixed={{'{self.name}': [0.0]}}) "
+                "or allow_missing=True"
+            )
+        if self.bounds is not None and not (float(self.bounds[0]) < float(self.bounds[1])):
+            raise ConfigError(f"column '{self.name}': bounds {self.bounds} must satisfy low < high")
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind != "categorical"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["point_masses"] = list(self.point_masses)
+        d["categories"] = None if self.categories is None else [_plain(c) for c in self.categories]
+        d["bounds"] = None if self.bounds is None else [float(b) for b in self.bounds]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ColumnSpec":
+        d = dict(d)
+        d["point_masses"] = tuple(float(x) for x in d.get("point_masses") or ())
+        if d.get("categories") is not None:
+            d["categories"] = tuple(d["categories"])
+        if d.get("bounds") is not None:
+            d["bounds"] = (float(d["bounds"][0]), float(d["bounds"][1]))
+        return cls(**d)
+
+
+def _plain(x: Any) -> Any:
+    """numpy scalars -> Python scalars, for JSON."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+@dataclass
+class TableSchema:
+    """The kinds of a table's columns, its target and problem type.
+
+    Use :func:`infer_schema` to build one from a DataFrame with explicit overrides, and
+    :meth:`validate` at every boundary where a table enters the library.
+    """
+
+    columns: dict[str, ColumnSpec]
+    target: str | None = None
+    problem_type: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.target is not None and self.target not in self.columns:
+            raise ConfigError(
+                f"target '{self.target}' is not a column of the schema; choose one of: {', '.join(self.columns)}"
+            )
+        if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
+            raise ConfigError(
+                f"problem_type '{self.problem_type}' is unknown; use 'classification' or 'regression'"
+            )
+
+    # -- views -------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return list(self.columns)
+
+    def __getitem__(self, name: str) -> ColumnSpec:
+        return self.columns[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.columns
+
+    def of_kind(self, *kinds: str) -> list[str]:
+        """Names of the columns whose kind is one of ``kinds``."""
+        return [n for n, c in self.columns.items() if c.kind in kinds]
+
+    @property
+    def features(self) -> list[str]:
+        """All columns but the target."""
+        return [n for n in self.columns if n != self.target]
+
+    def replace_column(self, name: str, **changes: Any) -> "TableSchema":
+        """A copy of the schema with one column's spec changed (e.g. ``kind='general'``)."""
+        if name not in self.columns:
+            raise ConfigError(f"column '{name}' is not in the schema; choose one of: {', '.join(self.columns)}")
+        cols = dict(self.columns)
+        cols[name] = replace(cols[name], **changes)
+        return TableSchema(cols, self.target, self.problem_type, dict(self.meta))
+
+    def select(self, names: Sequence[str]) -> "TableSchema":
+        """The schema restricted to ``names`` (target dropped if not among them)."""
+        missing = [n for n in names if n not in self.columns]
+        if missing:
+            raise ConfigError(f"column '{missing[0]}' is not in the schema; choose from: {', '.join(self.columns)}")
+        target = self.target if self.target in names else None
+        return TableSchema({n: self.columns[n] for n in names}, target,
+                           self.problem_type if target else None, dict(self.meta))
+
+    # -- serialisation -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "problem_type": self.problem_type,
+            "columns": [c.to_dict() for c in self.columns.values()],
+            "meta": dict(self.meta),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "TableSchema":
+        cols = [ColumnSpec.from_dict(c) for c in d["columns"]]
+        return cls({c.name: c for c in cols}, d.get("target"), d.get("problem_type"), dict(d.get("meta") or {}))
+
+    # -- validation --------------------------------------------------------------------------
+    def validate(self, df: pd.DataFrame, *, require_target: bool = True) -> pd.DataFrame:
+        """Check ``df`` against the schema and return it with the schema's column order.
+
+        Raises :class:`~trust.errors.DataError` naming the first offending column: a column
+        the schema declares but the data lacks, a missing value where none is allowed, text in
+        a numeric column, a category outside a declared list, a value outside declared bounds.
+        Extra columns in ``df`` are dropped.
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        if len(df) == 0:
+            raise DataError("the table has no rows; pass a table with at least one row")
+        needed = [n for n in self.columns if require_target or n != self.target]
+        for name in needed:
+            if name not in df.columns:
+                role = "target column" if name == self.target else "column"
+                raise DataError(
+                    f"{role} '{name}' is missing from the data; the data has: {_preview(df.columns)}"
+                )
+        out = df[needed].copy()
+        for name in needed:
+            spec = self.columns[name]
+            col = out[name]
+            n_missing = int(col.isna().sum())
+            if n_missing and not spec.allow_missing:
+                raise DataError(
+                    f"column '{name}' has {n_missing} missing value(s) but is declared non-missing; "
+                    "clean them or declare the column with allow_missing=True"
+                )
+            if spec.is_numeric:
+                numeric = pd.to_numeric(col, errors="coerce")
+                bad = numeric.isna() & col.notna()
+                if bad.any():
+                    raise DataError(
+                        f"column '{name}' is declared {spec.kind} but holds non-numeric values "
+                        f"(e.g. {col[bad].iloc[0]!r}); fix the data or declare it categorical"
+                    )
+                if not np.isfinite(numeric.dropna().to_numpy(dtype=float)).all():
+                    raise DataError(f"column '{name}' holds infinite values; replace them or mark them missing")
+                if spec.bounds is not None:
+                    lo, hi = spec.bounds
+                    outside = (numeric < lo) | (numeric > hi)
+                    if outside.any():
+                        raise DataError(
+                            f"column '{name}' has {int(outside.sum())} value(s) outside its declared bounds "
+                            f"[{lo}, {hi}]; widen the bounds or clip the data"
+                        )
+                out[name] = numeric.astype(float)
+            elif spec.categories is not None:
+                allowed = set(spec.categories)
+                unknown = col.dropna()[~col.dropna().isin(allowed)]
+                if len(unknown):
+                    raise DataError(
+                        f"column '{name}' holds category {unknown.iloc[0]!r} that is not in its declared "
+                        "categories; add it to the category list or clean the data"
+                    )
+        return out
+
+
+def _preview(names: Iterable[Any], n: int = 12) -> str:
+    names = [str(x) for x in names]
+    more = f", ... ({len(names) - n} more)" if len(names) > n else ""
+    return ", ".join(names[:n]) + more
+
+
+def _as_list(x: str | Iterable[str] | None) -> list[str]:
+    if x is None:
+        return []
+    return [x] if isinstance(x, str) else list(x)
+
+
+def infer_schema(
+    df: pd.DataFrame,
+    *,
+    target: str | None = None,
+    problem_type: str | None = None,
+    categorical: str | Iterable[str] | None = None,
+    continuous: str | Iterable[str] | None = None,
+    general: str | Iterable[str] | None = None,
+    mixed: Mapping[str, Sequence[float]] | None = None,
+    integer: str | Iterable[str] | None = None,
+    log: str | Iterable[str] | None = None,
+    allow_missing: str | Iterable[str] | None = None,
+    categories: Mapping[str, Sequence[Any]] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    max_categories: int = 20,
+) -> TableSchema:
+    """Infer a :class:`TableSchema` from ``df``, with explicit overrides taking precedence.
+
+    Inference: text, boolean and category dtypes are ``categorical``; numeric columns with at
+    most ``max_categories`` distinct values are ``categorical``; other numeric columns are
+    ``continuous`` (``integer`` when every value is whole). Point masses and long tails are a
+    modelling choice, so ``mixed`` and ``log`` are never inferred: declare them. Columns that hold
+    missing values get ``allow_missing=True``; declare ``allow_missing`` to accept missing
+    values in columns that have none yet.
+
+    ``categories`` and ``bounds`` are public metadata and are recorded only as given.
+
+    Raises:
+        DataError: ``df`` is empty, a named column does not exist, or a column is constant
+            or entirely missing (nothing to learn from it).
+        ConfigError: a column is given two kinds, or ``problem_type`` is unknown.
+    """
+    if not isinstance(df, pd.DataFrame) or len(df) == 0:
+        raise DataError("infer_schema needs a non-empty pandas DataFrame")
+    overrides: dict[str, str] = {}
+    for kind, cols in (("categorical", categorical), ("continuous", continuous), ("general", general),
+                       ("mixed", list(mixed or {}))):
+        for c in _as_list(cols):
+            if c in overrides and overrides[c] != kind:
+                raise ConfigError(f"column '{c}' is declared both {overrides[c]} and {kind}; choose one")
+            overrides[c] = kind
+    named = set(overrides) | set(_as_list(integer)) | set(_as_list(log)) | set(_as_list(allow_missing)) \
+        | set(categories or {}) | set(bounds or {}) | ({target} if target else set())
+    for c in sorted(named, key=str):
+        if c not in df.columns:
+            raise DataError(f"column '{c}' is not in the data; the data has: {_preview(df.columns)}")
+
+    specs: dict[str, ColumnSpec] = {}
+    for name in df.columns:
+        col = df[name]
+        non_missing = col.dropna()
+        if len(non_missing) == 0:
+            raise DataError(f"column '{name}' is entirely missing; drop it before fitting")
+        if non_missing.nunique() < 2:
+            raise DataError(
+                f"column '{name}' is constant ({non_missing.iloc[0]!r}); drop it, it carries no information"
+            )
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        kind = overrides.get(name)
+        if kind is None:
+            kind = "continuous" if numeric and non_missing.nunique() > max_categories else "categorical"
+        if kind != "categorical" and not numeric:
+            raise DataError(
+                f"column '{name}' is declared {kind} but is not numeric; declare it categorical or convert it"
+            )
+        is_integer = name in _as_list(integer) or (
+            kind != "categorical" and numeric and bool(np.all(np.mod(non_missing.to_numpy(dtype=float), 1) == 0))
+        )
+        cats = tuple((categories or {}).get(name)) if categories and name in categories else None
+        bnd = tuple(float(b) for b in bounds[name]) if bounds and name in bounds else None
+        specs[name] = ColumnSpec(
+            name=name,
+            kind=kind,
+            integer=bool(is_integer) and kind != "categorical",
+            log=name in _as_list(log),
+            point_masses=tuple(float(v) for v in (mixed or {}).get(name, ())),
+            allow_missing=bool(col.isna().any()) or name in _as_list(allow_missing),
+            categories=cats,
+            bounds=bnd,  # type: ignore[arg-type]
+        )
+    if target is not None and problem_type is None:
+        problem_type = "classification" if specs[target].kind == "categorical" else "regression"
+    return TableSchema(specs, target, problem_type)
+
+
+__all__ = ["ColumnSpec", "TableSchema", "infer_schema", "KINDS", "PROBLEM_TYPES"]

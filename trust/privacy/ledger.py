@@ -1,0 +1,181 @@
+"""The privacy ledger: every differentially private release and its guarantee.
+
+One :class:`LedgerEntry` per release, with the fields of DESIGN.md:
+``{release, mechanism, epsilon, delta, accountant, noise_multiplier, sample_rate, steps,
+max_grad_norm, unit_of_privacy, adjacency, data_sha256}`` plus ``dataset`` (which table's
+people the guarantee protects) and ``composition`` (how the entry composes with others that
+touch the same data).
+
+Totals compose by basic sequential composition per dataset (epsilons and deltas add), which is
+always valid; entries whose ``composition`` is ``"parallel"`` inside one release are folded by
+the mechanism itself before they reach the ledger (a single entry per release).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Iterable, Mapping
+
+from trust.errors import ConfigError, PrivacyBudgetError
+
+UNITS = ("record", "label", "user")
+ADJACENCY = ("add/remove", "replace-one")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One DP release and its guarantee.
+
+    Attributes:
+        release: a name unique within the ledger (e.g. ``synthesize/eps1/critic``).
+        mechanism: e.g. ``DP-SGD (Poisson subsampled Gaussian)``, ``Laplace``.
+        epsilon, delta: the guarantee.
+        accountant: how epsilon was computed (``rdp``, ``prv``, ``basic``, ``closed-form``).
+        noise_multiplier: the noise scale relative to sensitivity (sigma for Gaussian, b/Delta for Laplace).
+        sample_rate: Poisson sampling rate q (1.0 for full-data mechanisms).
+        steps: number of compositions counted by the accountant (1 for one-shot mechanisms).
+        max_grad_norm: per-sample clipping bound (DP-SGD) or the clip bound of a response.
+        unit_of_privacy: what one person contributes: ``record`` (a row), ``label`` (a row's label
+            only, features public), ``user``.
+        adjacency: ``add/remove`` or ``replace-one``.
+        data_sha256: content hash of the protected table.
+        dataset: the protected dataset's name (totals are per dataset).
+        composition: ``sequential`` (adds to the dataset's total).
+        notes: anything an auditor should read with the figure (what is *not* covered).
+    """
+
+    release: str
+    mechanism: str
+    epsilon: float
+    delta: float
+    accountant: str
+    noise_multiplier: float | None
+    sample_rate: float | None
+    steps: int | None
+    max_grad_norm: float | None
+    unit_of_privacy: str
+    adjacency: str
+    data_sha256: str
+    dataset: str = ""
+    composition: str = "sequential"
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.epsilon, (int, float)) and self.epsilon > 0 and math.isfinite(self.epsilon)):
+            raise ConfigError(f"ledger entry '{self.release}': epsilon={self.epsilon} must be a finite number > 0")
+        if not 0.0 <= float(self.delta) < 1.0:
+            raise ConfigError(f"ledger entry '{self.release}': delta={self.delta} must lie in [0, 1)")
+        if self.unit_of_privacy not in UNITS:
+            raise ConfigError(
+                f"ledger entry '{self.release}': unit_of_privacy '{self.unit_of_privacy}' must be one of {UNITS}"
+            )
+        if self.adjacency not in ADJACENCY:
+            raise ConfigError(f"ledger entry '{self.release}': adjacency '{self.adjacency}' must be one of {ADJACENCY}")
+        if self.composition != "sequential":
+            raise ConfigError(f"ledger entry '{self.release}': composition must be 'sequential'")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "LedgerEntry":
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ConfigError(f"ledger entry has unknown field(s) {sorted(unknown)}; expected {sorted(names)}")
+        return cls(**dict(d))
+
+    def sentence(self) -> str:
+        """The guarantee in one sentence, for people."""
+        unit = {"record": "one person's row", "label": "one person's label (features are not protected)",
+                "user": "all of one user's rows"}[self.unit_of_privacy]
+        how = f"{self.mechanism}"
+        if self.noise_multiplier is not None:
+            how += f", noise multiplier {self.noise_multiplier:.4g}"
+        if self.sample_rate is not None and self.sample_rate < 1:
+            how += f", sampling rate {self.sample_rate:.4g}"
+        if self.steps is not None and self.steps > 1:
+            how += f", {self.steps} steps"
+        if self.max_grad_norm is not None:
+            how += f", clip bound {self.max_grad_norm:.4g}"
+        delta = f"delta = {self.delta:.3g}" if self.delta > 0 else "delta = 0 (pure DP)"
+        return (
+            f"Release '{self.release}' is ({self.epsilon:.4g}, {self.delta:.3g})-differentially private for "
+            f"{unit} in dataset '{self.dataset or self.data_sha256[:12]}' under {self.adjacency} adjacency "
+            f"(epsilon = {self.epsilon:.4g}, {delta}; {self.accountant} accountant; {how})."
+        )
+
+
+@dataclass
+class PrivacyLedger:
+    """An ordered collection of :class:`LedgerEntry`, with composition per dataset."""
+
+    entries: list[LedgerEntry] = field(default_factory=list)
+
+    def append(self, entry: LedgerEntry | Mapping[str, Any]) -> LedgerEntry:
+        """Add a release; its name must be new."""
+        e = entry if isinstance(entry, LedgerEntry) else LedgerEntry.from_dict(entry)
+        if any(x.release == e.release for x in self.entries):
+            raise ConfigError(f"the ledger already holds a release named '{e.release}'; give releases unique names")
+        self.entries.append(e)
+        return e
+
+    def merge(self, other: "PrivacyLedger | Iterable[LedgerEntry | Mapping[str, Any]]") -> "PrivacyLedger":
+        """A new ledger with this one's entries and ``other``'s (identical duplicates kept once)."""
+        out = PrivacyLedger(list(self.entries))
+        items = other.entries if isinstance(other, PrivacyLedger) else other
+        for e in items:
+            e = e if isinstance(e, LedgerEntry) else LedgerEntry.from_dict(e)
+            same = [x for x in out.entries if x.release == e.release]
+            if same and same[0] == e:
+                continue
+            out.append(e)
+        return out
+
+    def datasets(self) -> list[str]:
+        return sorted({e.dataset or e.data_sha256 for e in self.entries})
+
+    def total(self, dataset: str | None = None) -> tuple[float, float]:
+        """(epsilon, delta) of every release touching ``dataset``, by basic sequential composition."""
+        sel = [e for e in self.entries if dataset is None or (e.dataset or e.data_sha256) == dataset]
+        return float(sum(e.epsilon for e in sel)), float(min(1.0, sum(e.delta for e in sel)))
+
+    def totals(self) -> dict[str, dict[str, float]]:
+        """Per dataset: total epsilon, total delta, number of releases."""
+        out = {}
+        for d in self.datasets():
+            eps, delta = self.total(d)
+            out[d] = {"epsilon": eps, "delta": delta,
+                      "releases": sum(1 for e in self.entries if (e.dataset or e.data_sha256) == d)}
+        return out
+
+    def check_budget(self, dataset: str, epsilon: float, *, max_epsilon: float, max_delta: float = 1.0,
+                     delta: float = 0.0) -> None:
+        """Raise :class:`PrivacyBudgetError` if adding ``(epsilon, delta)`` on ``dataset`` would pass the budget."""
+        spent_eps, spent_delta = self.total(dataset)
+        if spent_eps + epsilon > max_epsilon + 1e-12 or spent_delta + delta > max_delta + 1e-15:
+            raise PrivacyBudgetError(
+                f"dataset '{dataset}' has spent epsilon={spent_eps:.4g}, delta={spent_delta:.3g}; another release of "
+                f"epsilon={epsilon:.4g}, delta={delta:.3g} would pass the budget (epsilon {max_epsilon:g}, delta "
+                f"{max_delta:g}); lower the release's epsilon or raise the budget"
+            )
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in self.entries]
+
+    @classmethod
+    def from_list(cls, items: Iterable[Mapping[str, Any]]) -> "PrivacyLedger":
+        led = cls()
+        for d in items:
+            led.append(d)
+        return led
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+
+__all__ = ["LedgerEntry", "PrivacyLedger", "UNITS", "ADJACENCY"]

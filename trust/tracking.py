@@ -1,0 +1,157 @@
+"""MLflow helpers: one run per stage execution, tagged for lineage.
+
+The tracking store is ``$MLFLOW_TRACKING_URI`` when set, else ``sqlite:///<repo>/mlflow.db``
+(open it with ``make ui``). Every run carries the tags ``git_commit``, ``stage``,
+``params_hash``, ``data_sha256`` and ``dvc_lock_sha256``; params are logged flat
+(``synth.epsilon``). Tables are never logged: :meth:`StageRun.log_artifact` refuses CSV and
+Parquet files so that no raw row can reach the store by accident.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+EXPERIMENT = "trust-pipeline"
+TABULAR_SUFFIXES = {".csv", ".parquet", ".tsv", ".feather", ".gz", ".pkl", ".pickle"}
+
+
+def repo_root(start: str | os.PathLike[str] | None = None) -> Path:
+    """The git work tree containing ``start`` (default: the current directory), else ``start`` itself."""
+    start = Path(start or os.getcwd()).resolve()
+    try:
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True,
+                             text=True, check=True, timeout=10)
+        return Path(out.stdout.strip())
+    except (subprocess.SubprocessError, FileNotFoundError):
+        return start
+
+
+def git_commit(root: str | os.PathLike[str] | None = None) -> str:
+    """HEAD's commit hash (with ``-dirty`` when the tree has uncommitted changes), or ``unknown``."""
+    root = Path(root or repo_root())
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (subprocess.SubprocessError, FileNotFoundError):
+        return "unknown"
+
+
+def default_tracking_uri(root: str | os.PathLike[str] | None = None) -> str:
+    """``$MLFLOW_TRACKING_URI`` if set, else the project's SQLite store."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    return f"sqlite:///{Path(root or repo_root()).resolve() / 'mlflow.db'}"
+
+
+def flatten(d: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, Any]:
+    """``{"synth": {"epsilon": 1}}`` -> ``{"synth.epsilon": 1}``; lists become their JSON text."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{sep}{k}" if prefix else str(k)
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key, sep))
+        elif isinstance(v, (list, tuple)):
+            out[key] = json.dumps(v)
+        else:
+            out[key] = v
+    return out
+
+
+def params_hash(params: Mapping[str, Any]) -> str:
+    """sha256 of the params' canonical JSON: equal params, equal hash."""
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "none"
+
+
+class StageRun:
+    """The MLflow run of one stage execution (returned by :func:`stage_run`)."""
+
+    def __init__(self, run: Any, client: Any) -> None:
+        self._run = run
+        self._client = client
+
+    @property
+    def run_id(self) -> str:
+        return self._run.info.run_id
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Log flat numeric metrics (non-numbers are skipped)."""
+        import mlflow
+
+        clean = {k: float(v) for k, v in flatten(metrics).items()
+                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if clean:
+            mlflow.log_metrics(clean, step=step)
+
+    def log_artifact(self, path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Log a plot, evidence file or model. Tables (CSV, Parquet, ...) are refused: no raw rows in MLflow."""
+        import mlflow
+
+        p = Path(path)
+        if p.suffix.lower() in TABULAR_SUFFIXES:
+            raise ValueError(f"refusing to log '{p.name}' to MLflow: tables may hold raw rows")
+        mlflow.log_artifact(str(p), artifact_path=artifact_path)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        import mlflow
+
+        mlflow.set_tags({k: str(v) for k, v in tags.items()})
+
+
+@contextlib.contextmanager
+def stage_run(
+    stage: str,
+    params: Mapping[str, Any],
+    data_sha256: str | Mapping[str, str],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    experiment: str = EXPERIMENT,
+    tracking_uri: str | None = None,
+) -> Iterator[StageRun]:
+    """Open one MLflow run for one stage execution, with the lineage tags, params logged flat.
+
+    ``data_sha256`` is the content hash of the stage's input data, or a mapping name -> hash
+    (logged as ``name:hash`` pairs). The run ends FAILED if the block raises.
+    """
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    root = Path(root or repo_root())
+    mlflow.set_tracking_uri(tracking_uri or default_tracking_uri(root))
+    mlflow.set_experiment(experiment)
+    if isinstance(data_sha256, Mapping):
+        data_tag = ",".join(f"{k}:{v}" for k, v in sorted(data_sha256.items()))
+    else:
+        data_tag = str(data_sha256)
+    tags = {
+        "git_commit": git_commit(root),
+        "stage": stage,
+        "params_hash": params_hash(params),
+        "data_sha256": data_tag,
+        "dvc_lock_sha256": _file_hash(root / "dvc.lock"),
+    }
+    with mlflow.start_run(run_name=stage, tags=tags) as run:
+        flat = flatten(params)
+        items = list(flat.items())
+        for i in range(0, len(items), 100):  # MLflow's batch limit
+            mlflow.log_params({k: str(v)[:6000] for k, v in items[i:i + 100]})
+        yield StageRun(run, mlflow)
+
+
+__all__ = ["EXPERIMENT", "StageRun", "stage_run", "repo_root", "git_commit", "default_tracking_uri",
+           "flatten", "params_hash"]
