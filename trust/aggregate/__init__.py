@@ -1,0 +1,1 @@
+"""Learning from aggregate bags: bag-level, instance-level and interpolating estimators, label-DP responses."""

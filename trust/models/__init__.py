@@ -1,0 +1,1 @@
+"""Small shared networks and training loops used by several capabilities."""

@@ -1,0 +1,1 @@
+"""Private tabular synthesis: CTAB-GAN+ trained with DP-SGD."""
