@@ -1,0 +1,24 @@
+"""Shared fixtures. Tests run on the real libraries and small slices of the bundled data."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Two cores on CI: keep torch from oversubscribing them.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(scope="session")
+def adult():
+    from trust.data import load_dataset
+
+    return load_dataset("adult")
+
+
+@pytest.fixture(scope="session")
+def king():
+    from trust.data import load_dataset
+
+    return load_dataset("king")
