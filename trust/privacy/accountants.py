@@ -7,9 +7,6 @@ Opacus counts DP-SGD steps with an accountant object (``step(noise_multiplier, s
 
 from __future__ import annotations
 
-from opacus.accountants import create_accountant
-from opacus.accountants.utils import get_noise_multiplier
-
 from trust.errors import ConfigError, PrivacyBudgetError
 
 ACCOUNTANTS = ("rdp", "prv")
@@ -28,6 +25,8 @@ def _check(accountant: str, sample_rate: float, steps: int, delta: float) -> Non
 
 def make_accountant(accountant: str = "rdp"):
     """A fresh Opacus accountant (``rdp`` or ``prv``)."""
+    from opacus.accountants import create_accountant  # imports torch: keep it off the CLI's start-up path
+
     if accountant not in ACCOUNTANTS:
         raise ConfigError(f"accountant '{accountant}' is unknown; use one of {ACCOUNTANTS}")
     return create_accountant(mechanism=accountant)
@@ -54,6 +53,8 @@ def noise_for_epsilon(epsilon: float, sample_rate: float, steps: int, delta: flo
     _check(accountant, sample_rate, steps, delta)
     if not epsilon > 0:
         raise ConfigError(f"epsilon={epsilon} must be > 0")
+    from opacus.accountants.utils import get_noise_multiplier
+
     try:
         sigma = get_noise_multiplier(target_epsilon=float(epsilon), target_delta=float(delta),
                                      sample_rate=float(sample_rate), steps=int(steps),
