@@ -1,1 +1,46 @@
-"""Private tabular synthesis: CTAB-GAN+ trained with DP-SGD."""
+"""Private tabular synthesis: CTAB-GAN+ trained with DP-SGD.
+
+>>> from trust.synth import CTABGANPlus
+>>> model = CTABGANPlus(epochs=150, epsilon=3.0, delta=1e-5, random_state=0).fit(df, schema)
+>>> synthetic = model.sample(len(df))
+>>> model.privacy_report()["sentences"]
+
+Names are imported lazily (torch loads only when the model is used).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "CTABGANPlus": "trust.synth.model",
+    "CondSampler": "trust.synth.sampler",
+    "MLPGenerator": "trust.synth.networks",
+    "MLPCritic": "trust.synth.networks",
+    "ConvGenerator": "trust.synth.networks",
+    "ConvCritic": "trust.synth.networks",
+    "Auxiliary": "trust.synth.networks",
+    "critic_per_sample_grads": "trust.synth.trainer",
+    "DataTransformer": "trust.synth.transformer",
+    "Span": "trust.synth.transformer",
+    "CondBlock": "trust.synth.transformer",
+    "release_histograms": "trust.synth.dp_metadata",
+    "HistogramRelease": "trust.synth.dp_metadata",
+    "evaluate_synthetic": "trust.synth.evaluate",
+    "ml_utility": "trust.synth.evaluate",
+    "fidelity": "trust.synth.evaluate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'trust.synth' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_EXPORTS))
+
+
+__all__ = list(_EXPORTS)

@@ -1,0 +1,117 @@
+"""Utility of CTAB-GAN+ synthetic data on Adult: train on synthetic, test on real (TSTR) vs CTGAN.
+
+Runs (pick with ``--runs``): ``none`` (ours, no DP), ``eps1``, ``eps3``, ``eps10`` (ours, whole pipeline DP at
+``--delta``: DP histogram release + DP-SGD auxiliary model + DP-SGD critic), ``ncritic5`` (ours, no DP,
+5 critic steps per generator step, the paper's setting) and ``ctgan`` (``ctgan.CTGAN``, the model in SDV's
+CTGANSynthesizer, at the same epochs and batch size). Each synthesizer trains on the prepared Adult train
+split and samples as many rows; utility is ``trust.synth.evaluate.ml_utility`` (gradient boosting and
+logistic regression fitted on the synthetic rows, ROC AUC on the real test split), with train-on-real (TRTR)
+as the reference.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/synth_quality.py --epochs 30 [--runs none,eps1,eps3,eps10,ctgan] \
+        [--out benchmarks/results/synth_quality.json]
+
+Prints a Markdown table and writes the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# value ranges declared public (domain knowledge, round and generous; the same as params.yaml synthesize.public_bounds)
+PUBLIC_BOUNDS = {"age": (0, 100), "education-num": (1, 16), "hours-per-week": (0, 100), "capital-gain": (0, 100000),
+                 "capital-loss": (0, 5000), "fnlwgt": (0, 2000000)}
+RUNS = ("none", "eps1", "eps3", "eps10", "ncritic5", "ctgan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=30, help="paper: 150 (hours on 2 CPU cores for all runs)")
+    ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--delta", type=float, default=1e-5)
+    ap.add_argument("--accountant", default="prv")
+    ap.add_argument("--runs", default="none,eps1,eps3,eps10,ctgan")
+    ap.add_argument("--metadata-fraction", type=float, default=0.2,
+                    help="share of epsilon for the DP histogram release (CTABGANPlus.metadata_epsilon_fraction)")
+    ap.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate of ours (paper: 2e-4)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "synth_quality.json")
+    args = ap.parse_args()
+    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    bad = [r for r in runs if r not in RUNS]
+    if bad:
+        sys.exit(f"unknown run(s) {bad}; choose from {RUNS}")
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from trust.data import TableSchema
+    from trust.synth import CTABGANPlus
+    from trust.synth.evaluate import ml_utility
+
+    src = ROOT / "outputs" / "prepare" / "adult"
+    train, test = pd.read_parquet(src / "train.parquet"), pd.read_parquet(src / "test.parquet")
+    schema = TableSchema.from_dict(json.loads((src / "schema.json").read_text()))
+    for col, bnd in PUBLIC_BOUNDS.items():
+        schema = schema.replace_column(col, bounds=tuple(map(float, bnd)))
+    results: dict[str, dict] = {}
+    trtr = None
+    for run in runs:
+        t = time.perf_counter()
+        if run == "ctgan":
+            from ctgan import CTGAN
+
+            cdf = train.copy()
+            discrete = schema.of_kind("categorical")
+            for c in discrete:
+                cdf[c] = cdf[c].astype(object).where(cdf[c].notna(), "missing").astype(str)
+            model = CTGAN(epochs=args.epochs, batch_size=args.batch_size, enable_gpu=False)
+            model.set_random_state(args.seed)
+            model.fit(cdf, discrete)
+            syn = model.sample(len(train))
+            for c in discrete:
+                syn[c] = syn[c].where(syn[c] != "missing", None)
+            extra = {}
+        else:
+            kw = {"n_critic": 5} if run == "ncritic5" else {}
+            eps = float(run[3:]) if run.startswith("eps") else None
+            model = CTABGANPlus(epochs=args.epochs, batch_size=args.batch_size, epsilon=eps, delta=args.delta,
+                                accountant=args.accountant, metadata_epsilon_fraction=args.metadata_fraction, lr=args.lr,
+                                random_state=args.seed, verbose=False, **kw)
+            model.fit(train, schema)
+            syn = model.sample(len(train))
+            rep = model.privacy_report()
+            extra = {"epsilon": rep["epsilon"], "critic_noise_multiplier": rep["noise_multiplier"]}
+        fit_s = time.perf_counter() - t
+        u = ml_utility(train, test, syn, schema, random_state=args.seed,
+                       trtr=None if trtr is None else {k[5:]: v for k, v in trtr.items()})
+        trtr = {k: v for k, v in u.items() if k.startswith("trtr.")}
+        results[run] = {"tstr_hgb_auc": u["tstr.hgb.auc"], "tstr_linear_auc": u["tstr.linear.auc"],
+                        "trtr_hgb_auc": u["trtr.hgb.auc"], "trtr_linear_auc": u["trtr.linear.auc"],
+                        "fit_seconds": fit_s, **extra}
+        print(run, json.dumps(results[run]), flush=True)
+    args.out.write_text(json.dumps({"epochs": args.epochs, "batch_size": args.batch_size, "delta": args.delta,
+                                    "metadata_fraction": args.metadata_fraction, "lr": args.lr,
+                                    "accountant": args.accountant, "seed": args.seed, "results": results}, indent=1))
+    print("\n| run | TSTR AUC (HGB) | TSTR AUC (logistic) | total epsilon | fit (s) |\n|---|---|---|---|---|")
+    for run, r in results.items():
+        eps = f"{r['epsilon']:.3g}" if r.get("epsilon") else "-"
+        print(f"| {run} | {r['tstr_hgb_auc']:.3f} | {r['tstr_linear_auc']:.3f} | {eps} | {r['fit_seconds']:.0f} |")
+    r0 = next(iter(results.values()))
+    print(f"| train on real | {r0['trtr_hgb_auc']:.3f} | {r0['trtr_linear_auc']:.3f} | - | - |")
+
+
+if __name__ == "__main__":
+    main()

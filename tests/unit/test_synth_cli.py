@@ -1,0 +1,92 @@
+"""`trust synth fit` / `trust synth sample` as a user runs them: exit codes, one-line errors, no partial files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trust.cli import main
+
+
+def _run(capsys, *args):
+    with pytest.raises(SystemExit) as e:
+        main(list(args))
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def table_csv(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    n = 300
+    y = rng.integers(0, 2, n)
+    df = pd.DataFrame({"x": rng.normal(2.0 * y, 1.0), "c": np.where(y == 1, "a", "b"),
+                       "y": np.where(y == 1, "yes", "no")})
+    path = tmp_path_factory.mktemp("data") / "toy.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_dir(table_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models") / "toy-model"
+    with pytest.raises(SystemExit) as e:
+        main(["synth", "fit", str(table_csv), "--target", "y", "--no-dp", "--epochs", "1", "--batch-size", "100",
+              "--quiet", "--out", str(out)])
+    assert e.value.code in (0, None)
+    return out
+
+
+def test_fit_and_sample(model_dir, tmp_path, capsys):
+    assert (model_dir / "model.json").is_file() and (model_dir / "weights.pt").is_file()
+    out = tmp_path / "syn.csv"
+    code, _, err = _run(capsys, "synth", "sample", str(model_dir), "-n", "40", "--out", str(out),
+                        "--condition", "c=a")
+    assert code in (0, None), err
+    syn = pd.read_csv(out)
+    assert len(syn) == 40 and list(syn.columns) == ["x", "c", "y"] and (syn["c"] == "a").all()
+
+
+def test_dp_fit_writes_a_model_with_its_ledger(table_csv, tmp_path, capsys):
+    out = tmp_path / "dp-model"
+    code, _, err = _run(capsys, "synth", "fit", str(table_csv), "--target", "y", "--epsilon", "5", "--delta", "1e-4",
+                        "--epochs", "1", "--batch-size", "100", "--declare-categories", "--quiet", "--out", str(out))
+    assert code in (0, None), err
+    assert "differentially private" in err
+    from trust.synth.model import CTABGANPlus
+
+    rep = CTABGANPlus.load(out).privacy_report()
+    assert rep["dp"] and rep["epsilon"] <= 5.0 * 1.01
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--target", "nope", "--no-dp"], "target 'nope'"),
+    (["--target", "y"], "choose --epsilon"),
+    (["--target", "y", "--epsilon", "0", "--declare-categories"], "epsilon=0"),
+    (["--target", "y", "--epsilon", "1", "--delta", "0.5", "--declare-categories"], "below 1/n"),
+    (["--target", "y", "--epsilon", "10", "--epochs", "1"], "declared categories"),
+    (["--target", "y", "--epsilon", "1e-6", "--epochs", "500", "--batch-size", "300", "--declare-categories"],
+     "cannot be met"),
+])
+def test_fit_bad_input_exits_2_with_one_line_and_no_output(table_csv, tmp_path, capsys, args, needle):
+    out = tmp_path / "m"
+    code, _, err = _run(capsys, "synth", "fit", str(table_csv), "--quiet", "--out", str(out), *args)
+    assert code == 2, err
+    assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--condition", "c=zzz"], "never had the category"),
+    (["--condition", "nope=1"], "no such column"),
+    (["--condition", "c"], "column=value"),
+])
+def test_sample_bad_input_exits_2_with_one_line_and_no_output(model_dir, tmp_path, capsys, args, needle):
+    out = tmp_path / "syn.csv"
+    code, _, err = _run(capsys, "synth", "sample", str(model_dir), "-n", "10", "--out", str(out), *args)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sample_from_a_directory_that_is_not_a_model(tmp_path, capsys):
+    code, _, err = _run(capsys, "synth", "sample", str(tmp_path), "-n", "10", "--out", str(tmp_path / "x.csv"))
+    assert code == 2 and "not a saved CTAB-GAN+ model" in err and not (tmp_path / "x.csv").exists()

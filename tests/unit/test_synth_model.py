@@ -1,0 +1,137 @@
+"""CTAB-GAN+ model: training-by-sampling, learning, conditional sampling, bad input, reproducibility, save/load."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from trust.data import infer_schema
+from trust.errors import DataError
+from trust.synth.model import CTABGANPlus
+from trust.synth.networks import ConvCritic, ConvGenerator
+from trust.synth.sampler import CondSampler
+
+SMALL = dict(generator_dims=(64, 64), critic_dims=(64, 64), aux_dims=(32, 32), noise_dim=16, verbose=False)
+
+
+def _table(n=1200, seed=0):
+    """Two classes; x shifts with the class, c mostly follows it, z is noise."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    return pd.DataFrame({
+        "x": rng.normal(2.5 * y, 1.0),
+        "z": rng.gamma(2.0, 1.0, n),
+        "c": np.where(rng.random(n) < 0.85, np.where(y == 1, "a", "b"), "c"),
+        "y": np.where(y == 1, "yes", "no"),
+    })
+
+
+def _xy(df):
+    X = np.column_stack([df["x"].to_numpy(float), (df["c"] == "a").to_numpy(float), (df["c"] == "b").to_numpy(float)])
+    return X, (df["y"] == "yes").to_numpy(int)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    df = _table()
+    # tiny data and few steps: a larger learning rate than the paper's 2e-4 (which needs ~10x more steps here)
+    m = CTABGANPlus(epochs=15, batch_size=50, lr=1e-3, random_state=0, **SMALL).fit(df, target="y")
+    return df, m
+
+
+def test_training_by_sampling_draws_rows_of_the_requested_category():
+    rng = np.random.default_rng(0)
+    cats = rng.choice(3, size=500, p=[0.9, 0.09, 0.01])
+    X = np.eye(3, dtype=np.float32)[cats]
+    s = CondSampler([(0, 3)], [np.bincount(cats, minlength=3)], X)
+    cond, blocks, got, rows = s.sample_train(20000, rng)
+    assert (cats[rows] == got).all() and (cond.argmax(1) == got).all()
+    freq = np.bincount(got, minlength=3) / len(got)
+    logc = np.log(np.bincount(cats, minlength=3) + 1.0)
+    np.testing.assert_allclose(freq, logc / logc.sum(), atol=0.015)   # log-frequency, not the true frequency
+    _, _, gen = s.sample_generation(20000, rng)
+    np.testing.assert_allclose(np.bincount(gen, minlength=3) / 20000, np.bincount(cats, minlength=3) / 500, atol=0.01)
+
+
+def test_conv_networks_shapes():
+    import torch
+
+    g, d = ConvGenerator(20, 37, base_channels=4), ConvCritic(45, base_channels=4)
+    out = g(torch.randn(3, 20))
+    assert out.shape == (3, 37)
+    assert d(torch.randn(3, 45)).shape == (3, 1) and d.features(torch.randn(3, 45)).shape[1] == d.feature_dim
+
+
+def test_tiny_fit_learns_the_class_signal(fitted):
+    df, m = fitted
+    syn = m.sample(1500)
+    assert list(syn.columns) == list(df.columns) and len(syn) == 1500
+    assert set(syn["y"].unique()) <= {"yes", "no"} and syn["y"].nunique() == 2
+    Xs, ys = _xy(syn)
+    test = _table(2000, seed=1)
+    Xt, yt = _xy(test)
+    auc = roc_auc_score(yt, LogisticRegression(max_iter=1000).fit(Xs, ys).predict_proba(Xt)[:, 1])
+    Xr, yr = _xy(df)
+    trtr = roc_auc_score(yt, LogisticRegression(max_iter=1000).fit(Xr, yr).predict_proba(Xt)[:, 1])
+    assert 0.8 < auc <= trtr + 0.01, (auc, trtr)   # chance is 0.5; train-on-real is the ceiling
+    hist = m.loss_history_
+    assert len(hist) == 15 and {"critic", "generator", "cond", "info", "downstream"} <= set(hist[0])
+    assert hist[-1]["cond"] < hist[0]["cond"]   # the generator learns to honour the conditional vector
+
+
+def test_conditional_sampling_returns_only_the_requested_category(fitted):
+    _, m = fitted
+    out = m.sample(300, conditions={"c": "c"})
+    assert len(out) == 300 and (out["c"] == "c").all()
+    both = m.sample(50, conditions={"c": "a", "y": "yes"})
+    assert len(both) == 50 and (both["c"] == "a").all() and (both["y"] == "yes").all()
+    with pytest.raises(DataError, match="never had the category"):
+        m.sample(10, conditions={"c": "zzz"})
+    with pytest.raises(DataError, match="not categorical"):
+        m.sample(10, conditions={"x": 1.0})
+
+
+def test_same_seed_same_samples_and_save_load_round_trip(fitted, tmp_path):
+    df, m = fitted
+    a = m.sample(200, random_state=3)
+    pd.testing.assert_frame_equal(a, m.sample(200, random_state=3))
+    assert not a.equals(m.sample(200, random_state=4))
+    m.save(tmp_path / "model")
+    loaded = CTABGANPlus.load(tmp_path / "model")
+    pd.testing.assert_frame_equal(a, loaded.sample(200, random_state=3))
+    assert loaded.privacy_report()["dp"] is False
+    m.save(tmp_path / "model")   # overwriting an existing model directory works
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_same_seed_same_model():
+    df = _table(300)
+    kw = dict(epochs=2, batch_size=50, random_state=7, **SMALL)
+    a = CTABGANPlus(**kw).fit(df, target="y").sample(100)
+    b = CTABGANPlus(**kw).fit(df, target="y").sample(100)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_bad_input_raises_data_errors():
+    df = _table(300)
+    m = CTABGANPlus(epochs=1, **SMALL)
+    with pytest.raises(DataError, match="target 'nope'"):
+        m.fit(df, target="nope")
+    schema = infer_schema(df, target="y")
+    bad = df.copy()
+    bad.loc[3, "x"] = np.nan
+    with pytest.raises(DataError, match="column 'x' has 1 missing"):
+        m.fit(bad, schema)
+    const = df.assign(k=1.0)
+    with pytest.raises(DataError, match="'k' is constant"):
+        m.fit(const, target="y")
+    with pytest.raises(DataError, match="'k' is constant"):
+        m.fit(const, infer_schema(df.assign(k=[1.0, 2.0] * 150), target="y"))
+
+
+def test_regression_target_uses_an_auxiliary_regressor():
+    df = _table(300)
+    m = CTABGANPlus(epochs=1, batch_size=100, random_state=0, **SMALL).fit(df, target="x")
+    assert m.schema_.problem_type == "regression" and "downstream" in m.loss_history_[0]
+    assert m.sample(30)["x"].notna().all()

@@ -1,0 +1,302 @@
+"""CTAB-GAN+ training pieces: activations, losses, and DP-SGD with per-sample gradients via ``torch.func``.
+
+DP-SGD for a WGAN-GP critic
+---------------------------
+The critic's loss on one step is
+
+    L = mean_j D(fake_j)  -  (1/B) sum_i D(real_i)  +  lambda (1/B) sum_i (||grad_x D(xhat_i)|| - 1)^2
+
+with ``xhat_i = a_i real_i + (1 - a_i) fake_{i mod B}`` (each real row interpolated with a fake row).
+Every term that reads a real row -- the real score *and* the gradient penalty, whose interpolate
+contains the row -- belongs to that row's per-sample loss ``l_i = -D(real_i) + lambda * GP_i``.
+Opacus's hooks cannot differentiate the penalty's inner gradient a second time, so
+:func:`critic_per_sample_grads` computes ``grad_theta l_i`` for every row at once with
+``torch.func.vmap(torch.func.grad(l))`` over ``torch.func.functional_call``, the penalty's own
+``torch.func.grad`` (with respect to the input) nested inside. The results are set as
+``p.grad_sample`` and Opacus's :class:`~opacus.optimizers.DPOptimizer` clips each row's gradient to
+``max_grad_norm``, sums, adds ``N(0, (sigma * max_grad_norm)^2)`` and divides by the *expected* batch
+size ``B = q n`` (Poisson sampling: the realised batch size is random and must not be used).
+
+The fake-only term ``mean_j D(fake_j)`` reads no real row (fake rows come from the generator, whose
+parameters are themselves a post-processing of earlier private steps, with conditional vectors drawn
+from the DP-released frequencies), so it costs no privacy. We compute its ordinary gradient separately
+and add it to ``p.grad`` *after* the DP step has clipped, noised and scaled the real part, then take the
+optimiser step (:func:`dp_critic_step`). Putting it inside the per-sample terms instead would clip it
+with the real terms (biasing it and spending clip norm on a public quantity), so adding it afterwards
+is both correct and better. The accountant counts every critic step taken (empty Poisson batches
+included: they are still a noised release).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+
+# ---------------------------------------------------------------------------------------------
+# Output activations and the conditional loss
+# ---------------------------------------------------------------------------------------------
+class OutputLayout:
+    """Where the transformer's spans sit: tanh scalars, softmax groups, and the conditional blocks."""
+
+    def __init__(self, spans: Sequence, cond_blocks: Sequence[tuple[int, int]]) -> None:
+        self.spans = [(int(s.start), int(s.end), s.activation) for s in spans]
+        pos = 0
+        for s, e, act in self.spans:
+            if s != pos or act not in ("tanh", "softmax"):
+                raise ValueError(f"spans must tile the row in order with tanh/softmax activations (at {s}, {act})")
+            pos = e
+        self.cond_blocks = [(int(s), int(e)) for s, e in cond_blocks]
+        self.dim = pos
+
+    def activate(self, raw: torch.Tensor, tau: float = 0.2) -> torch.Tensor:
+        """tanh on scalar spans, gumbel-softmax (temperature ``tau``, soft) on one-hot spans."""
+        parts = []
+        for s, e, act in self.spans:
+            x = raw[:, s:e]
+            if act == "tanh":
+                parts.append(torch.tanh(x))
+            else:
+                u = torch.rand_like(x).clamp_(1e-10, 1.0 - 1e-7)
+                parts.append(torch.softmax((x - torch.log(-torch.log(u))) / tau, dim=1))
+        return torch.cat(parts, dim=1)
+
+    def sample_activate(self, raw: torch.Tensor) -> torch.Tensor:
+        """For decoding only: tanh on scalars, ``logits + Gumbel noise`` on one-hot spans.
+
+        The arg-max of each one-hot span equals that of :meth:`activate`'s gumbel-softmax with the same noise
+        (the temperature does not move the arg-max), and decoding only reads arg-maxes, so this skips the
+        per-span softmax and concatenation (fast sampling).
+        """
+        if not hasattr(self, "_tanh_idx"):
+            tanh = [np.arange(s, e) for s, e, a in self.spans if a == "tanh"]
+            self._tanh_idx = torch.as_tensor(np.concatenate(tanh) if tanh else np.zeros(0, dtype=np.int64))
+            mask = torch.ones(self.dim, dtype=torch.bool)
+            mask[self._tanh_idx] = False
+            self._soft_mask = mask
+        u = torch.rand_like(raw).clamp_(1e-10, 1.0 - 1e-7)
+        out = torch.where(self._soft_mask, raw - torch.log(-torch.log(u)), raw)
+        out[:, self._tanh_idx] = torch.tanh(raw[:, self._tanh_idx])
+        return out
+
+    def cond_loss(self, raw: torch.Tensor, blocks: np.ndarray, cats: np.ndarray) -> torch.Tensor:
+        """Cross-entropy of the generator's logits in each row's requested block against the requested category."""
+        total = raw.new_zeros(())
+        if len(blocks) == 0:
+            return total
+        for b, (s, e) in enumerate(self.cond_blocks):
+            sel = np.flatnonzero(blocks == b)
+            if len(sel):
+                total = total + F.cross_entropy(raw[torch.as_tensor(sel), s:e], torch.as_tensor(cats[sel]),
+                                                reduction="sum")
+        return total / len(blocks)
+
+
+# ---------------------------------------------------------------------------------------------
+# Critic losses
+# ---------------------------------------------------------------------------------------------
+def _safe_norm(g: torch.Tensor) -> torch.Tensor:
+    # sqrt(sum g^2 + tiny): differentiable at g = 0 (the plain norm's gradient is NaN there)
+    return torch.sqrt((g * g).sum(dim=-1) + 1e-12)
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor,
+                     lambda_gp: float) -> torch.Tensor:
+    """Batch WGAN-GP term ``lambda * mean_i (||grad_x D(xhat_i)|| - 1)^2`` (ordinary autograd, non-DP path)."""
+    xhat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    d = critic(xhat)
+    g, = torch.autograd.grad(d.sum(), xhat, create_graph=True)
+    return lambda_gp * ((_safe_norm(g) - 1.0) ** 2).mean()
+
+
+def critic_per_sample_grads(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor,
+                            lambda_gp: float) -> dict[str, torch.Tensor]:
+    """Per-row gradients of ``l_i = -D(real_i) + lambda (||grad_x D(xhat_i)|| - 1)^2`` w.r.t. the critic's parameters.
+
+    ``real``, ``fake`` (paired row by row) are ``(m, d)`` critic inputs (row ++ conditional vector);
+    ``alpha`` is ``(m, 1)``. Returns ``{name: (m, *param.shape)}``. Dropout, if the critic is in training
+    mode, draws an independent mask per row (``vmap(randomness="different")``).
+    """
+    params = {k: v.detach() for k, v in critic.named_parameters()}
+    buffers = {k: v.detach() for k, v in critic.named_buffers()}
+
+    def score(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        return functional_call(critic, (p, buffers), (x.unsqueeze(0),)).sum()
+
+    def loss_one(p: dict[str, torch.Tensor], r: torch.Tensor, f: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        xhat = a * r + (1 - a) * f
+        g = grad(score, argnums=1)(p, xhat)   # inner gradient w.r.t. the input, differentiated again below
+        gp = (_safe_norm(g) - 1.0) ** 2
+        return -score(p, r) + lambda_gp * gp
+
+    m = real.shape[0]
+    if m == 0:
+        return {k: v.new_zeros((0,) + tuple(v.shape)) for k, v in params.items()}
+    return vmap(grad(loss_one), in_dims=(None, 0, 0, 0), randomness="different")(params, real, fake, alpha)
+
+
+def per_sample_grads(model: nn.Module, loss_fn, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-row gradients of ``loss_fn(model_output_for_one_row, *one_row_of_the_other_inputs)``.
+
+    ``inputs[0]`` is fed to the model; the rest (e.g. labels) go to ``loss_fn``. Used for the auxiliary
+    classifier under DP-SGD.
+    """
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    buffers = {k: v.detach() for k, v in model.named_buffers()}
+
+    def loss_one(p, x, *rest):
+        out = functional_call(model, (p, buffers), (x.unsqueeze(0),))
+        return loss_fn(out, *[r.unsqueeze(0) for r in rest])
+
+    if inputs[0].shape[0] == 0:
+        return {k: v.new_zeros((0,) + tuple(v.shape)) for k, v in params.items()}
+    in_dims = (None,) + (0,) * len(inputs)
+    return vmap(grad(loss_one), in_dims=in_dims, randomness="different")(params, *inputs)
+
+
+def set_grad_samples(model: nn.Module, grads: dict[str, torch.Tensor]) -> None:
+    """Hand per-sample gradients to Opacus (``p.grad_sample``)."""
+    for name, p in model.named_parameters():
+        p.grad_sample = grads[name]
+
+
+def dp_step(optimizer, model: nn.Module, extra_grads: Sequence[torch.Tensor | None] | None = None) -> None:
+    """Clip + noise + scale the per-sample gradients (Opacus), add the privacy-free ``extra_grads``, step.
+
+    ``optimizer`` is an :class:`opacus.optimizers.DPOptimizer`; ``extra_grads`` (one per parameter, or
+    None) are gradients of terms that read no real row (the critic's fake-only term). They are added
+    after the noise, so they are neither clipped nor counted against the budget.
+    """
+    if not optimizer.pre_step():   # clip_and_accumulate, add_noise, scale_grad
+        raise RuntimeError("DPOptimizer skipped a step; gradient accumulation is not used here")
+    if extra_grads is not None:
+        for p, g in zip(model.parameters(), extra_grads):
+            if g is not None:
+                p.grad = p.grad + g
+    optimizer.original_optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def information_loss(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor:
+    """CTAB-GAN's information loss: L1 between feature means plus L1 between feature stds (real detached)."""
+    f_real = f_real.detach()
+    return (torch.norm(f_fake.mean(0) - f_real.mean(0), 1)
+            + torch.norm(f_fake.std(0) - f_real.std(0), 1))
+
+
+def poisson_rows(n: int, q: float, rng: np.random.Generator) -> np.ndarray:
+    """Poisson sampling: each of ``n`` rows is in the batch independently with probability ``q``."""
+    return np.flatnonzero(rng.random(n) < q)
+
+
+__all__ = ["OutputLayout", "gradient_penalty", "critic_per_sample_grads", "per_sample_grads", "set_grad_samples",
+           "dp_step", "information_loss", "poisson_rows"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fast path for the MLP critic: per-sample norms and the clipped sum without materialising
+# per-sample gradients ("ghost clipping", Goodfellow 2015 / Li et al. 2022), extended to the penalty.
+# ---------------------------------------------------------------------------------------------
+def mlp_critic_clipped_sum(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor,
+                           lambda_gp: float, max_grad_norm: float) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """``sum_i min(1, C / ||g_i||) g_i`` and ``||g_i||`` for ``l_i = -D(real_i) + lambda GP_i``, MLP critic only.
+
+    Exact for :class:`~trust.synth.networks.MLPCritic` (Linear / LeakyReLU / Dropout blocks and a linear
+    score): with a piecewise-linear activation the input gradient ``J = W_1^T D_1 ... W_L^T D_L w`` (``D_k`` the
+    activation slopes times the dropout mask) is multilinear in the weights, so each row's gradient of each
+    weight matrix is a sum of two outer products, ``delta_k h_{k-1}^T`` (the real score) plus ``s_k t_{k-1}^T``
+    (the penalty, ``s`` the backward and ``t`` the forward propagation of ``dGP/dJ``). Norms follow from inner
+    products of the factors and the clipped sum from two matrix products, so the cost is a few batched
+    forward/backward passes instead of ``m`` full gradients. Matches :func:`critic_per_sample_grads` to
+    float precision (tested); the noise is still Opacus's (:func:`dp_step_summed`).
+    """
+    linears = [m for m in critic.body if isinstance(m, nn.Linear)]
+    acts = [m for m in critic.body if isinstance(m, nn.LeakyReLU)]
+    from trust.synth.networks import Dropout
+
+    drops = [m for m in critic.body if isinstance(m, (nn.Dropout, Dropout))]
+    if len(acts) != len(linears) or len(drops) not in (0, len(linears)):
+        raise TypeError("mlp_critic_clipped_sum needs an MLPCritic (Linear, LeakyReLU, Dropout blocks)")
+    slope = acts[0].negative_slope if acts else 0.0
+    p_drop = drops[0].p if drops and critic.training else 0.0
+    w_out = critic.out.weight[0]
+    m = real.shape[0]
+
+    def forward(x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        hs, ds = [x], []   # inputs of each linear; D_k = slope' * mask (diagonals)
+        h = x
+        for lin in linears:
+            z = h @ lin.weight.T + lin.bias
+            d = torch.where(z > 0, torch.ones_like(z), torch.full_like(z, slope))
+            if p_drop > 0:
+                d = d * (torch.rand_like(z) >= p_drop).to(z.dtype) / (1.0 - p_drop)
+            h = torch.where(z > 0, z, z * slope) * (d / torch.where(z > 0, torch.ones_like(z), torch.full_like(z, slope)))
+            hs.append(h)
+            ds.append(d)
+        return hs, ds
+
+    with torch.no_grad():
+        # (A) real score: l = -D(real); backward vectors delta_k = dl/dz_k
+        hs_r, ds_r = forward(real)
+        g = -w_out.expand(m, -1)
+        deltas = [None] * len(linears)
+        for k in range(len(linears) - 1, -1, -1):
+            deltas[k] = g * ds_r[k]
+            g = deltas[k] @ linears[k].weight
+        # (B) penalty at the interpolate
+        xhat = alpha * real + (1 - alpha) * fake
+        hs_h, ds_h = forward(xhat)
+        s = [None] * len(linears)
+        g = w_out.expand(m, -1)
+        for k in range(len(linears) - 1, -1, -1):
+            s[k] = g * ds_h[k]
+            g = s[k] @ linears[k].weight
+        J = g                                             # dD/dxhat, (m, d0)
+        nJ = torch.sqrt((J * J).sum(1, keepdim=True) + 1e-12)
+        u = lambda_gp * 2.0 * (nJ - 1.0) * J / nJ        # dGP/dJ
+        ts = [u]
+        for k in range(len(linears)):
+            ts.append((ts[-1] @ linears[k].weight.T) * ds_h[k])
+        # per-sample squared norms
+        sq = torch.ones(m, dtype=real.dtype)              # d l / d b_out = -1
+        for k, lin in enumerate(linears):
+            a, b, c, e = deltas[k], hs_r[k], s[k], ts[k]
+            sq = sq + (a * a).sum(1) * (b * b).sum(1) + 2 * (a * c).sum(1) * (b * e).sum(1) \
+                + (c * c).sum(1) * (e * e).sum(1) + (a * a).sum(1)
+        v = -hs_r[-1] + ts[-1]
+        sq = sq + (v * v).sum(1)
+        norms = torch.sqrt(sq)
+        f = torch.clamp(max_grad_norm / (norms + 1e-6), max=1.0)[:, None]
+        out: dict[str, torch.Tensor] = {}
+        names = {id(p): n for n, p in critic.named_parameters()}
+        for k, lin in enumerate(linears):
+            out[names[id(lin.weight)]] = (f * deltas[k]).T @ hs_r[k] + (f * s[k]).T @ ts[k]
+            out[names[id(lin.bias)]] = (f * deltas[k]).sum(0)
+        out[names[id(critic.out.weight)]] = (f * v).sum(0, keepdim=True)
+        out[names[id(critic.out.bias)]] = -f.sum(0)
+    return out, norms
+
+
+def dp_step_summed(optimizer, model: nn.Module, summed: dict[str, torch.Tensor],
+                   extra_grads: Sequence[torch.Tensor | None] | None = None) -> None:
+    """DP step from an already clipped sum: Opacus's ``add_noise``, division by the expected batch size, the
+    privacy-free ``extra_grads``, then the optimiser step (the ghost-clipping counterpart of :func:`dp_step`)."""
+    for name, p in model.named_parameters():
+        p.summed_grad = summed[name].reshape(p.shape).to(p.dtype)
+    optimizer.add_noise()
+    for p in model.parameters():
+        p.grad = p.grad / optimizer.expected_batch_size
+    if extra_grads is not None:
+        for p, g in zip(model.parameters(), extra_grads):
+            if g is not None:
+                p.grad = p.grad + g
+    optimizer.original_optimizer.step()
+    for p in model.parameters():
+        p.summed_grad = None
+        p.grad_sample = None
+    optimizer.original_optimizer.zero_grad(set_to_none=True)
