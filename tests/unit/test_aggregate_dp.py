@@ -1,0 +1,93 @@
+"""The label-DP release of bag means: noise calibration, clipping, ledger entry, bad inputs."""
+
+import numpy as np
+import pytest
+
+from trust.aggregate import bag_sizes, make_bags, noise_variance, release_bag_means
+from trust.errors import ConfigError
+from trust.privacy import PrivacyLedger
+
+
+def test_empirical_noise_variance_matches_laplace_calibration():
+    n, k, eps, C = 200_000, 4, 0.8, 1.5
+    y = np.random.default_rng(0).uniform(-1, 1, n)
+    ids = make_bags(n, k, random_state=0)
+    exact = np.bincount(ids, weights=y) / k
+    noisy, entry = release_bag_means(y, ids, eps, C, random_state=1)
+    noise = noisy - exact
+    target = 2 * (2 * C / (k * eps)) ** 2
+    assert noise_variance(k, eps, C) == pytest.approx(target)
+    # relative s.e. of a Laplace sample variance is sqrt(5/m) ~ 1 % for m = 50 000 bags: allow 5 s.e.
+    assert np.var(noise) == pytest.approx(target, rel=5 * np.sqrt(5 / len(noise)))
+    assert abs(np.mean(noise)) < 5 * np.sqrt(target / len(noise))
+    assert entry.epsilon == eps and entry.delta == 0.0 and entry.mechanism.startswith("Laplace")
+    assert entry.unit_of_privacy == "label" and entry.adjacency == "replace-one"
+    assert entry.accountant == "closed-form" and entry.max_grad_norm == C
+    assert entry.noise_multiplier == pytest.approx(1 / eps) and entry.sample_rate == 1.0 and entry.steps == 1
+    assert "NOT protected" in entry.notes
+    PrivacyLedger().append(entry)  # a valid ledger entry
+
+
+def test_unequal_bags_get_noise_scaled_by_their_own_size():
+    n = 60_000
+    keys = np.where(np.arange(n) < n // 2, "small", "large")
+    # the two key groups cut into bags of 2 and of 8 rows
+    ids = np.where(keys == "small", np.arange(n) // 2, n // 4 + (np.arange(n) - n // 2) // 8)
+    _, ids = np.unique(ids, return_inverse=True)
+    sizes = bag_sizes(ids)
+    assert set(sizes) == {2, 8}
+    noisy, entry = release_bag_means(np.zeros(n), ids, 1.0, 1.0, random_state=0)
+    v2, v8 = np.var(noisy[sizes == 2]), np.var(noisy[sizes == 8])
+    assert v2 == pytest.approx(noise_variance(2, 1.0, 1.0), rel=0.1)
+    assert v8 == pytest.approx(noise_variance(8, 1.0, 1.0), rel=0.1)
+    assert "k from 2 to 8" in entry.notes
+
+
+def test_responses_are_standardised_and_clipped_and_release_is_seeded():
+    y = np.array([100.0] * 50 + [-100.0] * 50)
+    ids = np.repeat(np.arange(10), 10)
+    noisy, _ = release_bag_means(y, ids, 1e6, 2.0, center=0.0, scale=10.0, random_state=0)
+    assert np.allclose(noisy[:5], 2.0, atol=1e-3) and np.allclose(noisy[5:], -2.0, atol=1e-3)
+    a, _ = release_bag_means(y, ids, 1.0, 2.0, random_state=3)
+    b, _ = release_bag_means(y, ids, 1.0, 2.0, random_state=3)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("eps,clip,scale", [(0.0, 1.0, 1.0), (-1.0, 1.0, 1.0), (1.0, 0.0, 1.0), (1.0, -2.0, 1.0),
+                                            (float("inf"), 1.0, 1.0), (1.0, 1.0, 0.0)])
+def test_bad_privacy_parameters_raise(eps, clip, scale):
+    with pytest.raises(ConfigError):
+        release_bag_means(np.zeros(10), np.arange(10) // 2, eps, clip, scale=scale)
+
+
+def test_dp_sweep_trade_off_for_the_instance_level_fit():
+    """Small seeded DP sweep: instance-level k*(epsilon) is larger when epsilon is smaller (k* ~ 1 + A / r^2)."""
+    from trust.aggregate.experiments import dp_sweep, optimal_bag_sizes
+
+    rng = np.random.default_rng(0)
+    n, d = 3000, 20
+    X = rng.normal(size=(n + 1000, d))
+    y = X @ (rng.normal(size=d) / np.sqrt(d)) + 0.3 * rng.normal(size=n + 1000)
+    rec, ledger = dp_sweep(X[:n], y[:n], X[n:], y[n:], [0.5, 4.0], [1, 2, 4, 8, 32], [0, 1], clip=3.0,
+                           rho_grid=(0.0, 0.1, 1.0))
+    assert len(ledger) == 2 * 5 * 2 and {e.epsilon for e in ledger} == {0.5, 4.0}
+    assert len({e.release for e in ledger}) == len(ledger)
+    assert {r["estimator"] for r in rec} >= {"bag", "instance", "auto", "oracle", "rho=0.1"}
+    ins = optimal_bag_sizes(rec, "instance")
+    assert ins[4.0]["k_star"] == 1 and ins[0.5]["k_star"] in (2, 4, 8)  # theory: 1.03 and about 2.9
+    oracle = optimal_bag_sizes(rec, "oracle")
+    for e in (0.5, 4.0):  # the best rho of the grid is never worse than rho = 0 or 1 at the same k
+        assert oracle[e]["mse_at_k_star"] <= min(ins[e]["mse_at_k_star"],
+                                                 optimal_bag_sizes(rec, "bag")[e]["mse_at_k_star"]) + 1e-12
+
+
+def test_synthetic_bias_variance_shows_the_papers_picture():
+    from trust.aggregate.experiments import synthetic_bias_variance
+
+    recs = synthetic_bias_variance(n=400, d=20, bag_sizes=(1, 4, 8), rhos=(0.0, 1.0), n_reps=15, random_state=0)
+    get = {(r["k"], r["rho"]): r for r in recs}
+    # bag-level is unbiased while there are more bags than features (m = 50 > 20 at k = 8)
+    assert get[(8, 0.0)]["bias2"] < 0.15 * get[(8, 1.0)]["bias2"]
+    # instance-level trades bias for variance: more bias and less variance than bag-level as k grows
+    assert get[(8, 1.0)]["bias2"] > get[(4, 1.0)]["bias2"] > get[(1, 1.0)]["bias2"]
+    assert get[(8, 1.0)]["variance"] < get[(8, 0.0)]["variance"]
