@@ -1,0 +1,232 @@
+"""Report sections: each built-in section, the registry, the generic fallback, the three formats."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import jsonschema
+import pytest
+
+from trust.report import build_report, check, make_evidence, render_html, render_json, render_markdown
+from trust.report.examples import EXAMPLE_POLICY, example_evidence, example_png
+from trust.report.model import REPORT_SCHEMA, dvc_lock_rows
+from trust.report.sections import SECTION_REGISTRY, classify_metric, pivot_metrics, section
+
+LOCK = {"schema": "2.0", "stages": {"prepare": {
+    "cmd": "python pipelines/prepare.py",
+    "deps": [{"path": "data", "hash": "md5", "md5": "2e14e6b1ebc64e94cf1f14c2a1cc069e.dir", "size": 1427906,
+              "nfiles": 3}],
+    "params": {"params.yaml": {"prepare": {"seed": 0}}},
+    "outs": [{"path": "evidence/prepare.json", "hash": "md5", "md5": "91a41cc0c945518c3a7551f1799d143c",
+              "size": 6040}]}}}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_report(example_evidence(), policy=EXAMPLE_POLICY, git_commit="0123abc", dvc_lock=LOCK,
+                        title="Acme report")
+
+
+def _section(model, sid):
+    s, = [s for s in model["sections"] if s["id"] == sid]
+    return s
+
+
+def _text(sec):
+    return json.dumps(sec["blocks"])
+
+
+def test_section_order_and_ids(model):
+    ids = [s["id"] for s in model["sections"]]
+    assert ids == ["summary", "lineage", "privacy-ledger", "data", "synthetic-data", "aggregate-learning",
+                   "compliance-mapping", "limitations"]
+
+
+def test_summary_holds_the_gate_table_of_every_gate(model):
+    gates, checks = [b for b in _section(model, "summary")["blocks"] if b["type"] == "table"]
+    assert gates["id"] == "gate-table" and len(gates["rows"]) == len(model["gates"]) == 29
+    assert {r[0] for r in gates["rows"]} == {"PASS", "NOT EVALUATED"}
+    assert checks["id"] == "stage-checks" and len(checks["rows"]) == len(model["stage_checks"]) == 2
+
+
+def test_lineage_has_commit_lock_hashes_sources_and_run_ids(model):
+    text = _text(_section(model, "lineage"))
+    assert "0123abc" in text
+    assert "2e14e6b1ebc64e94cf1f14c2a1cc069e.dir" in text and "91a41cc0c945518c3a7551f1799d143c" in text
+    assert "CC BY 4.0" in text and "doi:10.24432/C5XW20" in text
+    assert "5c1d0e2f3a4b5c6d7e8f9a0b1c2d3e4f" in text and "mlflow ui" in text
+    assert model["lineage"]["mlflow_runs"]["aggregate"] == "aa11bb22cc33dd44ee55ff6677889900"
+    assert dvc_lock_rows(LOCK) == model["lineage"]["dvc_lock"]
+    assert [(r["stage"], r["role"], r["path"]) for r in model["lineage"]["dvc_lock"]] == [
+        ("prepare", "dep", "data"), ("prepare", "out", "evidence/prepare.json")]
+    # a dataset row recorded without source by one stage gets it from another
+    train, = [d for d in model["lineage"]["datasets"] if d["name"] == "adult/train"]
+    assert train["licence"] == "CC BY 4.0" and "prepare" in train["stages"]
+
+
+def test_missing_dvc_lock_is_said_plainly():
+    m = build_report(example_evidence(), policy=EXAMPLE_POLICY)
+    assert "No dvc.lock was found" in _text(_section(m, "lineage"))
+
+
+def test_privacy_ledger_sentences_and_totals(model):
+    sec = _section(model, "privacy-ledger")
+    sentences, = [b for b in sec["blocks"] if b["type"] == "list"]
+    assert len(sentences["items"]) == 7
+    assert any("one person's label (features are not protected)" in s and "replace-one" in s
+               for s in sentences["items"])
+    assert any("(9.9, 1e-05)-differentially private for one person's row" in s for s in sentences["items"])
+    totals = [b for b in sec["blocks"] if b["type"] == "table" and b["caption"] == "Totals per dataset"][0]
+    assert totals["rows"] == [pytest.approx(["PASS", "adult", 7, "label, record", 15.5, 3e-5, 30.0])]
+
+
+def test_synthetic_section(model):
+    sec = _section(model, "synthetic-data")
+    assert sec["kinds"] == ["synth", "synth_eval"]
+    text = _text(sec)
+    assert "NO guarantee (non-private)" in text  # synthesize_eps_none
+    captions = {b.get("caption") for b in sec["blocks"] if b["type"] == "table"}
+    assert {"Synthesis runs", "Utility", "Fidelity", "Privacy risk (empirical audits)"} <= captions
+    plots = [p["path"] for b in sec["blocks"] if b["type"] == "plots" for p in b["items"]]
+    assert "outputs/evaluate_synth/utility_vs_epsilon.png" in plots and "outputs/synthesize_eps_3/loss.png" in plots
+    priv, = [b for b in sec["blocks"] if b.get("caption") == "Privacy risk (empirical audits)"]
+    assert priv["columns"] == ["", "dcr_share", "nndr_p5", "exact_copies", "mia_auc"]
+    assert priv["rows"][0] == ["eps_1", 0.51, 0.93, 0, 0.52]
+    assert "empirical audits" in text and "not a guarantee" in text
+
+
+def test_aggregate_section(model):
+    sec = _section(model, "aggregate-learning")
+    text = _text(sec)
+    assert "Label-DP guarantee" in text and "aggregate/bag_responses" in text
+    figs, = [b for b in sec["blocks"] if b.get("caption") == "Figures"]
+    assert [r[0] for r in figs["rows"]] == ["bag_1", "bag_8", "bag_32", "bag_128"]
+
+
+def test_mapping_and_limitations(model):
+    claims = {m["claim_type"]: m for m in model["compliance_mapping"]}
+    assert {"lineage", "policy_gates", "dp_ledger", "dp_sgd_training", "synthetic_utility",
+            "synthetic_privacy_audit", "aggregate_learning", "label_dp", "data_preparation"} <= set(claims)
+    assert "unlearning" not in claims  # no evidence of it
+    assert "Art. 17" in claims["lineage"]["gdpr"] and "Art. 32" in claims["synthetic_privacy_audit"]["gdpr"]
+    assert "Art. 25" in claims["dp_sgd_training"]["gdpr"] and "Annex IV" in claims["lineage"]["ai_act"]
+    assert "MEASURE 2.10" in claims["dp_ledger"]["nist"]
+    assert claims["label_dp"]["sections"] == ["aggregate-learning"]
+    lim = " ".join(model["limitations"])
+    assert "no protection to the features, nor to whether a person is in a bag" in lim
+    assert "record level under add/remove adjacency" in lim
+    assert "empirical audits, not guarantees" in lim
+    assert "released synthetic data without differential privacy" in lim
+    assert "not legal advice" in _text(_section(model, "compliance-mapping"))
+
+
+def test_unknown_kind_gets_the_generic_section():
+    ev = {"evidence/calib.json": make_evidence(
+        "calibrate", "calibration", title="Calibration", checks=[check("ECE", 0.031, policy_key="max_ece")],
+        metrics={"ece": 0.031, "brier": 0.12}, plots=[{"title": "Reliability", "path": "outputs/c/rel.png"}],
+        details={"bins": 15, "nested": {"method": "temperature"}, "rows": list(range(100))},
+        ledger=[{"release": "calib/t", "mechanism": "Gaussian", "epsilon": 0.5, "delta": 1e-6, "accountant": "rdp",
+                 "noise_multiplier": 2.0, "sample_rate": 1.0, "steps": 1, "max_grad_norm": None,
+                 "unit_of_privacy": "record", "adjacency": "add/remove", "data_sha256": "0" * 64}],
+        mlflow_run_id="r1")}
+    m = build_report(ev, policy={"max_ece": 0.05})
+    sec = _section(m, "stage-calibrate")
+    assert sec["title"] == "Calibration" and sec["kinds"] == ["calibration"]
+    types = [b["type"] for b in sec["blocks"]]
+    assert types.count("table") >= 3 and "plots" in types and "list" in types
+    ece, = [g for g in m["gates"] if g["policy_key"] == "max_ece"]
+    assert ece["status"] == "pass" and ece["gate"] == "policy"
+    details, = [b for b in sec["blocks"] if b.get("caption", "").startswith("Details")]
+    assert ["nested.method", "temperature"] in details["rows"] and not any(r[0] == "rows" for r in details["rows"])
+
+
+def test_registering_a_section_for_a_new_kind():
+    @section("noisy_labels", id="noisy-labels", title="Noisy labels", order=60)
+    def _noisy(docs, ctx):
+        return {"blocks": [{"type": "paragraph", "text": f"{len(docs)} noisy-label stage(s)"}],
+                "claims": ["unlearning"], "limitations": ["Noise rates are estimates."]}
+
+    try:
+        with pytest.raises(ValueError, match="already has section"):
+            section("noisy_labels", id="other", title="Other")(lambda docs, ctx: [])
+        ev = {**example_evidence(), "evidence/rcal.json": make_evidence("rcal", "noisy_labels")}
+        m = build_report(ev, policy=EXAMPLE_POLICY)
+        ids = [s["id"] for s in m["sections"]]
+        assert ids.index("aggregate-learning") < ids.index("noisy-labels") < ids.index("compliance-mapping")
+        assert "1 noisy-label stage(s)" in render_html(m)
+        assert "Noise rates are estimates." in m["limitations"]
+        assert "unlearning" in {c["claim_type"] for c in m["compliance_mapping"]}
+    finally:
+        del SECTION_REGISTRY["noisy_labels"]
+
+
+def test_html_is_self_contained_and_embeds_plots(model):
+    png = example_png()
+    html = render_html(model, {"outputs/evaluate_synth/utility_vs_epsilon.png": png})
+    assert html.startswith("<!DOCTYPE html>")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "<link" not in html and "<script" not in html and "@import" not in html
+    assert html.count('src="data:image/png;base64,') == 1
+    assert "plot file missing: outputs/aggregate/risk_vs_bag_size.png" in html
+    assert "@media print" in html
+    for s in model["sections"]:
+        assert f'<section id="{s["id"]}"' in html
+
+
+def test_markdown_links_plots_relatively_and_escapes_pipes():
+    ev = example_evidence()
+    ev["evidence/prepare.json"]["checks"][0]["name"] = "a | b"
+    m = build_report(ev, policy=EXAMPLE_POLICY)
+    md = render_markdown(m, plot_prefix="../")
+    assert "![Utility vs epsilon](../outputs/evaluate_synth/utility_vs_epsilon.png)" in md
+    assert "a \\| b" in md
+    assert "## Privacy ledger" in md and "## Limitations" in md
+    assert "5c1d0e2f3a4b5c6d7e8f9a0b1c2d3e4f" in md
+
+
+def test_json_validates_against_schema_and_round_trips(model):
+    js = json.loads(render_json(model))
+    jsonschema.validate(js, REPORT_SCHEMA)
+    assert js["ledger"]["totals"]["adult"]["releases"] == 7
+    assert js["policy"]["max_ece"] == 0.05
+    broken = json.loads(render_json(model))
+    broken["sections"][0]["blocks"][0]["type"] = "video"
+    with pytest.raises(ValueError, match="sections/0/blocks/0"):
+        render_json(broken)
+
+
+def test_metric_helpers():
+    assert classify_metric("eps_1.mia_auc") == "privacy"
+    assert classify_metric("eps_1.tstr_auc") == "utility"
+    assert classify_metric("eps_1.fidelity_column_shapes") == "fidelity"
+    assert classify_metric("runtime_s") == "other"
+    assert pivot_metrics({"a": 1}) is None
+    cols, rows = pivot_metrics({"x.m": 1, "y.m": 2, "y.n": 3})
+    assert cols == ["", "m", "n"] and rows == [["x", 1, None], ["y", 2, 3]]
+
+
+def test_capability_report_section_modules_are_discovered(tmp_path, monkeypatch):
+    import sys
+
+    import trust
+    from trust.report.sections import discover_sections
+
+    pkg = tmp_path / "fakecap"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "report_section.py").write_text(
+        "from trust.report.sections import section, paragraph\n"
+        "@section('fake_kind', id='fake-cap', title='Fake capability', order=70)\n"
+        "def _s(docs, ctx):\n    return [paragraph('fake section rendered')]\n")
+    monkeypatch.setattr(trust, "__file__", str(tmp_path / "__init__.py"))
+    monkeypatch.setattr(trust, "__path__", [*trust.__path__, str(tmp_path)])
+    try:
+        m = build_report({"evidence/f.json": make_evidence("f", "fake_kind")})
+        assert "trust.fakecap.report_section" in discover_sections()
+        sec, = [s for s in m["sections"] if s["id"] == "fake-cap"]
+        assert sec["blocks"][0]["text"] == "fake section rendered"
+    finally:
+        SECTION_REGISTRY.pop("fake_kind", None)
+        for mod in ("trust.fakecap.report_section", "trust.fakecap"):
+            sys.modules.pop(mod, None)

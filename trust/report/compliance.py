@@ -1,0 +1,119 @@
+"""Which regulatory provisions each kind of claim in the report is relevant to, and its limits.
+
+A static table keyed by claim type. The wording is deliberately modest: evidence here *supports*
+the documentation or assessment a provision asks for; no figure in the report establishes
+compliance by itself, and this mapping is not legal advice.
+
+References: GDPR (Regulation (EU) 2016/679) Art. 17 (right to erasure), Art. 25 (data protection
+by design and by default), Art. 32 (security of processing; 32(1)(d): regularly testing and
+evaluating the effectiveness of measures); EU AI Act (Regulation (EU) 2024/1689) Annex IV
+(technical documentation: point 2(d) data requirements and provenance, 2(g) validation and
+testing procedures and metrics, 5 risk management, 6 changes through the lifecycle);
+NIST AI RMF 1.0 functions GOVERN, MAP, MEASURE, MANAGE (MEASURE 2.1: test sets, metrics and
+tools documented; MEASURE 2.10: privacy risk examined and documented).
+"""
+
+from __future__ import annotations
+
+DISCLAIMER = ("This table says which provisions each piece of evidence is relevant to. It is not legal advice, and "
+              "no figure here establishes compliance by itself: it supports the assessment a responsible person makes.")
+
+#: claim type -> what the report claims, and the provisions that evidence is relevant to
+CLAIMS: dict[str, dict[str, str]] = {
+    "lineage": {
+        "claim": "Every artefact is traced to its code (git commit), inputs and outputs (dvc.lock hashes), "
+                 "datasets (content hashes, source, licence) and MLflow run.",
+        "gdpr": "Art. 17: knowing which data fed which artefact is a precondition for acting on an erasure request "
+                "(it does not erase anything itself)",
+        "ai_act": "Annex IV 2(d) (data provenance and characteristics); 6 (changes through the lifecycle)",
+        "nist": "GOVERN (documentation, accountability); MAP (data provenance)",
+    },
+    "policy_gates": {
+        "claim": "Each claim is gated against a threshold set in params.yaml policy; failures are shown, and "
+                 "`trust report --strict` exits 1.",
+        "gdpr": "Art. 25: privacy thresholds set by design and checked on every run",
+        "ai_act": "Annex IV 5 (risk management system, Art. 9); 2(g) (metrics and test results)",
+        "nist": "GOVERN 1.4 (transparent risk-management controls); MANAGE (acting on measured risk)",
+    },
+    "data_preparation": {
+        "claim": "Datasets are validated against a declared schema and split with a seed; each split is identified "
+                 "by a content hash.",
+        "gdpr": "Art. 25 (data minimisation by design: declared columns only)",
+        "ai_act": "Annex IV 2(d) (data sets, selection, cleaning methodology)",
+        "nist": "MAP (data characteristics); MEASURE 2.1 (test sets documented)",
+    },
+    "dp_ledger": {
+        "claim": "Every differentially private release is recorded with its epsilon, delta, accountant and unit of "
+                 "privacy; totals per dataset compose sequentially and are gated.",
+        "gdpr": "Art. 25 (privacy-preserving technique by design); Art. 32 (a measure appropriate to the risk)",
+        "ai_act": "Annex IV 2(d) (how training data were processed); 5 (risk management)",
+        "nist": "MEASURE 2.10 (privacy risk examined and documented); MANAGE",
+    },
+    "dp_sgd_training": {
+        "claim": "Generators are trained with DP-SGD (per-example clipping, Gaussian noise, Poisson sampling); the "
+                 "guarantee covers each training row.",
+        "gdpr": "Art. 25 (data protection by design); Art. 32 (technical measure)",
+        "ai_act": "Annex IV 2(b) (design choices), 2(d) (training methodology)",
+        "nist": "MEASURE 2.10; MANAGE (privacy risk treatment)",
+    },
+    "synthetic_release": {
+        "claim": "Synthetic tables are released in place of the training rows.",
+        "gdpr": "Art. 25 (minimising the personal data shared)",
+        "ai_act": "Annex IV 2(d) (data requirements)",
+        "nist": "MAP (context of use); MANAGE",
+    },
+    "synthetic_utility": {
+        "claim": "Utility and fidelity of the synthetic data are measured on held-out real data (train on synthetic, "
+                 "test on real; column and pair statistics).",
+        "gdpr": "-",
+        "ai_act": "Annex IV 2(g) (validation and testing, metrics); 4 (appropriateness of metrics)",
+        "nist": "MEASURE 2.1, MEASURE 2.3 (performance measured for conditions like deployment)",
+    },
+    "synthetic_privacy_audit": {
+        "claim": "The synthetic data are audited for privacy risk (distance to closest record, NNDR, exact copies, "
+                 "membership inference).",
+        "gdpr": "Art. 32(1)(d) (testing and evaluating the effectiveness of measures)",
+        "ai_act": "Annex IV 2(g) (test results); 5 (risk management)",
+        "nist": "MEASURE 2.10 (privacy risk examined and documented)",
+    },
+    "aggregate_learning": {
+        "claim": "Models are learnt from bag-level aggregates rather than per-person labels; risk is reported per "
+                 "bag size.",
+        "gdpr": "Art. 25 (data minimisation: only aggregates leave the data holder)",
+        "ai_act": "Annex IV 2(b) (design choices), 2(g) (metrics)",
+        "nist": "MAP; MEASURE 2.3",
+    },
+    "label_dp": {
+        "claim": "Aggregate responses are released with label differential privacy (Laplace mechanism).",
+        "gdpr": "Art. 25; Art. 32 (technical measure for the labels)",
+        "ai_act": "Annex IV 2(d) (how labels were processed)",
+        "nist": "MEASURE 2.10",
+    },
+    "unlearning": {
+        "claim": "A model forgets a class, concept or set of rows on request, with a certificate.",
+        "gdpr": "Art. 17 (right to erasure)",
+        "ai_act": "Annex IV 6 (changes through the lifecycle)",
+        "nist": "MANAGE (responding to requests and incidents)",
+    },
+}
+
+#: limitations that hold whatever the evidence; sections add their own
+BASE_LIMITATIONS = [
+    "Differential-privacy totals use basic sequential composition (epsilons and deltas add). That bound is always "
+    "valid but can be loose; tighter accounting across releases is not claimed.",
+    "A DP guarantee protects the unit of privacy it names (a row, a label) under its adjacency relation "
+    "(add/remove or replace-one); it says nothing about a person who contributes several rows unless the unit is "
+    "'user'.",
+    "The policy thresholds are the project's choice, recorded in params.yaml; they are not regulatory values.",
+    "The report renders what the evidence files say. The figures are only as good as the stages that computed "
+    "them; the lineage section lets a reviewer re-run them.",
+]
+
+DP_SGD_LIMITATION = ("DP-SGD's guarantee covers the training rows at record level under add/remove adjacency, "
+                     "assuming Poisson sampling as accounted; it does not cover the test or holdout rows used for "
+                     "evaluation, nor public metadata declared in the schema (category lists, bounds).")
+MIXED_UNITS_LIMITATION = ("Where a dataset's total adds record-level and label-level releases, the total bounds "
+                          "what can be learnt about a person's label; label-level releases give no bound on the "
+                          "features.")
+
+__all__ = ["CLAIMS", "DISCLAIMER", "BASE_LIMITATIONS", "DP_SGD_LIMITATION", "MIXED_UNITS_LIMITATION"]

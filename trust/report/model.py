@@ -1,0 +1,356 @@
+"""The report model: evidence documents + policy + lineage in, one JSON-able dict out (no I/O).
+
+:func:`build_report` validates every evidence document, gates every claim
+(:mod:`trust.report.policy`), composes the privacy ledger, and asks each registered section
+(:mod:`trust.report.sections`) to render its evidence kind into blocks. The result is the JSON
+report (validated against :data:`REPORT_SCHEMA`) from which the HTML and Markdown are drawn.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Mapping
+
+import jsonschema
+
+from trust.report import compliance
+from trust.report.evidence import EVIDENCE_SCHEMA, validate_evidence
+from trust.report.policy import FAIL, STATUSES, evaluate_gates, ledger_of, validate_policy
+from trust.report.sections import (
+    SECTION_REGISTRY,
+    ReportContext,
+    bullet_list,
+    discover_sections,
+    callout,
+    code,
+    gates_table,
+    generic_blocks,
+    paragraph,
+    table,
+)
+
+REPORT_SCHEMA_VERSION = 1
+
+MLFLOW_HINT = ("make ui    # or: mlflow ui --backend-store-uri sqlite:///mlflow.db\n"
+               "# then open http://127.0.0.1:5000 and search runs with: attributes.run_id = '<run id>'")
+
+_block_schema = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "type": {"enum": ["paragraph", "callout", "heading", "table", "list", "plots", "code"]},
+        "text": {"type": "string"},
+        "level": {"enum": ["note", "warning", "fail", "pass"]},
+        "caption": {"type": "string"},
+        "id": {"type": ["string", "null"]},
+        "columns": {"type": "array", "items": {"type": "string"}},
+        "rows": {"type": "array", "items": {"type": "array",
+                                            "items": {"type": ["string", "number", "boolean", "null"]}}},
+        "status_column": {"type": ["integer", "null"]},
+        "items": {"type": "array"},
+    },
+    "allOf": [
+        {"if": {"properties": {"type": {"const": "table"}}}, "then": {"required": ["columns", "rows"]}},
+        {"if": {"properties": {"type": {"enum": ["paragraph", "callout", "heading", "code"]}}},
+         "then": {"required": ["text"]}},
+        {"if": {"properties": {"type": {"enum": ["list", "plots"]}}}, "then": {"required": ["items"]}},
+    ],
+}
+
+_gate_schema = {
+    "type": "object",
+    "required": ["name", "gate", "status", "value", "threshold", "comparator", "policy_key", "stage"],
+    "properties": {
+        "name": {"type": "string"},
+        "gate": {"enum": ["policy", "ledger", "stage check"]},
+        "status": {"enum": list(STATUSES)},
+        "value": {"type": ["number", "null"]},
+        "threshold": {"type": ["number", "null"]},
+        "comparator": {"type": ["string", "null"]},
+        "policy_key": {"type": ["string", "null"]},
+        "stage": {"type": ["string", "null"]},
+        "threshold_source": {"type": "string"},
+        "note": {"type": "string"},
+    },
+}
+
+REPORT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "trust compliance report",
+    "type": "object",
+    "required": ["schema_version", "title", "generated_at", "git_commit", "verdict", "policy", "gates",
+                 "stage_checks", "warnings", "stages", "lineage", "ledger", "sections", "compliance_mapping", "limitations"],
+    "properties": {
+        "schema_version": {"const": REPORT_SCHEMA_VERSION},
+        "title": {"type": "string"},
+        "generated_at": {"type": "string"},
+        "git_commit": {"type": "string"},
+        "verdict": {"type": "object", "required": ["status", "passed", "failed", "not_evaluated", "gates"],
+                    "properties": {"status": {"enum": ["pass", "fail"]}}},
+        "policy": {"type": "object", "additionalProperties": {"type": "number"}},
+        "gates": {"type": "array", "items": _gate_schema},
+        "stage_checks": {"type": "array", "items": _gate_schema},
+        "warnings": {"type": "array", "items": {"type": "string"}},
+        "stages": {"type": "array", "items": {
+            "type": "object", "required": ["stage", "kind", "mlflow_run_id", "evidence"],
+            "properties": {"mlflow_run_id": {"type": ["string", "null"]}}}},
+        "lineage": {"type": "object", "required": ["git_commit", "dvc_lock", "datasets", "mlflow_runs"],
+                    "properties": {
+                        "dvc_lock": {"type": "array", "items": {
+                            "type": "object", "required": ["stage", "role", "path"],
+                            "properties": {"role": {"enum": ["dep", "out"]}}}},
+                        "datasets": {"type": "array"},
+                        "mlflow_runs": {"type": "object", "additionalProperties": {"type": ["string", "null"]}}}},
+        "ledger": {"type": "object", "required": ["entries", "totals"],
+                   "properties": {"entries": {"type": "array", "items": {
+                       "type": "object", "required": ["release", "epsilon", "delta", "stage", "sentence"]}},
+                                  "totals": {"type": "object"}}},
+        "sections": {"type": "array", "items": {
+            "type": "object", "required": ["id", "title", "blocks"],
+            "properties": {"id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+                           "blocks": {"type": "array", "items": _block_schema}}}},
+        "compliance_mapping": {"type": "array", "items": {
+            "type": "object", "required": ["claim_type", "claim", "gdpr", "ai_act", "nist", "sections"]}},
+        "limitations": {"type": "array", "items": {"type": "string"}},
+        "evidence_schema": {"type": "object"},
+    },
+}
+
+FIXED_SECTION_IDS = ("summary", "lineage", "privacy-ledger", "compliance-mapping", "limitations")
+
+
+def validate_report(model: Any) -> dict[str, Any]:
+    """Validate a report model against :data:`REPORT_SCHEMA` (ValueError naming the JSON path)."""
+    try:
+        jsonschema.validate(model, REPORT_SCHEMA)
+    except jsonschema.ValidationError as e:
+        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        raise ValueError(f"report model invalid at '{where}': {e.message}") from None
+    return model
+
+
+def dvc_lock_rows(lock: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """One row per dependency and output of every stage in a parsed ``dvc.lock``."""
+    rows: list[dict[str, Any]] = []
+    if not isinstance(lock, Mapping):
+        return rows
+    for stage, spec in (lock.get("stages") or {}).items():
+        if not isinstance(spec, Mapping):
+            continue
+        for role, key in (("dep", "deps"), ("out", "outs")):
+            for item in spec.get(key) or []:
+                if isinstance(item, Mapping) and "path" in item:
+                    rows.append({"stage": str(stage), "role": role, "path": str(item["path"]),
+                                 "md5": item.get("md5") or item.get("hash_value") or item.get("etag"),
+                                 "size": item.get("size"), "nfiles": item.get("nfiles")})
+    return rows
+
+
+def _datasets(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for d in docs:
+        for t in d.get("data", []):
+            key = (t["name"], t["sha256"])
+            if key not in seen:
+                seen[key] = {"name": t["name"], "sha256": t["sha256"], "rows": t.get("rows"),
+                             "role": t.get("role", ""), "source": t.get("source", ""),
+                             "licence": t.get("licence", ""), "stages": []}
+            for f in ("rows", "role", "source", "licence"):  # fill what another stage recorded
+                if not seen[key][f] and t.get(f):
+                    seen[key][f] = t[f]
+            seen[key]["stages"].append(d["stage"])
+    return list(seen.values())
+
+
+def _summary(verdict: dict[str, Any], gates: list[dict[str, Any]], stage_checks: list[dict[str, Any]],
+             warnings: list[str]) -> list[dict[str, Any]]:
+    failed = [g for g in gates if g["status"] == FAIL]
+    if failed:
+        head = callout(f"FAIL: {len(failed)} of {verdict['gates']} gates fail: "
+                       + "; ".join(g["name"] for g in failed[:5]) + ("; ..." if len(failed) > 5 else ""), "fail")
+    else:
+        head = callout(f"PASS: every evaluated gate passes ({verdict['passed']} pass, "
+                       f"{verdict['not_evaluated']} not evaluated).", "pass")
+    blocks = [head, paragraph(
+        "Each row is one claim: the figure the evidence reports, the threshold it is held to, and where the threshold "
+        "comes from. Policy thresholds are read from params.yaml 'policy:' when this report is rendered, so the "
+        "verdict follows the current policy. 'not evaluated' means no evidence speaks to that key yet; it is not a "
+        "failure. `trust report --strict` exits 1 when any policy gate fails. Checks a stage records against its own "
+        "thresholds, with no policy key, are listed below the gates as stage checks: a failing one is a finding to "
+        "read, not a policy failure.")]
+    blocks += [callout(w, "warning") for w in warnings]
+    blocks.append(gates_table(gates, id="gate-table", caption="Every policy gate"))
+    if stage_checks:
+        blocks.append(gates_table(stage_checks, id="stage-checks",
+                                  caption="Stage checks (each stage's own thresholds; not policy gates)"))
+    return blocks
+
+
+def _lineage(commit: str, docs: list[dict[str, Any]], lock_rows: list[dict[str, Any]],
+             datasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    blocks = [paragraph(f"Rendered at git commit {commit}. Each stage's evidence records the commit it ran at.")]
+    blocks.append(table(["Stage", "Kind", "Git commit", "Evidence written", "MLflow run id"],
+                        [[d["stage"], d["kind"], d["git_commit"], d["created_at"], d.get("mlflow_run_id") or "none"]
+                         for d in docs], caption="Stages and their MLflow runs"))
+    blocks.append(code(MLFLOW_HINT))
+    if datasets:
+        blocks.append(table(["Table", "Role", "Rows", "sha256", "Source", "Licence", "Stages"],
+                            [[t["name"], t["role"], t["rows"], t["sha256"], t["source"], t["licence"],
+                              ", ".join(t["stages"])] for t in datasets],
+                            caption="Datasets (content hashes; no rows are shown anywhere in this report)"))
+    if lock_rows:
+        blocks.append(table(["Stage", "Dep/out", "Path", "md5", "Size (bytes)", "Files"],
+                            [[r["stage"], r["role"], r["path"], r["md5"], r["size"], r["nfiles"]] for r in lock_rows],
+                            caption="dvc.lock: hashes of every input and output"))
+    else:
+        blocks.append(callout("No dvc.lock was found: run the pipeline with `dvc repro` to record the hashes of "
+                              "every input and output.", "warning"))
+    return blocks
+
+
+def _ledger_section(entries: list[dict[str, Any]], totals: dict[str, Any], policy: dict[str, float],
+                    warnings: list[str]) -> list[dict[str, Any]]:
+    if not entries:
+        return [paragraph("No stage recorded a differentially private release.")]
+    blocks = [paragraph("Every differentially private release in the evidence, with its guarantee in one sentence. "
+                        "Totals per dataset add every release's epsilon and delta (basic sequential composition).")]
+    blocks.append(bullet_list(e["sentence"] for e in entries))
+    blocks.append(table(
+        ["Stage", "Release", "Mechanism", "Unit", "Adjacency", "Epsilon", "Delta", "Accountant", "Noise multiplier",
+         "Sampling rate", "Steps", "Clip bound", "Dataset"],
+        [[e["stage"], e["release"], e["mechanism"], e["unit_of_privacy"], e["adjacency"], e["epsilon"], e["delta"],
+          e["accountant"], e["noise_multiplier"], e["sample_rate"], e["steps"], e["max_grad_norm"],
+          e.get("dataset") or e["data_sha256"][:12]] for e in entries], caption="Releases"))
+    max_eps = policy.get("max_total_epsilon_per_dataset")
+    rows = []
+    for ds, t in totals.items():
+        status = "" if max_eps is None else ("PASS" if t["epsilon"] <= max_eps + 1e-12 else "FAIL")
+        rows.append([status, ds, t["releases"], ", ".join(t["units"]), t["epsilon"], t["delta"], max_eps])
+    blocks.append(table(["Status", "Dataset", "Releases", "Units of privacy", "Total epsilon", "Total delta",
+                         "Policy max epsilon"], rows, caption="Totals per dataset", status_column=0))
+    blocks += [callout(w, "warning") for w in warnings]
+    return blocks
+
+
+def build_report(
+    evidence: Mapping[str, Mapping[str, Any]],
+    *,
+    policy: Mapping[str, Any] | None = None,
+    title: str = "trust compliance report",
+    git_commit: str = "unknown",
+    dvc_lock: Mapping[str, Any] | None = None,
+    generated_at: str | None = None,
+) -> dict[str, Any]:
+    """Build the report model from evidence documents (keyed by their source, e.g. ``evidence/x.json``).
+
+    Raises :class:`~trust.errors.DataError` on invalid evidence (naming the source and JSON path) and
+    :class:`~trust.errors.ConfigError` on an invalid policy.
+    """
+    pol = validate_policy(policy)
+    discover_sections()
+    docs = []
+    for src, doc in evidence.items():
+        d = dict(validate_evidence(doc, source=src))
+        d["_source"] = src
+        docs.append(d)
+    docs.sort(key=lambda d: (d["created_at"], d["stage"]))
+    g = evaluate_gates(docs, pol)
+    gates, warnings, entries = g["gates"], g["warnings"], g["ledger"]
+    led = ledger_of(entries)
+    totals = {}
+    for ds, t in led.totals().items():
+        units = sorted({e["unit_of_privacy"] for e in entries if (e.get("dataset") or e["data_sha256"]) == ds})
+        totals[ds] = {**t, "units": units}
+    ledger_entries = [{**e, "sentence": le.sentence() + (f" Note: {le.notes}" if le.notes else "")}
+                      for e, le in zip(entries, led.entries)]
+    by_stage = {d["stage"]: d for d in docs}
+    ctx = ReportContext(docs=by_stage, gates=gates, ledger=entries, policy=pol, stage_checks=g["stage_checks"])
+    lock_rows = dvc_lock_rows(dvc_lock)
+    datasets = _datasets(docs)
+
+    sections: list[dict[str, Any]] = [
+        {"id": "summary", "title": "Summary: policy gates", "order": 0, "kinds": [], "stages": [],
+         "blocks": _summary(g["verdict"], gates, g["stage_checks"], warnings)},
+        {"id": "lineage", "title": "Data lineage", "order": 10, "kinds": [], "stages": [d["stage"] for d in docs],
+         "blocks": _lineage(git_commit, docs, lock_rows, datasets)},
+        {"id": "privacy-ledger", "title": "Privacy ledger", "order": 20, "kinds": [],
+         "stages": sorted({e["stage"] for e in entries}), "blocks": _ledger_section(ledger_entries, totals, pol,
+                                                                                    g["ledger_warnings"])},
+    ]
+    claims = ["lineage", "policy_gates"] + (["dp_ledger"] if entries else [])
+    claim_sections: dict[str, list[str]] = {"lineage": ["lineage"], "policy_gates": ["summary"],
+                                            "dp_ledger": ["privacy-ledger"]}
+    limitations = list(compliance.BASE_LIMITATIONS)
+    if any("sgd" in e["mechanism"].lower() for e in entries):
+        limitations.append(compliance.DP_SGD_LIMITATION)
+    if any(len(t["units"]) > 1 for t in totals.values()):
+        limitations.append(compliance.MIXED_UNITS_LIMITATION)
+
+    specs: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+    generic: list[dict[str, Any]] = []
+    for d in docs:
+        spec = SECTION_REGISTRY.get(d["kind"])
+        if spec is None:
+            generic.append(d)
+        else:
+            specs.setdefault(spec.id, (spec, []))[1].append(d)
+    for spec, sdocs in specs.values():
+        out = spec.render(sdocs, ctx)
+        out = {"blocks": out} if isinstance(out, list) else dict(out)
+        sections.append({"id": spec.id, "title": spec.title, "order": spec.order,
+                         "kinds": sorted({d["kind"] for d in sdocs}), "stages": [d["stage"] for d in sdocs],
+                         "blocks": out.get("blocks", [])})
+        for c in out.get("claims", []):
+            if c not in claims:
+                claims.append(c)
+            claim_sections.setdefault(c, [])
+            if spec.id not in claim_sections[c]:
+                claim_sections[c].append(spec.id)
+        limitations += [x for x in out.get("limitations", []) if x not in limitations]
+    for d in generic:
+        sid = "stage-" + "".join(ch if ch.isalnum() else "-" for ch in d["stage"].lower()).strip("-")
+        sections.append({"id": sid, "title": d.get("title") or d["stage"], "order": 80, "kinds": [d["kind"]],
+                         "stages": [d["stage"]], "blocks": generic_blocks(d, ctx)})
+
+    mapping = [{"claim_type": c, **compliance.CLAIMS[c], "sections": claim_sections.get(c, [])}
+               for c in claims if c in compliance.CLAIMS]
+    sections.append({"id": "compliance-mapping", "title": "Regulatory mapping", "order": 90, "kinds": [],
+                     "stages": [], "blocks": [
+                         callout(compliance.DISCLAIMER),
+                         table(["Claim", "Evidence in", "GDPR", "EU AI Act Annex IV", "NIST AI RMF"],
+                               [[m["claim"], ", ".join(m["sections"]), m["gdpr"], m["ai_act"], m["nist"]]
+                                for m in mapping], caption="Claims and the provisions they are relevant to")]})
+    sections.append({"id": "limitations", "title": "Limitations", "order": 100, "kinds": [], "stages": [],
+                     "blocks": [bullet_list(limitations)]})
+    sections.sort(key=lambda s: s["order"])
+
+    model = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "title": title,
+        "generated_at": generated_at or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "git_commit": git_commit,
+        "verdict": g["verdict"],
+        "policy": pol,
+        "gates": gates,
+        "stage_checks": g["stage_checks"],
+        "warnings": warnings,
+        "stages": [{"stage": d["stage"], "kind": d["kind"], "title": d.get("title", d["stage"]),
+                    "mlflow_run_id": d.get("mlflow_run_id"), "git_commit": d["git_commit"],
+                    "created_at": d["created_at"], "evidence": d["_source"]} for d in docs],
+        "lineage": {"git_commit": git_commit, "dvc_lock": lock_rows, "datasets": datasets,
+                    "mlflow_runs": {d["stage"]: d.get("mlflow_run_id") for d in docs}, "mlflow_hint": MLFLOW_HINT},
+        "ledger": {"entries": ledger_entries, "totals": totals},
+        "sections": sections,
+        "compliance_mapping": mapping,
+        "limitations": limitations,
+    }
+    return validate_report(model)
+
+
+def failed_gates(model: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The gates of a report model that fail (what ``--strict`` exits 1 on)."""
+    return [g for g in model["gates"] if g["status"] == FAIL]
+
+
+__all__ = ["REPORT_SCHEMA", "REPORT_SCHEMA_VERSION", "EVIDENCE_SCHEMA", "FIXED_SECTION_IDS", "MLFLOW_HINT",
+           "build_report", "validate_report", "failed_gates", "dvc_lock_rows"]

@@ -1,0 +1,116 @@
+"""The report's file boundary: read a project's evidence, policy, dvc.lock and plots; write the reports.
+
+Used by the ``report`` stage (``pipelines/report.py``) and by ``trust report``; the model and
+the rendering stay pure (:mod:`trust.report.model`, :mod:`trust.report.render`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from trust.data.io import atomic_write_text
+from trust.errors import ConfigError, DataError
+from trust.report.model import build_report
+from trust.report.render import render_html, render_json, render_markdown
+
+REPORT_NAMES = ("compliance.html", "compliance.json", "compliance.md")
+
+
+def read_evidence_dir(evidence_dir: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None
+                      ) -> dict[str, dict[str, Any]]:
+    """Every ``*.json`` under ``evidence_dir``, parsed (validation happens in :func:`build_report`).
+
+    Keys are paths relative to ``root`` (e.g. ``evidence/prepare.json``). Raises DataError when
+    the folder holds no evidence or a file is not JSON.
+    """
+    evidence_dir = Path(evidence_dir)
+    files = sorted(evidence_dir.glob("*.json")) if evidence_dir.is_dir() else []
+    if not files:
+        raise DataError(f"no evidence found in '{evidence_dir}'; run the pipeline first (`dvc repro` or `make repro`)")
+    out: dict[str, dict[str, Any]] = {}
+    for f in files:
+        name = str(f.relative_to(root)) if root and f.resolve().is_relative_to(Path(root).resolve()) else str(f)
+        try:
+            out[name] = json.loads(f.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DataError(f"{name}: not valid JSON ({e}); re-run the stage that wrote it") from None
+    return out
+
+
+def read_params(root: Path) -> dict[str, Any]:
+    path = root / "params.yaml"
+    if not path.exists():
+        return {}
+    try:
+        params = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"'{path}' is not valid YAML ({str(e).splitlines()[0]}); fix the file") from None
+    if not isinstance(params, dict):
+        raise ConfigError(f"'{path}' must hold a mapping of stage sections")
+    return params
+
+
+def read_dvc_lock(root: Path) -> dict[str, Any] | None:
+    path = root / "dvc.lock"
+    if not path.exists():
+        return None
+    try:
+        lock = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        return None
+    return lock if isinstance(lock, dict) else None
+
+
+def read_plots(model: Mapping[str, Any], root: Path) -> dict[str, bytes]:
+    """The bytes of every plot the report shows (missing files are left out; the HTML says so)."""
+    out: dict[str, bytes] = {}
+    for s in model["sections"]:
+        for b in s["blocks"]:
+            if b["type"] != "plots":
+                continue
+            for p in b["items"]:
+                f = (root / p["path"]).resolve()
+                if f.is_file() and f.is_relative_to(root.resolve()):
+                    out[p["path"]] = f.read_bytes()
+    return out
+
+
+def build_project_report(root: str | os.PathLike[str], *, evidence_dir: str | os.PathLike[str] | None = None,
+                         params: Mapping[str, Any] | None = None, git_commit: str | None = None) -> dict[str, Any]:
+    """The report model of a project folder: its ``evidence/``, ``params.yaml`` policy and ``dvc.lock``."""
+    from trust.tracking import git_commit as _git_commit
+
+    root = Path(root)
+    params = dict(params) if params is not None else read_params(root)
+    evidence = read_evidence_dir(evidence_dir or root / "evidence", root=root)
+    report_params = params.get("report") or {}
+    if not isinstance(report_params, Mapping):
+        raise ConfigError("params.yaml: 'report' must be a mapping (e.g. 'title: ...')")
+    return build_report(evidence, policy=params.get("policy"), title=str(report_params.get("title") or
+                                                                          "trust compliance report"),
+                        git_commit=git_commit or _git_commit(root), dvc_lock=read_dvc_lock(root))
+
+
+def write_reports(model: Mapping[str, Any], out_dir: str | os.PathLike[str], *, root: str | os.PathLike[str]
+                  ) -> list[Path]:
+    """Render all three formats and write them atomically under ``out_dir``; returns the paths."""
+    root, out_dir = Path(root), Path(out_dir)
+    prefix = os.path.relpath(root, out_dir).replace(os.sep, "/") + "/"
+    texts = {
+        "compliance.html": render_html(model, read_plots(model, root)),
+        "compliance.json": render_json(model),
+        "compliance.md": render_markdown(model, plot_prefix=prefix),
+    }
+    paths = [atomic_write_text(out_dir / name, text) for name, text in texts.items()]
+    for p in paths:  # temp files are created 0600; reports are meant to be shared
+        p.chmod(0o644)
+    return paths
+
+
+__all__ = ["REPORT_NAMES", "read_evidence_dir", "read_params", "read_dvc_lock", "read_plots",
+           "build_project_report", "write_reports"]
