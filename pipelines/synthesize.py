@@ -100,7 +100,8 @@ def run() -> None:
     model = CTABGANPlus(epochs=epochs, batch_size=batch_size, epsilon=eps, delta=delta, accountant=accountant,
                         max_grad_norm=max_grad_norm, architecture=architecture, n_critic=n_critic, lr=lr,
                         metadata_epsilon_fraction=meta_frac, aux_epsilon_fraction=aux_frac, aux_epochs=aux_epochs,
-                        dataset_name=dataset, random_state=seed, verbose=True)
+                        dataset_name=dataset, release_name=f"{stage.name}/{dataset}", random_state=seed,
+                        verbose=True)
     hashes = {f"{dataset}/train": frame_sha256(train)}
     with stage.run({**p["synthesize"], "member": member}, hashes):
         t0 = time.perf_counter()

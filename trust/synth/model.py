@@ -126,6 +126,8 @@ class CTABGANPlus:
         n_modes, max_fit_rows: transformer settings.
         max_sample_retries: rounds of rejection sampling for ``sample(conditions=...)`` before giving up.
         dataset_name: the protected dataset's name for the ledger.
+        release_name: prefix of this model's ledger release names (default: ``dataset_name``, else ``synth``);
+            give each model trained on the same data its own, so that every release name is unique.
         per_sample: how DP-SGD gets each real row's clipped critic gradient: ``"vmap"`` materialises per-sample
             gradients with ``torch.func`` (``vmap(grad(...))``, the penalty's inner ``grad`` nested) and hands them to
             Opacus's ``DPOptimizer`` to clip and noise; ``"ghost"`` (MLP critic only) computes the same per-sample
@@ -149,7 +151,7 @@ class CTABGANPlus:
                  auxiliary: bool = True, aux_dims: tuple[int, ...] | None = None, aux_epochs: int = 5,
                  information_loss: bool = True, metadata_epsilon_fraction: float = 0.2,
                  metadata_epsilon: float | None = None, aux_epsilon_fraction: float = 0.1, n_modes: int = 10,
-                 max_fit_rows: int = 20000, max_sample_retries: int = 50, dataset_name: str = "",
+                 max_fit_rows: int = 20000, max_sample_retries: int = 50, dataset_name: str = "", release_name: str = "",
                  per_sample: str = "auto",
                  random_state: int | None = None, verbose: bool = True) -> None:
         self.epochs = epochs
@@ -182,6 +184,7 @@ class CTABGANPlus:
         self.max_fit_rows = max_fit_rows
         self.max_sample_retries = max_sample_retries
         self.dataset_name = dataset_name
+        self.release_name = release_name
         self.per_sample = per_sample
         self.random_state = random_state
         self.verbose = verbose
@@ -190,7 +193,7 @@ class CTABGANPlus:
                "architecture", "n_critic", "noise_dim", "generator_dims", "critic_dims", "critic_dropout",
                "conv_channels", "lambda_gp", "lr", "betas", "weight_decay", "tau", "auxiliary", "aux_dims",
                "aux_epochs", "information_loss", "metadata_epsilon_fraction", "metadata_epsilon",
-               "aux_epsilon_fraction", "n_modes", "max_fit_rows", "max_sample_retries", "dataset_name",
+               "aux_epsilon_fraction", "n_modes", "max_fit_rows", "max_sample_retries", "dataset_name", "release_name",
                "per_sample", "random_state", "verbose")
 
     def get_params(self) -> dict[str, Any]:
@@ -321,7 +324,7 @@ class CTABGANPlus:
 
         data_sha = frame_sha256(df)
         ledger = PrivacyLedger()
-        prefix = self.dataset_name or "synth"
+        prefix = self.release_name or self.dataset_name or "synth"
         tr = DataTransformer(n_modes=self.n_modes, max_fit_rows=self.max_fit_rows, random_state=_seed_from(rng))
         if plan is not None:
             from trust.synth.dp_metadata import release_histograms
@@ -577,7 +580,7 @@ class CTABGANPlus:
             if steps_taken != plan["steps"]:
                 raise RuntimeError(f"took {steps_taken} critic steps, planned {plan['steps']}")
             eps = float(accountant.get_epsilon(delta=plan["delta_critic"]))
-            prefix = self.dataset_name or "synth"
+            prefix = self.release_name or self.dataset_name or "synth"
             entry = LedgerEntry(
                 release=f"{prefix}/ctabgan-critic", mechanism=_MECHANISM, epsilon=eps, delta=plan["delta_critic"],
                 accountant=self.accountant, noise_multiplier=float(plan["sigma"]), sample_rate=float(plan["q"]),
@@ -613,7 +616,7 @@ class CTABGANPlus:
             acc.step(noise_multiplier=plan["sigma_aux"], sample_rate=plan["q"])
         aux.eval()
         eps = float(acc.get_epsilon(delta=plan["delta_aux"]))
-        prefix = self.dataset_name or "synth"
+        prefix = self.release_name or self.dataset_name or "synth"
         ledger.append(LedgerEntry(
             release=f"{prefix}/ctabgan-auxiliary", mechanism=_MECHANISM, epsilon=eps, delta=plan["delta_aux"],
             accountant=self.accountant, noise_multiplier=float(plan["sigma_aux"]), sample_rate=float(plan["q"]),
