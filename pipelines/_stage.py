@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python pipelines/x.py` from any folder
     sys.path.insert(0, str(ROOT))
@@ -24,23 +22,18 @@ if str(ROOT) not in sys.path:  # run as `python pipelines/x.py` from any folder
 from trust.data.io import atomic_path, atomic_write_json  # noqa: E402
 from trust.errors import ConfigError, TrustError  # noqa: E402
 from trust.report.evidence import make_evidence  # noqa: E402
+from trust.report.project import read_params  # noqa: E402
 from trust.tracking import flatten, git_commit, stage_run  # noqa: E402
 
 _MISSING = object()
 
 
 def load_params(path: Path | None = None) -> dict[str, Any]:
-    """The whole of ``params.yaml``."""
-    path = path or ROOT / "params.yaml"
-    if not path.exists():
-        raise ConfigError(f"'{path}' is missing; restore params.yaml from the repository")
-    try:
-        params = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"'{path}' is not valid YAML ({str(e).splitlines()[0]}); fix the file") from None
-    if not isinstance(params, dict):
-        raise ConfigError(f"'{path}' must hold a mapping of stage sections")
-    return params
+    """The whole of ``params.yaml`` (ConfigError if it is missing or not a YAML mapping)."""
+    root = path.parent if path is not None else ROOT
+    if not (root / "params.yaml").exists():
+        raise ConfigError(f"'{root / 'params.yaml'}' is missing; restore params.yaml from the repository")
+    return read_params(root)
 
 
 def param(params: Mapping[str, Any], key: str, kind: type | tuple[type, ...] = object, *,

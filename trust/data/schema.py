@@ -303,7 +303,7 @@ def infer_schema(
             raise DataError(f"column '{name}' is entirely missing; drop it before fitting")
         if non_missing.nunique() < 2:
             raise DataError(
-                f"column '{name}' is constant ({non_missing.iloc[0]!r}); drop it, it carries no information"
+                f"column '{name}' is constant ({_plain(non_missing.iloc[0])!r}); drop it, it carries no information"
             )
         numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
         kind = overrides.get(name)
