@@ -75,16 +75,22 @@ class MLPGenerator(nn.Module):
         return self.net(z)
 
 
+def _leaky_blocks(in_dim: int, hidden: tuple[int, ...], dropout: float) -> tuple[list[nn.Module], int]:
+    """``Linear -> LeakyReLU(0.2) -> Dropout`` per hidden width (the critic's and the auxiliary model's body)."""
+    layers: list[nn.Module] = []
+    d = in_dim
+    for h in hidden:
+        layers += [nn.Linear(d, h), nn.LeakyReLU(0.2), Dropout(dropout)]
+        d = h
+    return layers, d
+
+
 class MLPCritic(nn.Module):
     """MLP critic: ``(row ++ cond) -> score``; no batch statistics, linear output."""
 
     def __init__(self, in_dim: int, hidden: tuple[int, ...] = (256, 256), dropout: float = 0.5) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        d = in_dim
-        for h in hidden:
-            layers += [nn.Linear(d, h), nn.LeakyReLU(0.2), Dropout(dropout)]
-            d = h
+        layers, d = _leaky_blocks(in_dim, hidden, dropout)
         self.body = nn.Sequential(*layers)
         self.out = nn.Linear(d, 1)
         self.feature_dim = d
@@ -191,11 +197,7 @@ class Auxiliary(nn.Module):
     def __init__(self, in_dim: int, out_dim: int, hidden: tuple[int, ...] = (256, 256, 256, 256),
                  dropout: float = 0.5) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        d = in_dim
-        for h in hidden:
-            layers += [nn.Linear(d, h), nn.LeakyReLU(0.2), Dropout(dropout)]
-            d = h
+        layers, d = _leaky_blocks(in_dim, hidden, dropout)
         layers.append(nn.Linear(d, out_dim))
         self.net = nn.Sequential(*layers)
 
