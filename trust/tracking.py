@@ -34,12 +34,15 @@ def repo_root(start: str | os.PathLike[str] | None = None) -> Path:
 
 
 def git_commit(root: str | os.PathLike[str] | None = None) -> str:
-    """HEAD's commit hash (with ``-dirty`` when the tree has uncommitted changes), or ``unknown``."""
+    """HEAD's commit hash (with ``-dirty`` when tracked files other than ``dvc.lock`` have uncommitted changes),
+    or ``unknown``."""
     root = Path(root or repo_root())
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                              check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        # dvc.lock is rewritten by `dvc repro` between stages: it does not make the code dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!dvc.lock"],
+                               cwd=root,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (subprocess.SubprocessError, FileNotFoundError):

@@ -90,3 +90,22 @@ def test_tables_round_trip_and_bad_files_are_named(tmp_path):
         read_table(tmp_path / "header.csv")
     with pytest.raises(DataError, match="directory"):
         read_table(tmp_path)
+
+
+def test_git_commit_is_dirty_for_code_changes_but_not_for_dvc_lock(tmp_path):
+    import subprocess
+
+    from trust.tracking import git_commit
+
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    for name in ("dvc.lock", "code.py"):
+        (tmp_path / name).write_text("v1\n")
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "x"]):
+        subprocess.run(cmd, cwd=tmp_path, env=env, check=True)
+    clean = git_commit(tmp_path)
+    assert len(clean) == 40 and not clean.endswith("-dirty")
+    (tmp_path / "dvc.lock").write_text("v2\n")  # dvc repro rewrites it between stages
+    assert git_commit(tmp_path) == clean
+    (tmp_path / "code.py").write_text("v2\n")
+    assert git_commit(tmp_path) == clean + "-dirty"
