@@ -59,7 +59,7 @@ from trust.data.hashing import frame_sha256
 from trust.data.schema import ColumnSpec, TableSchema
 from trust.errors import ConfigError, DataError
 from trust.privacy.ledger import LedgerEntry
-from trust.synth.transformer import _plain, log_forward
+from trust.synth.transformer import _plain, log_forward, split_numeric
 
 #: the public coarse grid for DP range estimation: sign-symmetric powers of ``base`` from 1e-3 to 1e12
 _GRID_LOW, _GRID_HIGH = 1e-3, 1e12
@@ -297,16 +297,7 @@ def _release_column(spec: ColumnSpec, col: pd.Series, eps: float, bins: int, ran
         return ColumnHistogram(name, spec.kind, noisy[:k], categories=tuple(cats),
                                missing_count=float(noisy[k]) if spec.allow_missing else None,
                                epsilon=eps, noise_scale=scale)
-    x = col.to_numpy(dtype=float)
-    miss = np.isnan(x)
-    masses = [float(m) for m in spec.point_masses] if spec.kind == "mixed" else []
-    is_mass = np.zeros(len(x), dtype=bool)
-    mass_raw = []
-    for m in masses:
-        hit = (x == m) & ~is_mass
-        mass_raw.append(float(hit.sum()))
-        is_mass |= hit
-    cont = x[~miss & ~is_mass]
+    masses, mass_raw, miss, cont = split_numeric(spec, col)
     if spec.bounds is not None:
         low, high = float(spec.bounds[0]), float(spec.bounds[1])
         source, eps_fine = "declared", eps

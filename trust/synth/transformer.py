@@ -137,6 +137,24 @@ def log_inverse(y: np.ndarray, lower: float) -> np.ndarray:
     return np.exp(y) + lower - 1.0
 
 
+def split_numeric(spec: ColumnSpec, col: pd.Series) -> tuple[list[float], list[float], np.ndarray, np.ndarray]:
+    """A numeric column's parts: ``(masses, mass_counts, missing_mask, continuous_values)``.
+
+    Point masses (``mixed`` columns only) and missing values are taken out; every row lands in exactly one
+    part. Shared by the transformer's fit and the DP histogram release, so both see the same split.
+    """
+    x = col.to_numpy(dtype=float)
+    miss = np.isnan(x)
+    masses = [float(m) for m in spec.point_masses] if spec.kind == "mixed" else []
+    is_mass = np.zeros(len(x), dtype=bool)
+    mass_counts = []
+    for m in masses:
+        hit = (x == m) & ~is_mass
+        mass_counts.append(float(hit.sum()))
+        is_mass |= hit
+    return masses, mass_counts, miss, x[~miss & ~is_mass]
+
+
 def _plain(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
 
@@ -269,16 +287,7 @@ class DataTransformer:
             return {"kind": "categorical", "categories": cats, "missing": bool(spec.allow_missing),
                     "counts": np.bincount(codes, minlength=k).astype(float).tolist()}
 
-        x = col.to_numpy(dtype=float)
-        miss = np.isnan(x)
-        masses = [float(m) for m in spec.point_masses] if spec.kind == "mixed" else []
-        is_mass = np.zeros(len(x), dtype=bool)
-        mass_counts = []
-        for m in masses:
-            hit = x == m
-            mass_counts.append(float(hit.sum()))
-            is_mass |= hit
-        cont = x[~miss & ~is_mass]
+        masses, mass_counts, miss, cont = split_numeric(spec, col)
         info: dict[str, Any] = {"kind": spec.kind, "integer": bool(spec.integer), "log": bool(spec.log),
                                 "masses": masses, "missing": bool(spec.allow_missing),
                                 "mass_counts": mass_counts, "missing_count": float(miss.sum())}
