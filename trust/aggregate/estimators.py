@@ -273,6 +273,24 @@ def choose_rho(X, bag_ids, bag_responses, rho_grid: Sequence[float] = DEFAULT_RH
 class _AggregateBase(BaseEstimator):
     _task = "regression"
 
+    def __init__(self, rho: float | str = 0.5, model: str = "linear", *, rho_grid: Sequence[float] = DEFAULT_RHO_GRID,
+                 val_fraction: float = 0.2, n_folds: int = 1, hidden: Sequence[int] = (64, 64), epochs: int = 30,
+                 batch_size: int = 256,
+                 lr: float = 1e-3, weight_decay: float = 0.0, random_state: int = 0, progress: bool = False) -> None:
+        """Hyperparameters only (scikit-learn convention); see :class:`InterpolatingRegressor`."""
+        self.rho = rho
+        self.model = model
+        self.rho_grid = rho_grid
+        self.val_fraction = val_fraction
+        self.n_folds = n_folds
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.random_state = random_state
+        self.progress = progress
+
     def _rho_value(self):
         return self.rho
 
@@ -390,23 +408,6 @@ class InterpolatingRegressor(RegressorMixin, _AggregateBase):
         (linear), net_ (mlp), n_features_in_, n_bags_, n_rows_.
     """
 
-    def __init__(self, rho: float | str = 0.5, model: str = "linear", *, rho_grid: Sequence[float] = DEFAULT_RHO_GRID,
-                 val_fraction: float = 0.2, n_folds: int = 1, hidden: Sequence[int] = (64, 64), epochs: int = 30,
-                 batch_size: int = 256,
-                 lr: float = 1e-3, weight_decay: float = 0.0, random_state: int = 0, progress: bool = False) -> None:
-        self.rho = rho
-        self.model = model
-        self.rho_grid = rho_grid
-        self.val_fraction = val_fraction
-        self.n_folds = n_folds
-        self.hidden = hidden
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.random_state = random_state
-        self.progress = progress
-
     def predict(self, X) -> np.ndarray:
         """Instance-level predictions, shape ``(n,)``."""
         return self._raw(X)
@@ -456,18 +457,9 @@ class InterpolatingClassifier(ClassifierMixin, _AggregateBase):
                  val_fraction: float = 0.2, n_folds: int = 1, hidden: Sequence[int] = (64, 64), epochs: int = 30,
                  batch_size: int = 256,
                  lr: float = 1e-2, weight_decay: float = 0.0, random_state: int = 0, progress: bool = False) -> None:
-        self.rho = rho
-        self.model = model
-        self.rho_grid = rho_grid
-        self.val_fraction = val_fraction
-        self.n_folds = n_folds
-        self.hidden = hidden
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.random_state = random_state
-        self.progress = progress
+        super().__init__(rho, model, rho_grid=rho_grid, val_fraction=val_fraction, n_folds=n_folds, hidden=hidden,
+                         epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         random_state=random_state, progress=progress)
 
     def fit(self, X, bag_ids, bag_responses):
         """Fit on features, bag numbers and each bag's label proportion in [0, 1]; returns self."""
