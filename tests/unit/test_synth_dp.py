@@ -134,8 +134,9 @@ def test_bad_privacy_params_are_config_errors(kwargs, match):
         CTABGANPlus(epochs=1, verbose=False, **kwargs).fit(df, _schema(df))
 
 
+@pytest.mark.parametrize("include_fake", [False, True], ids=["real-terms", "pair-loss"])
 @pytest.mark.parametrize("dropout,train", [(0.5, False), (0.0, True)], ids=["eval-with-dropout-layers", "train"])
-def test_ghost_clipping_equals_clipping_the_torch_func_per_sample_grads(dropout, train):
+def test_ghost_clipping_equals_clipping_the_torch_func_per_sample_grads(dropout, train, include_fake):
     from trust.synth.trainer import mlp_critic_clipped_sum
 
     torch.manual_seed(2)
@@ -143,9 +144,9 @@ def test_ghost_clipping_equals_clipping_the_torch_func_per_sample_grads(dropout,
     m = 9
     real, fake = 3 * torch.randn(m, 10, dtype=torch.double), torch.randn(m, 10, dtype=torch.double)
     alpha = torch.rand(m, 1, dtype=torch.double)
-    per = critic_per_sample_grads(critic, real, fake, alpha, 10.0)
+    per = critic_per_sample_grads(critic, real, fake, alpha, 10.0, include_fake=include_fake)
     norms = torch.sqrt(sum(g.reshape(m, -1).pow(2).sum(1) for g in per.values()))
-    summed, got_norms = mlp_critic_clipped_sum(critic, real, fake, alpha, 10.0, 1.0)
+    summed, got_norms = mlp_critic_clipped_sum(critic, real, fake, alpha, 10.0, 1.0, include_fake=include_fake)
     torch.testing.assert_close(got_norms, norms, atol=1e-8, rtol=1e-8)
     factors = torch.clamp(1.0 / (norms + 1e-6), max=1.0)
     for name, g in per.items():

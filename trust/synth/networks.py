@@ -29,9 +29,28 @@ from torch import nn
 ARCHITECTURES = ("mlp", "conv")
 
 
+_BIT_SHIFTS = torch.arange(8, dtype=torch.uint8)
+
+
+def scaled_keep_mask(like: torch.Tensor, p: float) -> torch.Tensor:
+    """Inverted-dropout mask shaped like ``like``: each entry ``1 / (1 - p)`` with probability ``1 - p``, else 0.
+
+    For ``p = 0.5`` (the critic's and the auxiliary model's rate) each entry is one random bit: the bits of
+    random bytes, unpacked, about 2x faster on CPU than thresholding ``rand_like`` and exactly Bernoulli(1/2).
+    Inside ``torch.func`` transforms (``vmap(..., randomness="different")`` draws one mask per sample) and for
+    other rates it thresholds ``rand_like`` (``rand >= p``).
+    """
+    if p == 0.5 and not torch._C._functorch.is_functorch_wrapped_tensor(like):
+        n = like.numel()
+        r = torch.empty((n + 7) // 8, dtype=torch.uint8).random_(0, 256)
+        bits = ((r.unsqueeze(1) >> _BIT_SHIFTS) & 1) << 1          # 0 or 2 = 1 / (1 - p)
+        return bits.view(-1)[:n].view(like.shape)
+    return (torch.rand_like(like) >= p).to(like.dtype) * (1.0 / (1.0 - p))
+
+
 class Dropout(nn.Module):
-    """Inverted dropout with a uniform-threshold mask (``rand >= p``): the same distribution as
-    :class:`torch.nn.Dropout`, about 2.5x faster on CPU, and vmap-able with ``randomness="different"``."""
+    """Inverted dropout with :func:`scaled_keep_mask`: the same distribution as :class:`torch.nn.Dropout`,
+    2-5x faster on CPU, and vmap-able with ``randomness="different"``."""
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
@@ -40,7 +59,7 @@ class Dropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        return x * (torch.rand_like(x) >= self.p).to(x.dtype) * (1.0 / (1.0 - self.p))
+        return x * scaled_keep_mask(x, self.p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,23 +105,35 @@ def _leaky_blocks(in_dim: int, hidden: tuple[int, ...], dropout: float) -> tuple
 
 
 class MLPCritic(nn.Module):
-    """MLP critic: ``(row ++ cond) -> score``; no batch statistics, linear output."""
+    """MLP critic: ``(row ++ cond) -> score``; no batch statistics, linear output.
 
-    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (256, 256), dropout: float = 0.5) -> None:
+    ``pac`` > 1 is CTGAN's packing (PacGAN, Lin et al. 2018): ``pac`` consecutive rows are concatenated into
+    one critic input and scored together, so a batch of ``B`` rows gets ``B / pac`` scores (``B`` must be a
+    multiple of ``pac``) and the gradient penalty is taken per pack. A pack mixes rows, so DP-SGD, which
+    clips each row's gradient, needs ``pac = 1``.
+    """
+
+    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (256, 256), dropout: float = 0.5, pac: int = 1) -> None:
         super().__init__()
-        layers, d = _leaky_blocks(in_dim, hidden, dropout)
+        self.pac = int(pac)
+        self.row_dim = in_dim
+        layers, d = _leaky_blocks(in_dim * self.pac, hidden, dropout)
         self.body = nn.Sequential(*layers)
         self.out = nn.Linear(d, 1)
         self.feature_dim = d
 
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, d) -> (B / pac, pac * d)``: consecutive rows side by side."""
+        return x if self.pac == 1 else x.reshape(-1, self.pac * self.row_dim)
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+        return self.body(self.pack(x))
 
     def head(self, f: torch.Tensor) -> torch.Tensor:
         return self.out(f)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.body(x))
+        return self.out(self.body(self.pack(x)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,16 +238,18 @@ class Auxiliary(nn.Module):
 
 def make_networks(architecture: str, data_dim: int, cond_dim: int, noise_dim: int,
                   generator_dims: tuple[int, ...], critic_dims: tuple[int, ...],
-                  critic_dropout: float = 0.5, conv_channels: int = 64) -> tuple[nn.Module, nn.Module]:
-    """Generator and critic for ``architecture`` (``"mlp"`` or ``"conv"``)."""
+                  critic_dropout: float = 0.5, conv_channels: int = 64, pac: int = 1) -> tuple[nn.Module, nn.Module]:
+    """Generator and critic for ``architecture`` (``"mlp"`` or ``"conv"``; ``pac`` applies to ``"mlp"``)."""
     if architecture == "mlp":
         return (MLPGenerator(noise_dim + cond_dim, data_dim, generator_dims),
-                MLPCritic(data_dim + cond_dim, critic_dims, critic_dropout))
+                MLPCritic(data_dim + cond_dim, critic_dims, critic_dropout, pac))
+    if pac != 1:
+        raise ValueError("packing (pac > 1) is only available for the MLP critic")
     if architecture == "conv":
         return (ConvGenerator(noise_dim + cond_dim, data_dim, conv_channels),
                 ConvCritic(data_dim + cond_dim, conv_channels))
     raise ValueError(f"unknown architecture {architecture!r}")
 
 
-__all__ = ["ARCHITECTURES", "MLPGenerator", "MLPCritic", "ConvGenerator", "ConvCritic", "Auxiliary",
-           "make_networks", "square_side"]
+__all__ = ["ARCHITECTURES", "Dropout", "scaled_keep_mask", "MLPGenerator", "MLPCritic", "ConvGenerator", "ConvCritic",
+           "Auxiliary", "make_networks", "square_side"]

@@ -8,7 +8,7 @@ Three ways to draw them:
 
 * :meth:`CondSampler.sample_train` (non-DP training-by-sampling): pick a block uniformly, pick a
   category with probability proportional to ``log(count + 1)`` and draw real rows *of that
-  category* (one numpy index array per category, no per-row Python loop).
+  category* (rows sorted by category once per block; one vectorised draw, no Python loop).
 * :meth:`CondSampler.cond_from_rows` (DP training): real rows come from Poisson sampling, and each
   row's conditional vector is derived from the row itself (a block chosen at random, the row's own
   category in it), so which rows are used does not depend on other rows and the sampling rate the
@@ -56,14 +56,20 @@ class CondSampler:
         if data is not None and self.n_blocks:
             # (n, n_blocks): each row's category in each block
             self.row_cats = np.stack([np.argmax(data[:, s:e], axis=1) for s, e in self.blocks], axis=1)
-            self._rows_by_cat: list[list[np.ndarray]] = []
+            # per block, the row indices sorted by category; category k's rows are
+            # _order[b, _start[b, k] : _start[b, k] + _count[b, k]]
+            n, width = len(data), int(self.sizes.max())
+            self._order = np.empty((self.n_blocks, n), dtype=np.int64)
+            self._start = np.zeros((self.n_blocks, width), dtype=np.int64)
+            self._count = np.zeros((self.n_blocks, width), dtype=np.int64)
             log_p = []
             for b, (s, e) in enumerate(self.blocks):
                 cats = self.row_cats[:, b]
-                order = np.argsort(cats, kind="stable")
-                bounds = np.searchsorted(cats[order], np.arange(e - s + 1))
-                self._rows_by_cat.append([order[bounds[k]:bounds[k + 1]] for k in range(e - s)])
-                cnt = np.bincount(cats, minlength=e - s).astype(float)
+                self._order[b] = np.argsort(cats, kind="stable")
+                cnt = np.bincount(cats, minlength=e - s)
+                self._count[b, : e - s] = cnt
+                self._start[b, : e - s] = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+                cnt = cnt.astype(float)
                 lp = np.log(cnt + 1.0) * (cnt > 0)  # never request a category with no rows
                 log_p.append(lp / lp.sum())
             self._train_cdf = self._cdf(log_p)
@@ -99,13 +105,9 @@ class CondSampler:
             raise RuntimeError("training-by-sampling needs the encoded data")
         blocks = rng.integers(0, self.n_blocks, size=n)
         cats = self._draw(self._train_cdf, blocks, rng)
-        # rows of the requested category: one uniform draw within each (block, category) index array
-        rows = np.empty(n, dtype=np.int64)
-        key = blocks * (self.sizes.max() + 1) + cats
-        for k in np.unique(key):
-            sel = np.flatnonzero(key == k)
-            pool = self._rows_by_cat[int(blocks[sel[0]])][int(cats[sel[0]])]
-            rows[sel] = pool[rng.integers(0, len(pool), size=len(sel))]
+        # rows of the requested category: a uniform position within that category's rows
+        pos = (rng.random(n) * self._count[blocks, cats]).astype(np.int64)
+        rows = self._order[blocks, self._start[blocks, cats] + pos]
         return self.vectors(blocks, cats), blocks, cats, rows
 
     def cond_from_rows(self, rows: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -25,6 +25,12 @@ optimiser step (:func:`dp_critic_step`). Putting it inside the per-sample terms 
 with the real terms (biasing it and spending clip norm on a public quantity), so adding it afterwards
 is both correct and better. The accountant counts every critic step taken (empty Poisson batches
 included: they are still a noised release).
+
+``clip_pairs`` (``CTABGANPlus``) clips each pair's whole loss ``D(fake_i) - D(real_i) + lambda GP_i``
+instead (``include_fake=True`` below), so the fake push and the real pull are scaled alike and the update's
+balance does not depend on the clip bound. Each real row gets its own freshly generated fake partner, so
+every row's randomness (partner, interpolation weight, dropout masks) is drawn independently of the others
+and the per-row sensitivity argument holds; the extra fake rows read no data.
 """
 
 from __future__ import annotations
@@ -37,12 +43,19 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from trust.synth.networks import Dropout, scaled_keep_mask
+
 
 # ---------------------------------------------------------------------------------------------
 # Output activations and the conditional loss
 # ---------------------------------------------------------------------------------------------
 class OutputLayout:
-    """Where the transformer's spans sit: tanh scalars, softmax groups, and the conditional blocks."""
+    """Where the transformer's spans sit: tanh scalars, softmax groups, and the conditional blocks.
+
+    The per-span work is vectorised: the one-hot spans are laid out side by side in a ``(n_spans, width)``
+    grid padded with ``-inf`` (one softmax for all of them), and the conditional blocks likewise (one
+    cross-entropy for all rows), so the cost does not grow with the number of columns in Python.
+    """
 
     def __init__(self, spans: Sequence, cond_blocks: Sequence[tuple[int, int]]) -> None:
         self.spans = [(int(s.start), int(s.end), s.activation) for s in spans]
@@ -53,48 +66,60 @@ class OutputLayout:
             pos = e
         self.cond_blocks = [(int(s), int(e)) for s, e in cond_blocks]
         self.dim = pos
+        tanh = [np.arange(s, e) for s, e, a in self.spans if a == "tanh"]
+        self._tanh_idx = torch.as_tensor(np.concatenate(tanh) if tanh else np.zeros(0, dtype=np.int64))
+        self._soft_mask = torch.ones(self.dim, dtype=torch.bool)
+        self._soft_mask[self._tanh_idx] = False
+        soft = [(s, e) for s, e, a in self.spans if a == "softmax"]
+        self._soft_cols = torch.as_tensor(np.concatenate([np.arange(s, e) for s, e in soft]) if soft
+                                          else np.zeros(0, dtype=np.int64))
+        self._soft_grid, _ = self._grid(soft)
+        self._soft_cells = torch.as_tensor(np.flatnonzero(self._soft_grid.ravel() >= 0))
+        grid, self._block_pad = self._grid(self.cond_blocks)
+        self._block_cols = torch.as_tensor(np.maximum(grid, 0))
+
+    @staticmethod
+    def _grid(ranges: Sequence[tuple[int, int]]) -> tuple[np.ndarray, torch.Tensor]:
+        """Column indices of each range in a row of a ``(len(ranges), widest)`` grid, -1 padded; and the padding."""
+        width = max((e - s for s, e in ranges), default=1)
+        grid = np.full((len(ranges), width), -1, dtype=np.int64)
+        for j, (s, e) in enumerate(ranges):
+            grid[j, : e - s] = np.arange(s, e)
+        return grid, torch.as_tensor(grid < 0)
 
     def activate(self, raw: torch.Tensor, tau: float = 0.2) -> torch.Tensor:
         """tanh on scalar spans, gumbel-softmax (temperature ``tau``, soft) on one-hot spans."""
-        parts = []
-        for s, e, act in self.spans:
-            x = raw[:, s:e]
-            if act == "tanh":
-                parts.append(torch.tanh(x))
-            else:
-                u = torch.rand_like(x).clamp_(1e-10, 1.0 - 1e-7)
-                parts.append(torch.softmax((x - torch.log(-torch.log(u))) / tau, dim=1))
-        return torch.cat(parts, dim=1)
+        b = raw.shape[0]
+        out = raw.new_zeros(b, self.dim).index_copy(1, self._tanh_idx, torch.tanh(raw[:, self._tanh_idx]))
+        if len(self._soft_cols):
+            x = raw[:, self._soft_cols]
+            u = torch.rand_like(x).clamp_(1e-10, 1.0 - 1e-7)
+            y = (x - torch.log(-torch.log(u))) / tau
+            grid = raw.new_full((b, self._soft_grid.size), -torch.inf).index_copy(1, self._soft_cells, y)
+            p = torch.softmax(grid.view(b, *self._soft_grid.shape), dim=2).view(b, -1)[:, self._soft_cells]
+            out = out.index_copy(1, self._soft_cols, p)
+        return out
 
     def sample_activate(self, raw: torch.Tensor) -> torch.Tensor:
         """For decoding only: tanh on scalars, ``logits + Gumbel noise`` on one-hot spans.
 
         The arg-max of each one-hot span equals that of :meth:`activate`'s gumbel-softmax with the same noise
         (the temperature does not move the arg-max), and decoding only reads arg-maxes, so this skips the
-        per-span softmax and concatenation (fast sampling).
+        softmax (fast sampling).
         """
-        if not hasattr(self, "_tanh_idx"):
-            tanh = [np.arange(s, e) for s, e, a in self.spans if a == "tanh"]
-            self._tanh_idx = torch.as_tensor(np.concatenate(tanh) if tanh else np.zeros(0, dtype=np.int64))
-            mask = torch.ones(self.dim, dtype=torch.bool)
-            mask[self._tanh_idx] = False
-            self._soft_mask = mask
         u = torch.rand_like(raw).clamp_(1e-10, 1.0 - 1e-7)
         out = torch.where(self._soft_mask, raw - torch.log(-torch.log(u)), raw)
         out[:, self._tanh_idx] = torch.tanh(raw[:, self._tanh_idx])
         return out
 
     def cond_loss(self, raw: torch.Tensor, blocks: np.ndarray, cats: np.ndarray) -> torch.Tensor:
-        """Cross-entropy of the generator's logits in each row's requested block against the requested category."""
-        total = raw.new_zeros(())
+        """Cross-entropy of the generator's logits in each row's requested block against the requested category
+        (mean over rows)."""
         if len(blocks) == 0:
-            return total
-        for b, (s, e) in enumerate(self.cond_blocks):
-            sel = np.flatnonzero(blocks == b)
-            if len(sel):
-                total = total + F.cross_entropy(raw[torch.as_tensor(sel), s:e], torch.as_tensor(cats[sel]),
-                                                reduction="sum")
-        return total / len(blocks)
+            return raw.new_zeros(())
+        b = torch.as_tensor(blocks)
+        logits = raw.gather(1, self._block_cols[b]).masked_fill(self._block_pad[b], -torch.inf)
+        return F.cross_entropy(logits, torch.as_tensor(cats))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,18 +130,40 @@ def _safe_norm(g: torch.Tensor) -> torch.Tensor:
     return torch.sqrt((g * g).sum(dim=-1) + 1e-12)
 
 
+def _penalty(g: torch.Tensor, critic: nn.Module, lambda_gp: float) -> torch.Tensor:
+    """``lambda * mean (||g|| - 1)^2`` with one norm per critic input (per pack for a packed critic)."""
+    pac = getattr(critic, "pac", 1)
+    return lambda_gp * ((_safe_norm(g.reshape(-1, pac * g.shape[-1])) - 1.0) ** 2).mean()
+
+
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor,
                      lambda_gp: float) -> torch.Tensor:
     """Batch WGAN-GP term ``lambda * mean_i (||grad_x D(xhat_i)|| - 1)^2`` (ordinary autograd, non-DP path)."""
     xhat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     d = critic(xhat)
     g, = torch.autograd.grad(d.sum(), xhat, create_graph=True)
-    return lambda_gp * ((_safe_norm(g) - 1.0) ** 2).mean()
+    return _penalty(g, critic, lambda_gp)
+
+
+def critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor,
+                lambda_gp: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The non-DP WGAN-GP critic loss ``mean D(fake) - mean D(real) + GP``.
+
+    ``real`` and ``fake`` have the same number of rows (a multiple of the critic's ``pac``) and are scored in
+    one pass (the critic has no batch statistics); the interpolates get their own pass, so the penalty's
+    double backward covers them alone. ``alpha`` is one weight per row (for a packed critic, equal within
+    each pack so that each interpolate lies on the line between a real and a fake critic input).
+    Returns ``(loss, mean D(real), mean D(fake))``.
+    """
+    d_real, d_fake = critic(torch.cat([real, fake])).chunk(2)
+    d_real, d_fake = d_real.mean(), d_fake.mean()
+    return d_fake - d_real + gradient_penalty(critic, real, fake, alpha, lambda_gp), d_real, d_fake
 
 
 def critic_per_sample_grads(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor,
-                            lambda_gp: float) -> dict[str, torch.Tensor]:
-    """Per-row gradients of ``l_i = -D(real_i) + lambda (||grad_x D(xhat_i)|| - 1)^2`` w.r.t. the critic's parameters.
+                            lambda_gp: float, include_fake: bool = False) -> dict[str, torch.Tensor]:
+    """Per-row gradients of ``l_i = -D(real_i) + lambda (||grad_x D(xhat_i)|| - 1)^2`` w.r.t. the critic's parameters
+    (``include_fake``: of the whole pair loss ``l_i = D(fake_i) - D(real_i) + lambda GP_i``).
 
     ``real``, ``fake`` (paired row by row) are ``(m, d)`` critic inputs (row ++ conditional vector);
     ``alpha`` is ``(m, 1)``. Returns ``{name: (m, *param.shape)}``. Dropout, if the critic is in training
@@ -132,7 +179,8 @@ def critic_per_sample_grads(critic: nn.Module, real: torch.Tensor, fake: torch.T
         xhat = a * r + (1 - a) * f
         g = grad(score, argnums=1)(p, xhat)   # inner gradient w.r.t. the input, differentiated again below
         gp = (_safe_norm(g) - 1.0) ** 2
-        return -score(p, r) + lambda_gp * gp
+        loss = -score(p, r) + lambda_gp * gp
+        return loss + score(p, f) if include_fake else loss
 
     m = real.shape[0]
     if m == 0:
@@ -194,7 +242,7 @@ def poisson_rows(n: int, q: float, rng: np.random.Generator) -> np.ndarray:
     return np.flatnonzero(rng.random(n) < q)
 
 
-__all__ = ["OutputLayout", "gradient_penalty", "critic_per_sample_grads", "per_sample_grads", "set_grad_samples",
+__all__ = ["OutputLayout", "gradient_penalty", "critic_loss", "critic_per_sample_grads", "per_sample_grads", "set_grad_samples",
            "dp_step", "information_loss", "poisson_rows"]
 
 
@@ -203,25 +251,26 @@ __all__ = ["OutputLayout", "gradient_penalty", "critic_per_sample_grads", "per_s
 # per-sample gradients ("ghost clipping", Goodfellow 2015 / Li et al. 2022), extended to the penalty.
 # ---------------------------------------------------------------------------------------------
 def mlp_critic_clipped_sum(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor,
-                           lambda_gp: float, max_grad_norm: float) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """``sum_i min(1, C / ||g_i||) g_i`` and ``||g_i||`` for ``l_i = -D(real_i) + lambda GP_i``, MLP critic only.
+                           lambda_gp: float, max_grad_norm: float,
+                           include_fake: bool = False) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """``sum_i min(1, C / ||g_i||) g_i`` and ``||g_i||`` for ``l_i = -D(real_i) + lambda GP_i`` (``include_fake``:
+    for the pair loss ``l_i = D(fake_i) - D(real_i) + lambda GP_i``), MLP critic only.
 
     Exact for :class:`~trust.synth.networks.MLPCritic` (Linear / LeakyReLU / Dropout blocks and a linear
     score): with a piecewise-linear activation the input gradient ``J = W_1^T D_1 ... W_L^T D_L w`` (``D_k`` the
     activation slopes times the dropout mask) is multilinear in the weights, so each row's gradient of each
-    weight matrix is a sum of two outer products, ``delta_k h_{k-1}^T`` (the real score) plus ``s_k t_{k-1}^T``
-    (the penalty, ``s`` the backward and ``t`` the forward propagation of ``dGP/dJ``). Norms follow from inner
-    products of the factors and the clipped sum from two matrix products, so the cost is a few batched
+    weight matrix is a sum of outer products, ``delta_k h_{k-1}^T`` (the real score) plus ``s_k t_{k-1}^T``
+    (the penalty, ``s`` the backward and ``t`` the forward propagation of ``dGP/dJ``), plus the fake score's
+    ``delta'_k h'_{k-1}^T`` with ``include_fake``. The squared norm of ``sum_a u_a v_a^T`` is
+    ``sum_{a,b} (u_a . u_b)(v_a . v_b)``, and the clipped sum is a few matrix products, so the cost is a few batched
     forward/backward passes instead of ``m`` full gradients. Matches :func:`critic_per_sample_grads` to
     float precision (tested); the noise is still Opacus's (:func:`dp_step_summed`).
     """
     linears = [m for m in critic.body if isinstance(m, nn.Linear)]
     acts = [m for m in critic.body if isinstance(m, nn.LeakyReLU)]
-    from trust.synth.networks import Dropout
-
     drops = [m for m in critic.body if isinstance(m, (nn.Dropout, Dropout))]
-    if len(acts) != len(linears) or len(drops) not in (0, len(linears)):
-        raise TypeError("mlp_critic_clipped_sum needs an MLPCritic (Linear, LeakyReLU, Dropout blocks)")
+    if len(acts) != len(linears) or len(drops) not in (0, len(linears)) or getattr(critic, "pac", 1) != 1:
+        raise TypeError("mlp_critic_clipped_sum needs an unpacked MLPCritic (Linear, LeakyReLU, Dropout blocks)")
     slope = acts[0].negative_slope if acts else 0.0
     p_drop = drops[0].p if drops and critic.training else 0.0
     w_out = critic.out.weight[0]
@@ -231,54 +280,69 @@ def mlp_critic_clipped_sum(critic: nn.Module, real: torch.Tensor, fake: torch.Te
         hs, ds = [x], []   # inputs of each linear; D_k = slope' * mask (diagonals)
         h = x
         for lin in linears:
-            z = h @ lin.weight.T + lin.bias
-            d = torch.where(z > 0, torch.ones_like(z), torch.full_like(z, slope))
+            z = torch.addmm(lin.bias, h, lin.weight.T)
+            d = torch.where(z > 0, 1.0, slope)          # LeakyReLU's slope, times the dropout mask
             if p_drop > 0:
-                d = d * (torch.rand_like(z) >= p_drop).to(z.dtype) / (1.0 - p_drop)
-            h = torch.where(z > 0, z, z * slope) * (d / torch.where(z > 0, torch.ones_like(z), torch.full_like(z, slope)))
+                d = d * scaled_keep_mask(z, p_drop)
+            h = z * d                                   # dropout(leaky_relu(z))
             hs.append(h)
             ds.append(d)
         return hs, ds
 
-    with torch.no_grad():
-        # (A) real score: l = -D(real); backward vectors delta_k = dl/dz_k
-        hs_r, ds_r = forward(real)
-        g = -w_out.expand(m, -1)
-        deltas = [None] * len(linears)
+    def backward(ds: list[torch.Tensor], sign: float) -> list[torch.Tensor]:
+        # backward vectors dl/dz_k of l = sign * D(x) given the forward's slopes
+        g = (sign * w_out).expand(m, -1)
+        out = [None] * len(linears)
         for k in range(len(linears) - 1, -1, -1):
-            deltas[k] = g * ds_r[k]
-            g = deltas[k] @ linears[k].weight
+            out[k] = g * ds[k]
+            g = out[k] @ linears[k].weight
+        return out
+
+    def rowdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (a * b).sum(1)
+
+    with torch.no_grad():
+        # (A) real score: l = -D(real)
+        hs_r, ds_r = forward(real)
+        deltas = backward(ds_r, -1.0)
         # (B) penalty at the interpolate
         xhat = alpha * real + (1 - alpha) * fake
         hs_h, ds_h = forward(xhat)
-        s = [None] * len(linears)
-        g = w_out.expand(m, -1)
-        for k in range(len(linears) - 1, -1, -1):
-            s[k] = g * ds_h[k]
-            g = s[k] @ linears[k].weight
-        J = g                                             # dD/dxhat, (m, d0)
+        s = backward(ds_h, 1.0)
+        J = s[0] @ linears[0].weight                      # dD/dxhat, (m, d0)
         nJ = torch.sqrt((J * J).sum(1, keepdim=True) + 1e-12)
         u = lambda_gp * 2.0 * (nJ - 1.0) * J / nJ        # dGP/dJ
         ts = [u]
         for k in range(len(linears)):
             ts.append((ts[-1] @ linears[k].weight.T) * ds_h[k])
-        # per-sample squared norms
-        sq = torch.ones(m, dtype=real.dtype)              # d l / d b_out = -1
-        for k, lin in enumerate(linears):
-            a, b, c, e = deltas[k], hs_r[k], s[k], ts[k]
-            sq = sq + (a * a).sum(1) * (b * b).sum(1) + 2 * (a * c).sum(1) * (b * e).sum(1) \
-                + (c * c).sum(1) * (e * e).sum(1) + (a * a).sum(1)
-        v = -hs_r[-1] + ts[-1]
-        sq = sq + (v * v).sum(1)
+        # (C) fake score: l = +D(fake)
+        if include_fake:
+            hs_f, ds_f = forward(fake)
+            deltas_f = backward(ds_f, 1.0)
+        # per layer, the outer-product factors (left, right) of each row's weight gradient
+        terms = [[(deltas[k], hs_r[k]), (s[k], ts[k])] + ([(deltas_f[k], hs_f[k])] if include_fake else [])
+                 for k in range(len(linears))]
+        bias_out = 0.0 if include_fake else -1.0         # d l / d b_out
+        sq = torch.full((m,), bias_out ** 2, dtype=real.dtype)
+        for k in range(len(linears)):
+            t = terms[k]
+            for a in range(len(t)):
+                for b in range(a, len(t)):
+                    sq = sq + (1 if a == b else 2) * rowdot(t[a][0], t[b][0]) * rowdot(t[a][1], t[b][1])
+            bias = deltas[k] + deltas_f[k] if include_fake else deltas[k]
+            sq = sq + rowdot(bias, bias)
+        v = -hs_r[-1] + ts[-1] + (hs_f[-1] if include_fake else 0.0)
+        sq = sq + rowdot(v, v)
         norms = torch.sqrt(sq)
         f = torch.clamp(max_grad_norm / (norms + 1e-6), max=1.0)[:, None]
         out: dict[str, torch.Tensor] = {}
         names = {id(p): n for n, p in critic.named_parameters()}
         for k, lin in enumerate(linears):
-            out[names[id(lin.weight)]] = (f * deltas[k]).T @ hs_r[k] + (f * s[k]).T @ ts[k]
-            out[names[id(lin.bias)]] = (f * deltas[k]).sum(0)
+            out[names[id(lin.weight)]] = sum((f * left).T @ right for left, right in terms[k])
+            bias = deltas[k] + deltas_f[k] if include_fake else deltas[k]
+            out[names[id(lin.bias)]] = (f * bias).sum(0)
         out[names[id(critic.out.weight)]] = (f * v).sum(0, keepdim=True)
-        out[names[id(critic.out.bias)]] = -f.sum(0)
+        out[names[id(critic.out.bias)]] = bias_out * f.sum(0)
     return out, norms
 
 
