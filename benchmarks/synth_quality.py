@@ -2,7 +2,8 @@
 
 Runs (pick with ``--runs``): ``none`` (ours, no DP), ``eps1``, ``eps3``, ``eps10`` (ours, whole pipeline DP at
 ``--delta``: DP histogram release + DP-SGD auxiliary model + DP-SGD critic), ``ncritic5`` (ours, no DP,
-5 critic steps per generator step, the paper's setting) and ``ctgan`` (``ctgan.CTGAN``, the model in SDV's
+5 critic steps per generator step, the paper's setting), ``pac10`` (ours, no DP, CTGAN's packed critic: 10
+rows per critic input) and ``ctgan`` (``ctgan.CTGAN``, the model in SDV's
 CTGANSynthesizer, at the same epochs and batch size). Each synthesizer trains on the prepared Adult train
 split and samples as many rows; utility is ``trust.synth.evaluate.ml_utility`` (gradient boosting and
 logistic regression fitted on the synthetic rows, ROC AUC on the real test split), with train-on-real (TRTR)
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 # value ranges declared public (domain knowledge, round and generous; the same as params.yaml synthesize.public_bounds)
 PUBLIC_BOUNDS = {"age": (0, 100), "education-num": (1, 16), "hours-per-week": (0, 100), "capital-gain": (0, 100000),
                  "capital-loss": (0, 5000), "fnlwgt": (0, 2000000)}
-RUNS = ("none", "eps1", "eps3", "eps10", "ncritic5", "ctgan")
+RUNS = ("none", "eps1", "eps3", "eps10", "ncritic5", "pac10", "ctgan")
 
 
 def main() -> None:
@@ -44,9 +45,14 @@ def main() -> None:
     ap.add_argument("--runs", default="none,eps1,eps3,eps10,ctgan")
     ap.add_argument("--metadata-fraction", type=float, default=0.2,
                     help="share of epsilon for the DP histogram release (CTABGANPlus.metadata_epsilon_fraction)")
+    ap.add_argument("--aux-fraction", type=float, default=0.3,
+                    help="share of epsilon for the DP auxiliary model (CTABGANPlus.aux_epsilon_fraction)")
     ap.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate of ours (paper: 2e-4)")
-    ap.add_argument("--max-grad-norm", type=float, default=1.0,
-                    help="DP-SGD clip bound of the critic's real-row terms (the pipeline uses 10)")
+    ap.add_argument("--max-grad-norm", type=float, default=1.0, help="DP-SGD per-sample clip bound")
+    ap.add_argument("--clip-pairs", action=argparse.BooleanOptionalAction, default=True,
+                    help="DP: clip each pair loss D(fake_i) - D(real_i) + GP_i jointly (CTABGANPlus.clip_pairs; "
+                         "--no-clip-pairs: only the real terms)")
+    ap.add_argument("--ema", type=float, default=0.995, help="CTABGANPlus.generator_ema (decay; 0: off)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "synth_quality.json")
@@ -87,11 +93,13 @@ def main() -> None:
                 syn[c] = syn[c].where(syn[c] != "missing", None)
             extra = {}
         else:
-            kw = {"n_critic": 5} if run == "ncritic5" else {}
+            kw = {"ncritic5": {"n_critic": 5}, "pac10": {"pac": 10}}.get(run, {})
             eps = float(run[3:]) if run.startswith("eps") else None
             model = CTABGANPlus(epochs=args.epochs, batch_size=args.batch_size, epsilon=eps, delta=args.delta,
                                 accountant=args.accountant, metadata_epsilon_fraction=args.metadata_fraction, lr=args.lr,
-                                max_grad_norm=args.max_grad_norm,
+                                max_grad_norm=args.max_grad_norm, clip_pairs=args.clip_pairs,
+                                aux_epsilon_fraction=args.aux_fraction,
+                                generator_ema=args.ema or None,
                                 random_state=args.seed, verbose=False, **kw)
             model.fit(train, schema)
             syn = model.sample(len(train))
@@ -107,7 +115,8 @@ def main() -> None:
         print(run, json.dumps(results[run]), flush=True)
     args.out.write_text(json.dumps({"epochs": args.epochs, "batch_size": args.batch_size, "delta": args.delta,
                                     "metadata_fraction": args.metadata_fraction, "lr": args.lr,
-                                    "max_grad_norm": args.max_grad_norm,
+                                    "max_grad_norm": args.max_grad_norm, "clip_pairs": args.clip_pairs,
+                                    "aux_fraction": args.aux_fraction, "ema": args.ema,
                                     "accountant": args.accountant, "seed": args.seed, "results": results}, indent=1))
     print("\n| run | TSTR AUC (HGB) | TSTR AUC (logistic) | total epsilon | fit (s) |\n|---|---|---|---|---|")
     for run, r in results.items():

@@ -135,3 +135,96 @@ def test_regression_target_uses_an_auxiliary_regressor():
     m = CTABGANPlus(epochs=1, batch_size=100, random_state=0, **SMALL).fit(df, target="x")
     assert m.schema_.problem_type == "regression" and "downstream" in m.loss_history_[0]
     assert m.sample(30)["x"].notna().all()
+
+
+def test_output_layout_activates_every_span_and_scores_each_requested_block():
+    import torch
+    import torch.nn.functional as F
+    from types import SimpleNamespace
+
+    from trust.synth.trainer import OutputLayout
+
+    spans = [SimpleNamespace(start=s, end=e, activation=a)
+             for s, e, a in [(0, 1, "tanh"), (1, 4, "softmax"), (4, 5, "tanh"), (5, 7, "softmax"), (7, 12, "softmax")]]
+    lay = OutputLayout(spans, [(1, 4), (7, 12)])
+    torch.manual_seed(0)
+    raw = (3 * torch.randn(64, 12)).requires_grad_(True)
+    out = lay.activate(raw, tau=0.2)
+    torch.testing.assert_close(out[:, [0, 4]], torch.tanh(raw[:, [0, 4]]))
+    for s, e in [(1, 4), (5, 7), (7, 12)]:
+        torch.testing.assert_close(out[:, s:e].sum(1), torch.ones(64))
+        assert (out[:, s:e] >= 0).all()
+    out.sum().backward()   # differentiable through the padded grid (no NaN from the -inf padding)
+    assert torch.isfinite(raw.grad).all()
+    blocks, cats = np.array([0, 1, 1, 0]), np.array([2, 4, 0, 1])
+    want = torch.stack([F.cross_entropy(raw[i:i + 1, s:e], torch.tensor([c]))
+                        for i, (b, c) in enumerate(zip(blocks, cats)) for s, e in [[(1, 4), (7, 12)][b]]]).mean()
+    torch.testing.assert_close(lay.cond_loss(raw[:4], blocks, cats), want)
+
+
+def test_dropout_masks_are_bernoulli_with_the_inverted_scale():
+    import torch
+
+    from trust.synth.networks import scaled_keep_mask
+
+    torch.manual_seed(0)
+    x = torch.empty(400, 257)
+    for p in (0.5, 0.3):
+        m = scaled_keep_mask(x, p).float()
+        vals = m.unique().tolist()
+        assert len(vals) == 2 and vals[0] == 0.0 and vals[1] == pytest.approx(1 / (1 - p))
+        assert abs((m > 0).float().mean().item() - (1 - p)) < 0.01 and m.shape == x.shape
+
+
+def test_packed_critic_scores_packs_and_penalises_per_pack():
+    import torch
+
+    from trust.errors import ConfigError
+    from trust.synth.networks import MLPCritic
+    from trust.synth.trainer import gradient_penalty
+
+    torch.manual_seed(0)
+    d = MLPCritic(5, (8,), dropout=0.0, pac=3).double()
+    real, fake = torch.randn(6, 5, dtype=torch.double), torch.randn(6, 5, dtype=torch.double)
+    assert d(real).shape == (2, 1)
+    torch.testing.assert_close(d(real)[1], d.out(d.body(real[3:].reshape(1, 15)))[0])
+    alpha = torch.rand(2, 1, dtype=torch.double).repeat_interleave(3, dim=0)
+    xhat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    g, = torch.autograd.grad(d(xhat).sum(), xhat)
+    want = 10 * ((g.reshape(2, 15).norm(dim=1) - 1) ** 2).mean()
+    torch.testing.assert_close(gradient_penalty(d, real, fake, alpha, 10.0), want)
+    df = _table(300)
+    with pytest.raises(ConfigError, match="pac=10"):
+        CTABGANPlus(epochs=1, epsilon=1.0, pac=10, **SMALL).fit(df, target="y")
+    m = CTABGANPlus(epochs=2, batch_size=60, pac=10, random_state=0, **SMALL).fit(df, target="y")
+    assert m.critic_.pac == 10 and m.sample(30).shape == (30, 4)
+
+
+def test_generator_ema_samples_from_averaged_weights_with_matching_batchnorm_statistics():
+    import torch
+
+    from trust.errors import ConfigError
+
+    df = _table(400)
+    kw = dict(epochs=3, batch_size=50, lr=1e-3, random_state=0, **SMALL)
+    last = CTABGANPlus(generator_ema=None, **kw).fit(df, target="y")
+    avg = CTABGANPlus(generator_ema=0.9, **kw).fit(df, target="y")
+    w_last, w_avg = last.generator_.state_dict(), avg.generator_.state_dict()
+    assert any(not torch.equal(w_last[k], w_avg[k]) for k in w_last if "weight" in k)
+    # the BatchNorm statistics are recomputed for the averaged weights: they match a fresh forward pass
+    g = avg.generator_
+    first = g.net[0]
+    first.bn.running_mean.fill_(5.0)
+    first.bn.running_var.fill_(9.0)
+    avg._refresh_batchnorm(g, avg.sampler_, 50, np.random.default_rng(0))
+    g.eval()
+    cond = torch.as_tensor(avg.sampler_.sample_generation(4000, np.random.default_rng(1))[0])
+    with torch.no_grad():
+        pre = first.fc(torch.cat([torch.randn(4000, avg.noise_dim), cond], dim=1))
+    # (20 refresh batches of 50 rows: the mean's standard error is std / sqrt(1000) ~ 0.03 std)
+    assert ((first.bn.running_mean - pre.mean(0)).abs() <= 0.15 * pre.std(0) + 1e-4).all()
+    assert ((first.bn.running_var.sqrt() - pre.std(0)).abs() <= 0.15 * pre.std(0) + 1e-4).all()
+    assert avg.sample(50).shape == (50, 4)
+    for bad in (1.0, 0.0, -0.5, 2):
+        with pytest.raises(ConfigError, match="generator_ema"):
+            CTABGANPlus(generator_ema=bad, **kw).fit(df, target="y")
