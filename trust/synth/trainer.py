@@ -242,8 +242,8 @@ def poisson_rows(n: int, q: float, rng: np.random.Generator) -> np.ndarray:
     return np.flatnonzero(rng.random(n) < q)
 
 
-__all__ = ["OutputLayout", "gradient_penalty", "critic_loss", "critic_per_sample_grads", "per_sample_grads", "set_grad_samples",
-           "dp_step", "information_loss", "poisson_rows"]
+__all__ = ["OutputLayout", "gradient_penalty", "critic_loss", "critic_per_sample_grads", "per_sample_grads",
+           "set_grad_samples", "dp_step", "information_loss", "poisson_rows"]
 
 
 # ---------------------------------------------------------------------------------------------
