@@ -60,6 +60,8 @@ def run() -> None:
     n_critic = param(p, "synthesize.n_critic", int, low=1)
     lr = param(p, "synthesize.lr", float, low=0.0, low_open=True)
     max_grad_norm = param(p, "synthesize.max_grad_norm", float, low=0.0, low_open=True)
+    clip_pairs = param(p, "synthesize.clip_pairs", bool)
+    ema = param(p, "synthesize.generator_ema", float, low=0.0, high=1.0, low_open=True, nullable=True)
     meta_frac = param(p, "synthesize.metadata_epsilon_fraction", float, low=0.0, high=0.9, low_open=True)
     aux_frac = param(p, "synthesize.aux_epsilon_fraction", float, low=0.0, high=0.9)
     aux_epochs = param(p, "synthesize.aux_epochs", int, low=1)
@@ -98,7 +100,8 @@ def run() -> None:
     from trust.synth import CTABGANPlus
 
     model = CTABGANPlus(epochs=epochs, batch_size=batch_size, epsilon=eps, delta=delta, accountant=accountant,
-                        max_grad_norm=max_grad_norm, architecture=architecture, n_critic=n_critic, lr=lr,
+                        max_grad_norm=max_grad_norm, clip_pairs=clip_pairs, generator_ema=ema,
+                        architecture=architecture, n_critic=n_critic, lr=lr,
                         metadata_epsilon_fraction=meta_frac, aux_epsilon_fraction=aux_frac, aux_epochs=aux_epochs,
                         dataset_name=dataset, release_name=f"{stage.name}/{dataset}", random_state=seed,
                         verbose=True)
