@@ -36,8 +36,8 @@ def scaled_keep_mask(like: torch.Tensor, p: float) -> torch.Tensor:
     """Inverted-dropout mask shaped like ``like``: each entry ``1 / (1 - p)`` with probability ``1 - p``, else 0.
 
     For ``p = 0.5`` (the critic's and the auxiliary model's rate) each entry is one random bit: the bits of
-    random bytes, unpacked, about 2x faster on CPU than thresholding ``rand_like`` and exactly Bernoulli(1/2).
-    Inside ``torch.func`` transforms (``vmap(..., randomness="different")`` draws one mask per sample) and for
+    random bytes, unpacked, about 2x faster on CPU than thresholding ``rand_like`` and exactly Bernoulli(1/2)
+    (returned as ``uint8`` 0/2; multiplying a float tensor by it promotes to the float type). Inside ``torch.func`` transforms (``vmap(..., randomness="different")`` draws one mask per sample) and for
     other rates it thresholds ``rand_like`` (``rand >= p``).
     """
     if p == 0.5 and not torch._C._functorch.is_functorch_wrapped_tensor(like):
