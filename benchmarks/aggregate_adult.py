@@ -26,21 +26,11 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from trust.aggregate import InterpolatingClassifier, bag_means, make_bags, release_bag_means  # noqa: E402
 from trust.aggregate.experiments import tabular_features  # noqa: E402
-from trust.data import TableSchema, load_dataset, read_table, split_table  # noqa: E402
-
-
-def load_adult():
-    d = ROOT / "outputs" / "prepare" / "adult"
-    if (d / "train.parquet").exists():
-        schema = TableSchema.from_dict(json.loads((d / "schema.json").read_text()))
-        return read_table(d / "train.parquet"), read_table(d / "test.parquet"), schema
-    df, schema = load_dataset("adult")
-    sp = split_table(df, test_size=0.2, holdout_size=0.2, stratify=schema.target, seed=0)
-    return sp.train, sp.test, schema
+from _prepared import load_prepared  # noqa: E402
 
 
 def main() -> int:
-    train, test, schema = load_adult()
+    train, test, schema = load_prepared("adult")
     positive = sorted(train[schema.target].unique())[-1]
     ytr = (train[schema.target] == positive).to_numpy(float)
     yte = (test[schema.target] == positive).to_numpy(float)

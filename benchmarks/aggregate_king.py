@@ -28,19 +28,11 @@ sys.path.insert(0, str(ROOT))
 from trust.aggregate.experiments import (dp_sweep, optimal_bag_sizes, plot_risk_vs_k,  # noqa: E402
                                          plot_risk_vs_k_per_rho, plot_risk_vs_rho, rho_comparison, summarise,
                                          tabular_features)
-from trust.data import TableSchema, load_dataset, read_table, split_table  # noqa: E402
+from _prepared import load_prepared  # noqa: E402
 
 CENTER, SCALE = 13.0, 0.5  # declared public standardisation of log price (not computed from the labels)
 
 
-def load_king():
-    d = ROOT / "outputs" / "prepare" / "king"
-    if (d / "train.parquet").exists():
-        schema = TableSchema.from_dict(json.loads((d / "schema.json").read_text()))
-        return read_table(d / "train.parquet"), read_table(d / "test.parquet"), schema
-    df, schema = load_dataset("king")
-    sp = split_table(df, test_size=0.2, holdout_size=0.2, seed=0)
-    return sp.train, sp.test, schema
 
 
 def rho_claim(records):
@@ -77,7 +69,7 @@ def main() -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    train, test, schema = load_king()
+    train, test, schema = load_prepared("king")
     Xtr, (Xte,), _ = tabular_features(train, [test], schema)
     ly, lyt = np.log(train["price"].to_numpy(float)), np.log(test["price"].to_numpy(float))
     ztr, zte = (ly - CENTER) / SCALE, (lyt - CENTER) / SCALE

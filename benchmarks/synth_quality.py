@@ -25,7 +25,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,6 +32,8 @@ sys.path.insert(0, str(ROOT))
 # value ranges declared public (domain knowledge, round and generous; the same as params.yaml synthesize.public_bounds)
 PUBLIC_BOUNDS = {"age": (0, 100), "education-num": (1, 16), "hours-per-week": (0, 100), "capital-gain": (0, 100000),
                  "capital-loss": (0, 5000), "fnlwgt": (0, 2000000)}
+MODEL_ARGS = {"metadata_fraction": "metadata_epsilon_fraction", "aux_fraction": "aux_epsilon_fraction", "lr": "lr",
+              "max_grad_norm": "max_grad_norm", "clip_pairs": "clip_pairs", "ema": "generator_ema"}
 RUNS = ("none", "eps1", "eps3", "eps10", "ncritic5", "pac10", "ctgan")
 
 
@@ -43,20 +44,24 @@ def main() -> None:
     ap.add_argument("--delta", type=float, default=1e-5)
     ap.add_argument("--accountant", default="prv")
     ap.add_argument("--runs", default="none,eps1,eps3,eps10,ctgan")
-    ap.add_argument("--metadata-fraction", type=float, default=0.2,
+    # model settings: unset means the library's default
+    ap.add_argument("--metadata-fraction", type=float,
                     help="share of epsilon for the DP histogram release (CTABGANPlus.metadata_epsilon_fraction)")
-    ap.add_argument("--aux-fraction", type=float, default=0.3,
+    ap.add_argument("--aux-fraction", type=float,
                     help="share of epsilon for the DP auxiliary model (CTABGANPlus.aux_epsilon_fraction)")
-    ap.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate of ours (paper: 2e-4)")
-    ap.add_argument("--max-grad-norm", type=float, default=1.0, help="DP-SGD per-sample clip bound")
-    ap.add_argument("--clip-pairs", action=argparse.BooleanOptionalAction, default=True,
+    ap.add_argument("--lr", type=float, help="Adam learning rate of ours (CTABGANPlus.lr; paper: 2e-4)")
+    ap.add_argument("--max-grad-norm", type=float, help="DP-SGD per-sample clip bound (CTABGANPlus.max_grad_norm)")
+    ap.add_argument("--clip-pairs", action=argparse.BooleanOptionalAction,
                     help="DP: clip each pair loss D(fake_i) - D(real_i) + GP_i jointly (CTABGANPlus.clip_pairs; "
                          "--no-clip-pairs: only the real terms)")
-    ap.add_argument("--ema", type=float, default=0.995, help="CTABGANPlus.generator_ema (decay; 0: off)")
+    ap.add_argument("--ema", type=float, help="CTABGANPlus.generator_ema (decay; 0: off)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "synth_quality.json")
     args = ap.parse_args()
+    overrides = {param: getattr(args, arg) for arg, param in MODEL_ARGS.items() if getattr(args, arg) is not None}
+    if overrides.get("generator_ema") == 0:
+        overrides["generator_ema"] = None
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     bad = [r for r in runs if r not in RUNS]
     if bad:
@@ -65,13 +70,12 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from trust.data import TableSchema
     from trust.synth import CTABGANPlus
     from trust.synth.evaluate import ml_utility
 
-    src = ROOT / "outputs" / "prepare" / "adult"
-    train, test = pd.read_parquet(src / "train.parquet"), pd.read_parquet(src / "test.parquet")
-    schema = TableSchema.from_dict(json.loads((src / "schema.json").read_text()))
+    from _prepared import load_prepared
+
+    train, test, schema = load_prepared("adult")
     for col, bnd in PUBLIC_BOUNDS.items():
         schema = schema.replace_column(col, bounds=tuple(map(float, bnd)))
     results: dict[str, dict] = {}
@@ -96,10 +100,7 @@ def main() -> None:
             kw = {"ncritic5": {"n_critic": 5}, "pac10": {"pac": 10}}.get(run, {})
             eps = float(run[3:]) if run.startswith("eps") else None
             model = CTABGANPlus(epochs=args.epochs, batch_size=args.batch_size, epsilon=eps, delta=args.delta,
-                                accountant=args.accountant, metadata_epsilon_fraction=args.metadata_fraction, lr=args.lr,
-                                max_grad_norm=args.max_grad_norm, clip_pairs=args.clip_pairs,
-                                aux_epsilon_fraction=args.aux_fraction,
-                                generator_ema=args.ema or None,
+                                accountant=args.accountant, **overrides,
                                 random_state=args.seed, verbose=False, **kw)
             model.fit(train, schema)
             syn = model.sample(len(train))
@@ -114,9 +115,8 @@ def main() -> None:
                         "fit_seconds": fit_s, **extra}
         print(run, json.dumps(results[run]), flush=True)
     args.out.write_text(json.dumps({"epochs": args.epochs, "batch_size": args.batch_size, "delta": args.delta,
-                                    "metadata_fraction": args.metadata_fraction, "lr": args.lr,
-                                    "max_grad_norm": args.max_grad_norm, "clip_pairs": args.clip_pairs,
-                                    "aux_fraction": args.aux_fraction, "ema": args.ema,
+                                    "model_params": {k: v for k, v in CTABGANPlus(**overrides).get_params().items()
+                                                     if k in MODEL_ARGS.values()},
                                     "accountant": args.accountant, "seed": args.seed, "results": results}, indent=1))
     print("\n| run | TSTR AUC (HGB) | TSTR AUC (logistic) | total epsilon | fit (s) |\n|---|---|---|---|---|")
     for run, r in results.items():

@@ -12,7 +12,7 @@ Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/synth_speed.py [--repeats 3] [--threads 1] [--out benchmarks/results/synth_speed.json]
 
-Prints a Markdown table; writes the raw figures as JSON. Needs the prepared split (``dvc repro prepare``).
+Prints a Markdown table; writes the raw figures as JSON. Runs on the prepared split (``dvc repro prepare``).
 """
 
 from __future__ import annotations
@@ -26,18 +26,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def load():
-    from trust.data import TableSchema
-
-    src = ROOT / "outputs" / "prepare" / "adult"
-    return (pd.read_parquet(src / "train.parquet"),
-            TableSchema.from_dict(json.loads((src / "schema.json").read_text())))
 
 
 def ctgan_frame(df, schema):
@@ -92,7 +83,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from trust.synth.transformer import DataTransformer
 
-    df, schema = load()
+    from _prepared import load_prepared
+
+    df, _, schema = load_prepared("adult")
     n = len(df)
     res: dict[str, list[float]] = {}
 
