@@ -230,13 +230,35 @@ def optimal_bag_sizes(records: Iterable[dict[str, Any]], estimator: str = "auto"
     return out
 
 
-def plot_risk_vs_k(records: Iterable[dict[str, Any]], *, group: str = "epsilon", title: str = ""):
-    """Test MSE vs bag size (log axis), one line per ``group`` value and estimator (mean +- s.e. over seeds)."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _k_panel(ax, title: str) -> None:
+    """A panel over bag sizes: log-2 x axis, log y axis, grid."""
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("bag size k")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+
+
+def _finish(fig, legend_ax, title: str, legend_size: int):
+    legend_ax.legend(fontsize=legend_size)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_risk_vs_k(records: Iterable[dict[str, Any]], *, group: str = "epsilon", title: str = ""):
+    """Test MSE vs bag size (log axis), one line per ``group`` value and estimator (mean +- s.e. over seeds)."""
+    plt = _pyplot()
     records = list(records)
     summ = summarise(records, (group, "estimator", "k"))
     ests = [e for e in ("bag", "instance", "auto", "oracle") if any(s["estimator"] == e for s in summ)]
@@ -247,28 +269,16 @@ def plot_risk_vs_k(records: Iterable[dict[str, Any]], *, group: str = "epsilon",
             ks = [s["k"] for s in row]
             ax.errorbar(ks, [s["mean"] for s in row], yerr=[s["se"] for s in row], marker="o", ms=3, capsize=2,
                         label=f"{group} = {g:g}" if isinstance(g, (int, float)) else str(g))
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("bag size k")
-        ax.set_title({"bag": "bag-level (rho=0)", "instance": "instance-level (rho=1)",
+        _k_panel(ax, {"bag": "bag-level (rho=0)", "instance": "instance-level (rho=1)",
                       "auto": "interpolating (rho chosen on bags)",
                       "oracle": "best rho of the grid (by test MSE)"}[est])
-        ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("test MSE (standardised)")
-    axes[0][-1].legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, axes[0][-1], title, legend_size=8)
 
 
 def plot_risk_vs_k_per_rho(records: Iterable[dict[str, Any]], *, title: str = ""):
     """DP sweep: test MSE vs bag size, one panel per epsilon, one line per rho of the grid (``rho=`` records)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     recs = [r for r in records if str(r["estimator"]).startswith("rho=")]
     summ = summarise(recs, ("epsilon", "rho", "k"))
     eps_list = sorted({s["epsilon"] for s in summ})
@@ -277,26 +287,14 @@ def plot_risk_vs_k_per_rho(records: Iterable[dict[str, Any]], *, title: str = ""
         for r in sorted({s["rho"] for s in summ}):
             row = sorted((s for s in summ if s["epsilon"] == e and s["rho"] == r), key=lambda s: s["k"])
             ax.plot([s["k"] for s in row], [s["mean"] for s in row], marker="o", ms=3, label=f"rho = {r:g}")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("bag size k")
-        ax.set_title(f"epsilon = {e:g}")
-        ax.grid(alpha=0.3)
+        _k_panel(ax, f"epsilon = {e:g}")
     axes[0][0].set_ylabel("test MSE (standardised)")
-    axes[0][-1].legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, axes[0][-1], title, legend_size=7)
 
 
 def plot_risk_vs_rho(records: Iterable[dict[str, Any]], *, title: str = ""):
     """Test MSE vs rho (symlog axis), one line per bag size, from :func:`rho_comparison`'s ``rho=`` records."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     recs = [r for r in records if str(r["estimator"]).startswith("rho=")]
     summ = summarise(recs, ("k", "rho"))
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
@@ -317,27 +315,15 @@ def plot_risk_vs_rho(records: Iterable[dict[str, Any]], *, title: str = ""):
 
 def plot_bias_variance(records: Iterable[dict[str, Any]], *, title: str = ""):
     """Bias^2, variance and risk vs bag size, one line per rho (from :func:`synthetic_bias_variance`)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     records = list(records)
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True)
     for ax, key in zip(axes, ("bias2", "variance", "risk")):
         for r in sorted({x["rho"] for x in records}):
             row = sorted((x for x in records if x["rho"] == r), key=lambda x: x["k"])
             ax.plot([x["k"] for x in row], [max(x[key], 1e-6) for x in row], marker="o", ms=3, label=f"rho = {r:g}")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("bag size k")
-        ax.set_title({"bias2": "bias^2", "variance": "variance", "risk": "risk = bias^2 + variance"}[key])
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+        _k_panel(ax, {"bias2": "bias^2", "variance": "variance", "risk": "risk = bias^2 + variance"}[key])
+    return _finish(fig, axes[0], title, legend_size=8)
 
 
 __all__ = ["tabular_features", "synthetic_bias_variance", "rho_comparison", "dp_sweep", "summarise",
