@@ -108,12 +108,21 @@ class TableSchema:
 
     Use :func:`infer_schema` to build one from a DataFrame with explicit overrides, and
     :meth:`validate` at every boundary where a table enters the library.
+
+    ``declared`` says where the schema came from. A schema read from a reviewed file
+    (:meth:`from_dict`, ``--schema``) or accepted in code with :meth:`as_declared` is *declared*:
+    public metadata a person vouches for. One returned by :func:`infer_schema` was read off the
+    rows, so its kinds, ``integer``, ``allow_missing`` and category lists depend on private values
+    (one row can flip them): it is *inferred*, and a differentially private fit refuses it. The
+    flag is not serialised: writing an inferred schema out (``trust data schema draft``) and
+    reading it back after review declares it.
     """
 
     columns: dict[str, ColumnSpec]
     target: str | None = None
     problem_type: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    declared: bool = True
 
     def __post_init__(self) -> None:
         if self.target is not None and self.target not in self.columns:
@@ -151,7 +160,7 @@ class TableSchema:
             raise ConfigError(f"column '{name}' is not in the schema; choose one of: {', '.join(self.columns)}")
         cols = dict(self.columns)
         cols[name] = replace(cols[name], **changes)
-        return TableSchema(cols, self.target, self.problem_type, dict(self.meta))
+        return TableSchema(cols, self.target, self.problem_type, dict(self.meta), self.declared)
 
     def select(self, names: Sequence[str]) -> "TableSchema":
         """The schema restricted to ``names`` (target dropped if not among them)."""
@@ -160,7 +169,12 @@ class TableSchema:
             raise ConfigError(f"column '{missing[0]}' is not in the schema; choose from: {', '.join(self.columns)}")
         target = self.target if self.target in names else None
         return TableSchema({n: self.columns[n] for n in names}, target,
-                           self.problem_type if target else None, dict(self.meta))
+                           self.problem_type if target else None, dict(self.meta), self.declared)
+
+    def as_declared(self) -> "TableSchema":
+        """A copy marked *declared*: you vouch that every kind, bound and category list is public
+        knowledge (documentation, a data dictionary), not read off the private rows."""
+        return replace(self, columns=dict(self.columns), meta=dict(self.meta), declared=True)
 
     # -- serialisation -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +187,7 @@ class TableSchema:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "TableSchema":
+        """A *declared* schema from its dict form (a reviewed ``schema.json``)."""
         cols = [ColumnSpec.from_dict(c) for c in d["columns"]]
         return cls({c.name: c for c in cols}, d.get("target"), d.get("problem_type"), dict(d.get("meta") or {}))
 
@@ -275,6 +290,10 @@ def infer_schema(
 
     ``categories`` and ``bounds`` are public metadata and are recorded only as given.
 
+    The result is marked *inferred* (``declared=False``): it was read off the rows, so a
+    differentially private fit refuses it. Review it and load it with
+    :meth:`TableSchema.from_dict`, or accept it in code with :meth:`TableSchema.as_declared`.
+
     Raises:
         DataError: ``df`` is empty, a named column does not exist, or a column is constant
             or entirely missing (nothing to learn from it).
@@ -330,7 +349,7 @@ def infer_schema(
         )
     if target is not None and problem_type is None:
         problem_type = "classification" if specs[target].kind == "categorical" else "regression"
-    return TableSchema(specs, target, problem_type)
+    return TableSchema(specs, target, problem_type, declared=False)
 
 
 __all__ = ["ColumnSpec", "TableSchema", "infer_schema", "KINDS", "PROBLEM_TYPES"]

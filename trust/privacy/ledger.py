@@ -21,6 +21,11 @@ from trust.errors import ConfigError, PrivacyBudgetError
 
 UNITS = ("record", "label", "user")
 ADJACENCY = ("add/remove", "replace-one")
+#: Where a release's DP noise came from. Only ``os-entropy`` (a generator seeded afresh from the
+#: operating system at that release, never stored or logged) backs a guarantee; ``seeded`` is the
+#: explicitly insecure test option (``insecure_noise_seed=``), whose noise anyone holding the seed
+#: can subtract.
+NOISE_SOURCES = ("os-entropy", "seeded (not a valid guarantee)")
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class LedgerEntry:
         adjacency: ``add/remove`` or ``replace-one``.
         data_sha256: content hash of the protected table.
         dataset: the protected dataset's name (totals are per dataset).
+        noise_source: one of :data:`NOISE_SOURCES`.
         composition: ``sequential`` (adds to the dataset's total).
         notes: anything an auditor should read with the figure (what is *not* covered).
     """
@@ -56,8 +62,9 @@ class LedgerEntry:
     max_grad_norm: float | None
     unit_of_privacy: str
     adjacency: str
-    data_sha256: str
+    data_sha256: str = ""
     dataset: str = ""
+    noise_source: str = "os-entropy"
     composition: str = "sequential"
     notes: str = ""
 
@@ -72,6 +79,10 @@ class LedgerEntry:
             )
         if self.adjacency not in ADJACENCY:
             raise ConfigError(f"ledger entry '{self.release}': adjacency '{self.adjacency}' must be one of {ADJACENCY}")
+        if self.noise_source not in NOISE_SOURCES:
+            raise ConfigError(
+                f"ledger entry '{self.release}': noise_source '{self.noise_source}' must be one of {NOISE_SOURCES}"
+            )
         if self.composition != "sequential":
             raise ConfigError(f"ledger entry '{self.release}': composition must be 'sequential'")
 
@@ -178,4 +189,4 @@ class PrivacyLedger:
         return iter(self.entries)
 
 
-__all__ = ["LedgerEntry", "PrivacyLedger", "UNITS", "ADJACENCY"]
+__all__ = ["LedgerEntry", "PrivacyLedger", "UNITS", "ADJACENCY", "NOISE_SOURCES"]
