@@ -2,7 +2,9 @@
 
 A stage script reads its params, calls the library, and hands its figures to :class:`Stage`,
 which writes ``metrics/<stage>.json`` and ``evidence/<stage>.json`` atomically and logs the
-run to MLflow. User mistakes (bad params, bad data) end the script with one line on stderr and
+run to MLflow. Data enter evidence and MLflow only as keyed fingerprints (:func:`fingerprint`);
+what a stage writes under ``outputs/`` as a *release* carries no fingerprint or exact count of
+private data. User mistakes (bad params, bad data) end the script with one line on stderr and
 exit status 2, never a traceback.
 """
 
@@ -19,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python pipelines/x.py` from any folder
     sys.path.insert(0, str(ROOT))
 
+from trust.data.hashing import keyed_fingerprint  # noqa: E402
 from trust.data.io import atomic_path, atomic_write_json  # noqa: E402
 from trust.errors import ConfigError, TrustError  # noqa: E402
 from trust.report.evidence import make_evidence  # noqa: E402
@@ -71,6 +74,11 @@ def param(params: Mapping[str, Any], key: str, kind: type | tuple[type, ...] = o
     return value
 
 
+def fingerprint(df: Any) -> str:
+    """The keyed (HMAC-SHA256) fingerprint of a table under the project's lineage key (audit trail only)."""
+    return keyed_fingerprint(df, root=ROOT)
+
+
 def save_figure(fig: Any, path: Path) -> Path:
     """Save a matplotlib figure as PNG atomically and close it."""
     import matplotlib.pyplot as plt
@@ -85,9 +93,9 @@ class Stage:
     """One execution of a DVC stage.
 
     >>> st = Stage("prepare")
-    >>> with st.run(params_subset, data_hashes):
+    >>> with st.run(params_subset, {"adult/train": fingerprint(train)}):
     ...     ...  # compute; write under st.out_dir
-    ...     st.finish(kind="data", metrics=..., checks=..., ledger=..., plots=..., details=...)
+    ...     st.finish(kind="data", metrics=..., checks=..., ledger=..., plots=..., details=..., non_dp=...)
     """
 
     def __init__(self, name: str, params: Mapping[str, Any] | None = None) -> None:
@@ -100,24 +108,29 @@ class Stage:
         self.stage_params: dict[str, Any] = {}
 
     @contextlib.contextmanager
-    def run(self, stage_params: Mapping[str, Any], data_sha256: str | Mapping[str, str]) -> Iterator[Any]:
+    def run(self, stage_params: Mapping[str, Any], data_fingerprints: str | Mapping[str, str]) -> Iterator[Any]:
         """The MLflow run of this execution (also kept as ``self.run_ctx`` for :meth:`finish`)."""
         self.stage_params = dict(stage_params)
-        with stage_run(self.name, stage_params, data_sha256, root=ROOT) as run:
+        with stage_run(self.name, stage_params, data_fingerprints, root=ROOT) as run:
             self.run_ctx = run
             yield run
 
     def finish(self, *, kind: str, title: str = "", metrics: Mapping[str, Any] | None = None,
                checks: Iterable[Mapping[str, Any]] = (), ledger: Iterable[Mapping[str, Any]] = (),
                plots: Iterable[Mapping[str, str]] = (), data: Iterable[Mapping[str, Any]] = (),
-               details: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Write metrics and evidence (atomically), and log them with the plots to MLflow."""
+               details: Mapping[str, Any] | None = None, non_dp: Iterable[Mapping[str, str]] = ()) -> dict[str, Any]:
+        """Write metrics and evidence (atomically), and log them with the plots to MLflow.
+
+        ``non_dp`` lists every use this stage made of a private dataset without differential privacy
+        (``{"dataset", "artifact", "what"}``); the report counts each as an infinite epsilon unless
+        ``policy.internal_non_dp`` declares it audit-trail only.
+        """
         metrics = {k: v for k, v in flatten(metrics or {}).items()
                    if isinstance(v, (int, float)) and not isinstance(v, bool)}
         plots = [dict(p) for p in plots]
         evidence = make_evidence(
             self.name, kind, title=title, params=self.stage_params, data=data, checks=checks,
-            metrics=metrics, ledger=ledger, plots=plots, details=details,
+            metrics=metrics, ledger=ledger, plots=plots, details=details, non_dp=non_dp,
             mlflow_run_id=self.run_ctx.run_id if self.run_ctx else None, git_commit=git_commit(ROOT),
         )
         atomic_write_json(self.metrics_path, metrics)

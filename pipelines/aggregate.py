@@ -14,10 +14,13 @@ privacy audits) and runs, at our scale, the experiments of Javanmard et al. (ICL
 Writes ``outputs/aggregate/`` (plots, release, model, records), ``metrics/aggregate.json`` and
 ``evidence/aggregate.json`` (kind ``aggregate``).
 
-Privacy accounting: the ledger holds the deployed release. The sweep's releases are simulations inside this
-stage: their noisy bag means are never written, but the sweep's test-MSE figures are computed from them, so the
-evidence lists them under ``details.dp_sweep.simulated_releases`` with their summed epsilon; publishing the sweep
-figures of private data costs that total (tuning on private data is not free); see README.
+Privacy accounting: the ledger holds the deployed release, a label-DP release of the bag means of the train
+rows *outside* the sweep split. The sweep runs on a seeded split of ``dp.sweep_rows`` train rows DISJOINT from
+the release's rows (``details.dp_sweep.split``): its simulated releases (noisy means never written) touch
+none of the released people's labels, so choosing the bag size from the sweep costs the release nothing.
+The sweep's figures, the rho comparison (trained on EXACT bag means) and every test MSE (raw test labels)
+are not differentially private: they are audit trail only, listed in the evidence's ``non_dp`` with the
+sweep's summed epsilon; see README, "Privacy".
 """
 
 from __future__ import annotations
@@ -26,13 +29,13 @@ import json
 
 import numpy as np
 import pandas as pd
-from _stage import Stage, main, param, relpath, save_figure
+from _stage import Stage, fingerprint, main, param, relpath, save_figure
 
 from trust.aggregate import InterpolatingRegressor, bag_sizes, make_bags, release_bag_means
 from trust.aggregate.experiments import (dp_sweep, optimal_bag_sizes, plot_bias_variance, plot_risk_vs_k,
                                          plot_risk_vs_k_per_rho, plot_risk_vs_rho, rho_comparison, summarise, synthetic_bias_variance,
                                          tabular_features)
-from trust.data import TableSchema, frame_sha256, read_table, write_table
+from trust.data import TableSchema, read_table, write_table
 from trust.data.io import atomic_path
 from trust.errors import DataError
 from trust.privacy import PrivacyLedger
@@ -84,7 +87,7 @@ def run() -> None:
     epsilons = _floats(p, "aggregate.dp.epsilons", low=0.0, low_open=True)
     dp_sizes = _ints(p, "aggregate.dp.bag_sizes")
     dp_seeds = _ints(p, "aggregate.dp.seeds", low=0)
-    dp_rows = param(p, "aggregate.dp.max_train_rows", int, low=10, nullable=True)
+    dp_rows = param(p, "aggregate.dp.sweep_rows", int, low=10)
     rel_eps = param(p, "aggregate.dp.release_epsilon", float, low=0.0, low_open=True)
     rel_k = param(p, "aggregate.dp.release_bag_size", int, low=1)
     syn_n = param(p, "aggregate.synthetic.n", int, low=10)
@@ -107,15 +110,17 @@ def run() -> None:
     for k in bag_sizes_cmp + dp_sizes + mlp_sizes + [rel_k]:
         if k > len(train):
             raise DataError(f"bag size {k} is larger than the {len(train)} training rows; lower it in params.yaml")
-    n_sweep = len(train) if dp_rows is None else min(dp_rows, len(train))
+    if dp_rows >= len(train) - rel_k:  # label DP: the row count is public (features and bags are not protected)
+        raise DataError(f"aggregate.dp.sweep_rows = {dp_rows} leaves no rows of the {len(train)} for the deployed "
+                        "release (the sweep runs on a disjoint split); lower it")
     for k in dp_sizes:
-        if k > n_sweep:
-            raise DataError(f"aggregate.dp.bag_sizes has {k} > the sweep's {n_sweep} training rows; lower it")
+        if k > dp_rows:
+            raise DataError(f"aggregate.dp.bag_sizes has {k} > the sweep's {dp_rows} training rows; lower it")
     # A run that would exceed the budget refuses to start.
     PrivacyLedger().check_budget(dataset, rel_eps, max_epsilon=max_eps)
-    hashes = {f"{dataset}/train": frame_sha256(train), f"{dataset}/test": frame_sha256(test)}
+    prints = {f"{dataset}/train": fingerprint(train), f"{dataset}/test": fingerprint(test)}
 
-    with stage.run(p["aggregate"], hashes):
+    with stage.run(p["aggregate"], prints):
         out = stage.out_dir
         out.mkdir(parents=True, exist_ok=True)
         Xtr, (Xte,), names = tabular_features(train, [test], schema)
@@ -177,13 +182,12 @@ def run() -> None:
                                             "not gated"))
             metrics["max_auto_ratio_mlp"] = worst_mlp
 
-        # 3. DP sweep (simulated releases; see module doc)
-        rows = np.arange(len(Xtr))
-        if dp_rows is not None and dp_rows < len(Xtr):
-            rows = np.sort(np.random.default_rng([seed, 11]).choice(len(Xtr), dp_rows, replace=False))
+        # 3. DP sweep (simulated releases on a split disjoint from the deployed release's rows; see module doc)
+        perm = np.random.default_rng([seed, 11]).permutation(len(Xtr))
+        rows, rel_rows = np.sort(perm[:dp_rows]), np.sort(perm[dp_rows:])
         drec, sweep_ledger = dp_sweep(Xtr[rows], y_tr[rows], Xte, y_te, epsilons, dp_sizes, dp_seeds, clip=clip,
                                       center=center, scale=scale, rho_grid=rho_grid, val_fraction=val_fraction,
-                                      n_folds=n_folds, dataset=dataset, data_sha256=hashes[f"{dataset}/train"], progress=True)
+                                      n_folds=n_folds, dataset=f"{dataset}/sweep-split", progress=True)
         save_figure(plot_risk_vs_k(drec, title=f"{dataset} ({len(rows)} training rows): label-DP bag means, "
                                               "test MSE vs bag size"),
                     out / "dp_risk_vs_k.png")
@@ -210,19 +214,19 @@ def run() -> None:
                                 float(all(a >= b for a, b in zip(kstars, kstars[1:]))),
                                 description="1 if k*(epsilon) is non-increasing in epsilon, else 0"))
 
-        # 4. the deployed release and a model trained on it (post-processing)
-        ids = make_bags(len(Xtr), rel_k, random_state=seed)
-        noisy, entry = release_bag_means(y_tr, ids, rel_eps, clip, center=center, scale=scale,
-                                         release=f"aggregate/{dataset}/bag-means", dataset=dataset,
-                                         data_sha256=hashes[f"{dataset}/train"],
-                                         random_state=np.random.default_rng([seed, 7]))
+        # 4. the deployed release (the train rows outside the sweep split) and a model trained on it
+        # (post-processing). No seed is passed: the mechanism draws its noise from fresh OS entropy.
+        X_rel, y_rel = Xtr[rel_rows], y_tr[rel_rows]
+        ids = make_bags(len(X_rel), rel_k, random_state=seed)
+        noisy, entry = release_bag_means(y_rel, ids, rel_eps, clip, center=center, scale=scale,
+                                         release=f"aggregate/{dataset}/bag-means", dataset=dataset)
         ledger = PrivacyLedger()
         ledger.check_budget(dataset, entry.epsilon, max_epsilon=max_eps)
         ledger.append(entry)
         write_table(pd.DataFrame({"bag": np.arange(len(noisy)), "size": bag_sizes(ids), "noisy_mean": noisy}),
                     out / "release.parquet")
         est = InterpolatingRegressor(rho="auto", rho_grid=rho_grid, val_fraction=val_fraction, n_folds=n_folds,
-                                     random_state=seed).fit(Xtr, ids, noisy)
+                                     random_state=seed).fit(X_rel, ids, noisy)
         with atomic_path(out / "model.pt") as tmp:
             est.save(tmp)
         rel_mse = float(np.mean((est.predict(Xte) - z_te) ** 2))
@@ -238,7 +242,7 @@ def run() -> None:
         details = {
             "paper": "Javanmard et al., Learning from Aggregate responses: Instance Level versus Bag Level Loss "
                      "Functions, ICLR 2024",
-            "features": len(names), "rows_train": len(Xtr), "rows_test": len(Xte),
+            "features": len(names), "rows_train": len(Xtr), "rows_test": len(Xte), "rows_release": len(rel_rows),
             "response": {"target": schema.target, "log": log_target, "center": center, "scale": scale, "clip": clip,
                          "note": "center/scale are declared public constants, not computed from the private labels"},
             "guarantee": entry.sentence(),
@@ -249,17 +253,32 @@ def run() -> None:
                          "oracle": "best rho of the grid by test MSE: the envelope of the family, not deployable",
                          "train_rows": int(len(rows)), "simulated_releases": len(sweep_ledger),
                          "simulated_total_epsilon": sweep_eps,
+                         "split": "disjoint: the sweep's rows are a seeded split of the train rows that the deployed "
+                                  "release does not use",
                          "note": "simulated releases inside the stage to choose k; their noisy means are never "
-                                 "written; the sweep's figures are derived from them (their epsilons would add up to "
-                                 "simulated_total_epsilon if counted); only the deployed release is in the ledger"},
+                                 "written; the sweep's figures are derived from them (their epsilons add up to "
+                                 "simulated_total_epsilon on the sweep split's labels); they are audit trail only, "
+                                 "and only the deployed release (on the other rows) is in the ledger"},
         }
         stage.finish(kind="aggregate", title="Learning from aggregate bags (label-DP)", metrics=metrics,
                      checks=checks, ledger=[e.to_dict() for e in ledger], plots=plots,
-                     data=[{"name": f"{dataset}/train", "sha256": hashes[f"{dataset}/train"], "rows": len(train),
+                     data=[{"name": f"{dataset}/train", "fingerprint": prints[f"{dataset}/train"], "rows": len(train),
                             "role": "train"},
-                           {"name": f"{dataset}/test", "sha256": hashes[f"{dataset}/test"], "rows": len(test),
+                           {"name": f"{dataset}/test", "fingerprint": prints[f"{dataset}/test"], "rows": len(test),
                             "role": "test"}],
-                     details=details)
+                     details=details, non_dp=_non_dp(dataset, out, len(sweep_ledger), sweep_eps))
+
+
+def _non_dp(dataset: str, out, n_sweep: int, sweep_eps: float) -> list[dict]:
+    where = f"evidence/aggregate.json, metrics/aggregate.json, {relpath(out / 'records.json')}, the plots"
+    return [
+        {"dataset": dataset, "artifact": where,
+         "what": "rho comparison (linear and MLP) trained on EXACT bag means of the train split"},
+        {"dataset": dataset, "artifact": where,
+         "what": f"label-DP sweep: {n_sweep} simulated releases (summed epsilon {sweep_eps:.4g}) on the sweep split, "
+                 "disjoint from the deployed release's rows"},
+        {"dataset": dataset, "artifact": where, "what": "test MSE of every model, computed with the raw test labels"},
+    ]
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ member ``X`` of the ``synthesize`` matrix (epsilon ``1``, ``3``, ``10``, ``none`
 ``outputs/synthesize/eps_X/synthetic.parquet``. Writes ``outputs/evaluate_synth/`` (results JSON,
 plots: TSTR AUC vs epsilon with the TRTR line, DCR share and membership-inference AUC vs
 epsilon), ``metrics/evaluate_synth.json`` and ``evidence/evaluate_synth.json`` (kind
-``synth_eval``) with policy-gated checks, and logs an MLflow run. Only aggregates leave the stage.
+``synth_eval``) with policy-gated checks, and logs an MLflow run. Only aggregates leave the stage, but
+they are NOT differentially private (TRTR, fidelity against the real train rows, distance audits):
+everything this stage writes is audit trail, listed under the evidence's ``non_dp``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import json
 import math
 import re
 
-from _stage import ROOT, Stage, main, param, relpath, save_figure
+from _stage import ROOT, Stage, fingerprint, main, param, relpath, save_figure
 
-from trust.data import TableSchema, frame_sha256, read_table
+from trust.data import TableSchema, read_table
 from trust.data.io import atomic_write_json
 from trust.errors import ConfigError, DataError
 from trust.report.evidence import check
@@ -120,12 +122,12 @@ def run() -> None:
     real = {part: read_table(prep / f"{part}.parquet") for part in ("train", "test", "holdout")}
     members = _members(ROOT / "outputs" / "synthesize")
     synthetic = {m: read_table(ROOT / "outputs" / "synthesize" / m / "synthetic.parquet") for m, _ in members}
-    hashes = {f"{dataset}/{k}": frame_sha256(v) for k, v in real.items()}
-    hashes.update({f"synthesize/{m}": frame_sha256(v) for m, v in synthetic.items()})
+    prints = {f"{dataset}/{k}": fingerprint(v) for k, v in real.items()}
+    prints.update({f"synthesize/{m}": fingerprint(v) for m, v in synthetic.items()})
 
     stage_params = dict(p["evaluate_synth"])
     stage_params["policy"] = policy
-    with stage.run(stage_params, hashes):
+    with stage.run(stage_params, prints):
         from tqdm import tqdm
 
         trtr = trtr_baseline(real["train"], real["test"], schema, max_train_rows=max_train_rows, random_state=seed)
@@ -186,9 +188,9 @@ def run() -> None:
                           {"trtr": _finite(trtr), "members": {m: {"epsilon": None if math.isinf(e) else e,
                                                                   **_finite(results[m])} for m, e in members}})
         plots = _plots(stage, members, results, trtr, policy) if auc else []
-        data = [{"name": f"{dataset}/{k}", "sha256": hashes[f"{dataset}/{k}"], "rows": len(v), "role": k}
+        data = [{"name": f"{dataset}/{k}", "fingerprint": prints[f"{dataset}/{k}"], "rows": len(v), "role": k}
                 for k, v in real.items()]
-        data += [{"name": f"synthesize/{m}", "sha256": hashes[f"synthesize/{m}"], "rows": len(synthetic[m]),
+        data += [{"name": f"synthesize/{m}", "fingerprint": prints[f"synthesize/{m}"], "rows": len(synthetic[m]),
                   "role": "synthetic"} for m, _ in members]
         details = {
             "dataset": dataset, "target": schema.target, "problem_type": schema.problem_type,
@@ -203,8 +205,12 @@ def run() -> None:
             "seconds": {m: round(results[m]["seconds"], 2) for m, _ in members},
             "undefined_metrics": undefined,
         }
+        non_dp = [{"dataset": dataset, "artifact": f"{relpath(stage.out_dir)}, evidence/evaluate_synth.json, "
+                                                  "metrics/evaluate_synth.json",
+                   "what": "non-DP statistics of the real train, test and holdout rows: train-on-real baseline, "
+                           "fidelity against the train split, DCR / NNDR / exact-copy / membership-inference audits"}]
         stage.finish(kind="synth_eval", title="Synthetic data evaluation", metrics=metrics, checks=checks,
-                     plots=plots, data=data, details=details)
+                     plots=plots, data=data, details=details, non_dp=non_dp)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 """Stage `prepare`: load, validate and split every bundled dataset.
 
 Writes ``outputs/prepare/<dataset>/{train,test,holdout}.parquet`` and ``schema.json``,
-``metrics/prepare.json`` and ``evidence/prepare.json`` (data hashes, sources, licences).
+``metrics/prepare.json`` and ``evidence/prepare.json`` (keyed data fingerprints, sources, licences).
+Everything it writes is audit trail (the splits are the private data itself); the exact counts it
+records are non-DP statistics of the private tables, listed under the evidence's ``non_dp``.
 """
 
 from __future__ import annotations
 
-from _stage import Stage, main, param
+from _stage import Stage, fingerprint, main, param
 
-from trust.data import DATASETS, dataset_info, frame_sha256, load_dataset, split_table, write_table
+from trust.data import DATASETS, dataset_info, load_dataset, split_table, write_table
 from trust.data.io import atomic_write_json
 from trust.report.evidence import check
 
@@ -29,10 +31,10 @@ def run() -> None:
         if max_rows is not None and len(df) > max_rows:
             df = df.sample(n=max_rows, random_state=seed).reset_index(drop=True)
         loaded[name] = (df, schema)
-    hashes = {name: frame_sha256(df) for name, (df, _) in loaded.items()}
+    prints = {name: fingerprint(df) for name, (df, _) in loaded.items()}
 
-    with stage.run(p["prepare"], hashes):
-        data, checks, metrics, details = [], [], {}, {}
+    with stage.run(p["prepare"], prints):
+        data, checks, metrics, details, non_dp = [], [], {}, {}, []
         for name, (df, schema) in loaded.items():
             info = dataset_info(name)
             stratify = schema.target if schema.problem_type == "classification" else None
@@ -40,11 +42,11 @@ def run() -> None:
             out = stage.out_dir / name
             for part, frame in splits.items():
                 write_table(frame, out / f"{part}.parquet")
-                data.append({"name": f"{name}/{part}", "sha256": frame_sha256(frame), "rows": len(frame),
+                data.append({"name": f"{name}/{part}", "fingerprint": fingerprint(frame), "rows": len(frame),
                              "role": part, "source": info.source, "licence": info.licence})
                 metrics[f"{name}.{part}_rows"] = len(frame)
             atomic_write_json(out / "schema.json", schema.to_dict())
-            data.append({"name": name, "sha256": hashes[name], "rows": len(df), "role": "full",
+            data.append({"name": name, "fingerprint": prints[name], "rows": len(df), "role": "full",
                          "source": info.source, "licence": info.licence})
             n_missing = int(df.isna().sum().sum())
             metrics[f"{name}.missing_cells"] = n_missing
@@ -61,9 +63,12 @@ def run() -> None:
                 "kinds": {k: v.kind for k, v in schema.columns.items()},
                 "missing_by_column": {k: int(v) for k, v in df.isna().sum().items() if v},
                 "description": info.description,
+                "schema": "declared (from the dataset's documentation)" if schema.declared else "inferred from the rows",
             }
+            non_dp.append({"dataset": name, "artifact": "evidence/prepare.json, metrics/prepare.json",
+                           "what": "exact row counts of every split, missing cells by column, class-balance gap"})
         stage.finish(kind="data", title="Data preparation", metrics=metrics, checks=checks, data=data,
-                     details=details)
+                     details=details, non_dp=non_dp)
 
 
 if __name__ == "__main__":

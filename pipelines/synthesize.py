@@ -3,11 +3,19 @@
 ``python pipelines/synthesize.py X`` runs member ``X`` (an epsilon such as ``1``, ``3``, ``10``, or ``none``
 for no DP) and writes:
 
-* ``outputs/synthesize/eps_X/synthetic.parquet``: as many synthetic rows as the real train split;
+* ``outputs/synthesize/eps_X/synthetic.parquet``: ``synthesize.synthetic_rows`` synthetic rows (a declared,
+  public number: never the size of the private train split);
 * ``outputs/synthesize/eps_X/model/``: the fitted model (``CTABGANPlus.load``);
 * ``outputs/synthesize/eps_X/losses.png``: the training losses per epoch;
 * ``metrics/synthesize_eps_X.json`` and ``evidence/synthesize_eps_X.json`` (kind ``synth``: the privacy ledger
-  entries, data hashes, the loss plot), and an MLflow run.
+  entries, keyed data fingerprints, the loss plot), and an MLflow run.
+
+The *release* is ``synthetic.parquet``, ``model/`` and the ledger entries: none of them carries a hash,
+exact count or timing of the private table. The metrics and evidence are audit trail. The fit uses the
+dataset's *declared* schema from the registry (:func:`trust.data.dataset_schema`: category lists and bounds
+written out from documentation, each with its source), never one inferred from the rows. DP noise is drawn
+from fresh OS entropy: no seed of this stage reaches it (``synthesize.seed`` seeds initialisation,
+shuffles and sampling only), so two runs release different tables.
 
 Before training, the member checks its epsilon against ``policy.max_total_epsilon_per_dataset`` and refuses
 (PrivacyBudgetError) if the configured epsilon alone exceeds it. Rows are never logged.
@@ -18,9 +26,9 @@ from __future__ import annotations
 import sys
 import time
 
-from _stage import ROOT, Stage, main, param, relpath, save_figure
+from _stage import ROOT, Stage, fingerprint, main, param, relpath, save_figure
 
-from trust.data import TableSchema, frame_sha256, read_table, write_table
+from trust.data import dataset_schema, read_table, write_table
 from trust.errors import ConfigError, DataError
 from trust.privacy import PrivacyLedger
 from trust.report.evidence import check
@@ -56,6 +64,7 @@ def run() -> None:
     epochs = param(p, "synthesize.epochs", int, low=1)
     batch_size = param(p, "synthesize.batch_size", int, low=2)
     max_rows = param(p, "synthesize.max_train_rows", int, low=50, nullable=True)
+    n_synthetic = param(p, "synthesize.synthetic_rows", int, low=1)
     architecture = param(p, "synthesize.architecture", str, choices=["mlp", "conv"])
     n_critic = param(p, "synthesize.n_critic", int, low=1)
     lr = param(p, "synthesize.lr", float, low=0.0, low_open=True)
@@ -71,22 +80,11 @@ def run() -> None:
     max_delta = param(p, "policy.max_delta", float, low=0.0)
 
     src = ROOT / "outputs" / "prepare" / dataset
-    if not (src / "train.parquet").exists() or not (src / "schema.json").exists():
-        raise DataError(f"'{relpath(src)}' has no train.parquet/schema.json; run the prepare stage with "
+    if not (src / "train.parquet").exists():
+        raise DataError(f"'{relpath(src)}' has no train.parquet; run the prepare stage with "
                         f"'{dataset}' in prepare.datasets")
-    import json
-
-    schema = TableSchema.from_dict(json.loads((src / "schema.json").read_text()))
-    bounds = param(p, "synthesize.public_bounds", dict, nullable=True) or {}
-    for col, bnd in bounds.items():
-        if col not in schema.columns or not schema[col].is_numeric:
-            raise ConfigError(f"params.yaml: synthesize.public_bounds names '{col}', which is not a numeric column of "
-                              f"'{dataset}'; remove it")
-        if not (isinstance(bnd, list) and len(bnd) == 2 and all(isinstance(x, (int, float)) for x in bnd)):
-            raise ConfigError(f"params.yaml: synthesize.public_bounds.{col} = {bnd!r} must be [low, high]")
-        schema = schema.replace_column(col, bounds=(float(bnd[0]), float(bnd[1])))
+    schema = dataset_schema(dataset)  # declared: written out from the dataset's documentation, no row read
     train = read_table(src / "train.parquet")
-    n_synthetic = len(train)
     fit_rows = train if max_rows is None or len(train) <= max_rows else \
         train.sample(n=max_rows, random_state=seed).reset_index(drop=True)
 
@@ -105,8 +103,8 @@ def run() -> None:
                         metadata_epsilon_fraction=meta_frac, aux_epsilon_fraction=aux_frac, aux_epochs=aux_epochs,
                         dataset_name=dataset, release_name=f"{stage.name}/{dataset}", random_state=seed,
                         verbose=True)
-    hashes = {f"{dataset}/train": frame_sha256(train)}
-    with stage.run({**p["synthesize"], "member": member}, hashes):
+    prints = {f"{dataset}/train": fingerprint(train)}
+    with stage.run({**p["synthesize"], "member": member}, prints):
         t0 = time.perf_counter()
         model.fit(fit_rows, schema)
         fit_s = time.perf_counter() - t0
@@ -119,13 +117,15 @@ def run() -> None:
         plots = [{"title": f"CTAB-GAN+ training losses per epoch (epsilon {member})",
                   "path": relpath(_loss_plot(model, stage.out_dir / "losses.png", member))}]
         rep = model.privacy_report()
+        # audit trail only (metrics, evidence); no exact count of the private table: not even here
         metrics = {"epsilon": rep["epsilon"] if rep["dp"] else None, "delta": rep["delta"] if rep["dp"] else None,
-                   "fit_seconds": fit_s, "sample_seconds": sample_s, "train_rows": len(fit_rows),
+                   "fit_seconds": fit_s, "sample_seconds": sample_s,
                    "synthetic_rows": len(synthetic), "steps": model.steps_, "epochs": epochs}
         if rep["dp"]:
             metrics.update({"critic_epsilon": rep["critic_epsilon"], "noise_multiplier": rep["noise_multiplier"],
                             "sample_rate": rep["sample_rate"]})
-        checks = [check("synthetic rows equal the real train split's", float(len(synthetic)), float(n_synthetic), "==")]
+        checks = [check("synthetic rows equal the declared synthesize.synthetic_rows", float(len(synthetic)),
+                        float(n_synthetic), "==")]
         if rep["dp"]:
             checks.append(check("total epsilon of this synthesis (all releases composed)", rep["epsilon"], max_eps, "<=",
                                 description="transformer histograms + auxiliary DP-SGD + critic DP-SGD, sequential; "
@@ -135,14 +135,25 @@ def run() -> None:
         stage.finish(
             kind="synth", title=f"CTAB-GAN+ synthesis, epsilon {member}", metrics=metrics, checks=checks,
             ledger=rep["entries"], plots=plots,
-            data=[{"name": f"{dataset}/train", "sha256": hashes[f"{dataset}/train"], "rows": len(train),
+            data=[{"name": f"{dataset}/train", "fingerprint": prints[f"{dataset}/train"], "rows": len(train),
                    "role": "train"},
-                  {"name": f"synthesize/eps_{member}", "sha256": frame_sha256(synthetic), "rows": len(synthetic),
+                  {"name": f"synthesize/eps_{member}", "fingerprint": fingerprint(synthetic), "rows": len(synthetic),
                    "role": "synthetic"}],
+            non_dp=[] if rep["dp"] else [{
+                "dataset": dataset, "artifact": relpath(stage.out_dir),
+                "what": "CTAB-GAN+ trained WITHOUT differential privacy on the train split (model, synthetic table, "
+                        "losses)"}],
             details={"dp": rep["dp"], "guarantee": rep["sentences"], "epsilon_target": eps, "dataset": dataset,
-                     "public_metadata": {"bounds": bounds, "categories": "declared in the dataset's schema"},
+                     "public_metadata": {
+                         "schema": "declared in the dataset registry (trust.data.dataset_schema)",
+                         "bounds": {c: list(spec.bounds) for c, spec in schema.columns.items() if spec.bounds},
+                         "sources": schema.meta.get("sources", {})},
+                     "release": [relpath(stage.out_dir / "synthetic.parquet"), relpath(stage.out_dir / "model"),
+                                 "the ledger entries"],
                      "fit_rows": len(fit_rows), "architecture": architecture,
                      "not_covered": ([] if rep["dp"] else ["no differential privacy: trained on raw rows"]) +
+                                    ["hyperparameters (epochs, learning rate, budget split) were chosen on the "
+                                     "private data and are not accounted for"] +
                                     (["information loss disabled under DP (it reads raw feature statistics)"]
                                      if rep["dp"] else []),
                      "synthetic": relpath(stage.out_dir / "synthetic.parquet"),

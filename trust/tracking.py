@@ -2,9 +2,13 @@
 
 The tracking store is ``$MLFLOW_TRACKING_URI`` when set, else ``sqlite:///<repo>/mlflow.db``
 (open it with ``make ui``). Every run carries the tags ``git_commit``, ``stage``,
-``params_hash``, ``data_sha256`` and ``dvc_lock_sha256``; params are logged flat
+``params_hash``, ``data_fingerprint`` and ``dvc_lock_sha256``; params are logged flat
 (``synth.epsilon``). Tables are never logged: :meth:`StageRun.log_artifact` refuses CSV and
 Parquet files so that no raw row can reach the store by accident.
+
+The store is part of the confidential audit trail. Data fingerprints in it are keyed
+(``hmac-sha256:...``, :func:`trust.data.hashing.keyed_fingerprint`); :func:`stage_run` refuses a
+plain 64-hex hash, the form a content hash of a private table would take.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -80,6 +85,9 @@ def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "none"
 
 
+_PLAIN_HASH = re.compile(r"(?<![0-9a-f:])[0-9a-f]{64}(?![0-9a-f])")
+
+
 class StageRun:
     """The MLflow run of one stage execution (returned by :func:`stage_run`)."""
 
@@ -119,7 +127,7 @@ class StageRun:
 def stage_run(
     stage: str,
     params: Mapping[str, Any],
-    data_sha256: str | Mapping[str, str],
+    data_fingerprints: str | Mapping[str, str],
     *,
     root: str | os.PathLike[str] | None = None,
     experiment: str = EXPERIMENT,
@@ -127,8 +135,10 @@ def stage_run(
 ) -> Iterator[StageRun]:
     """Open one MLflow run for one stage execution, with the lineage tags, params logged flat.
 
-    ``data_sha256`` is the content hash of the stage's input data, or a mapping name -> hash
-    (logged as ``name:hash`` pairs). The run ends FAILED if the block raises.
+    ``data_fingerprints`` is the keyed fingerprint of the stage's input data, or a mapping name ->
+    fingerprint (logged as ``name=fingerprint`` pairs in the ``data_fingerprint`` tag). A plain sha256
+    (64 hex digits) is refused with ValueError: it would let anyone test candidate tables. The run ends
+    FAILED if the block raises.
     """
     import mlflow
 
@@ -137,15 +147,20 @@ def stage_run(
     root = Path(root or repo_root())
     mlflow.set_tracking_uri(tracking_uri or default_tracking_uri(root))
     mlflow.set_experiment(experiment)
-    if isinstance(data_sha256, Mapping):
-        data_tag = ",".join(f"{k}:{v}" for k, v in sorted(data_sha256.items()))
+    items = data_fingerprints.items() if isinstance(data_fingerprints, Mapping) else [("", data_fingerprints)]
+    for name, value in items:
+        if _PLAIN_HASH.search(str(value)) and not str(value).startswith("hmac-sha256:"):
+            raise ValueError(f"stage_run: data fingerprint {name or ''!r} is a plain hash; pass a keyed one "
+                             "(trust.data.keyed_fingerprint)")
+    if isinstance(data_fingerprints, Mapping):
+        data_tag = ",".join(f"{k}={v}" for k, v in sorted(data_fingerprints.items()))
     else:
-        data_tag = str(data_sha256)
+        data_tag = str(data_fingerprints)
     tags = {
         "git_commit": git_commit(root),
         "stage": stage,
         "params_hash": params_hash(params),
-        "data_sha256": data_tag,
+        "data_fingerprint": data_tag,
         "dvc_lock_sha256": _file_hash(root / "dvc.lock"),
     }
     with mlflow.start_run(run_name=stage, tags=tags) as run:

@@ -10,7 +10,7 @@ from trust.privacy import LedgerEntry, PrivacyLedger, epsilon_for, laplace_mecha
 def entry(release="r1", eps=1.0, delta=1e-5, dataset="adult", **kw):
     base = dict(release=release, mechanism="DP-SGD", epsilon=eps, delta=delta, accountant="rdp", noise_multiplier=1.1,
                 sample_rate=0.01, steps=1000, max_grad_norm=1.0, unit_of_privacy="record", adjacency="add/remove",
-                data_sha256="a" * 64, dataset=dataset)
+                dataset=dataset)
     base.update(kw)
     return LedgerEntry(**base)
 
@@ -42,8 +42,41 @@ def test_sequential_composition_per_dataset():
     led.append(entry("c", 0.5, 0.0, dataset="king"))
     eps, delta = led.total("adult")
     assert eps == pytest.approx(3.0) and delta == pytest.approx(3e-6)
-    assert led.totals()["king"] == {"epsilon": 0.5, "delta": 0.0, "releases": 1}
+    assert led.totals()[("king", "record", "add/remove")] == {"epsilon": 0.5, "delta": 0.0, "releases": 1}
     assert led.total() == (pytest.approx(3.5), pytest.approx(3e-6))
+
+
+def test_totals_are_kept_apart_per_unit_and_adjacency():
+    led = PrivacyLedger([entry("rec", 1.0, 1e-6, dataset="king"),
+                         entry("lab", 0.5, 0.0, dataset="king", unit_of_privacy="label", adjacency="replace-one"),
+                         entry("lab2", 0.25, 0.0, dataset="king", unit_of_privacy="label", adjacency="replace-one")])
+    t = led.totals()
+    assert set(t) == {("king", "record", "add/remove"), ("king", "label", "replace-one")}
+    assert t[("king", "record", "add/remove")]["epsilon"] == pytest.approx(1.0)
+    assert t[("king", "label", "replace-one")] == {"epsilon": pytest.approx(0.75), "delta": 0.0, "releases": 2}
+
+
+def test_combined_label_statement_counts_an_add_remove_release_twice():
+    led = PrivacyLedger([entry("rec", 1.0, 1e-6, dataset="king"),
+                         entry("lab", 0.5, 0.0, dataset="king", unit_of_privacy="label", adjacency="replace-one")])
+    c = led.combined_label_replace_one("king")
+    # replace = remove + add: group privacy of size 2 for the add/remove release
+    assert c["epsilon"] == pytest.approx(2 * 1.0 + 0.5)
+    assert c["delta"] == pytest.approx((1 + math.exp(1.0)) * 1e-6)
+    assert led.combined_label_replace_one("adult") is None  # nothing to combine
+
+
+def test_legacy_data_sha256_is_dropped_and_never_serialised():
+    d = entry().to_dict()
+    assert "data_sha256" not in d
+    legacy = LedgerEntry.from_dict({**d, "data_sha256": "ab" * 32})
+    assert legacy == entry() and "data_sha256" not in legacy.to_dict()
+    assert "ab" * 32 not in repr(entry(data_sha256="ab" * 32))  # transitional keyword: accepted, discarded
+
+
+def test_seeded_noise_is_named_in_the_sentence():
+    e = entry(noise_source="seeded (not a valid guarantee)")
+    assert not e.secure and "SEEDED" in e.sentence() and entry().secure
 
 
 def test_release_names_are_unique_and_merge_deduplicates():

@@ -35,14 +35,137 @@ class DatasetInfo:
     schema_overrides: dict[str, Any] = field(default_factory=dict)
     public_categories: bool = False
     """Whether the category lists are documented publicly (and may be declared as public metadata)."""
+    schema: dict[str, Any] | None = None
+    """The declared schema (:meth:`TableSchema.to_dict` form) written out from the dataset's documentation;
+    None: the schema is inferred from the rows (``schema_overrides``) and a DP fit refuses it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("name", "file", "target", "problem_type", "rows",
                                               "source", "licence", "description")}
 
 
-_ADULT_CATEGORICAL = ["workclass", "education", "marital-status", "occupation", "relationship",
-                      "race", "sex", "native-country", "income"]
+# --- Declared schemas -----------------------------------------------------------------------------------
+# Written out by hand from each dataset's public documentation, NOT computed from the rows, so that a
+# differentially private fit may use them as public metadata (a category list or bound read off the data
+# would depend on private values: one row could change it). Sources per column are in ``sources`` and in
+# data/README.md. Columns whose bound no documentation gives carry none (a DP fit then spends budget on a
+# DP range) unless the project declares a round domain bound, said as such in its source.
+
+_UCI_NAMES = "UCI adult.names (Becker & Kohavi 1996, doi:10.24432/C5XW20)"
+
+#: Category lists in the order adult.names lists them; '?' marks an unknown value (read as missing).
+ADULT_CATEGORIES: dict[str, list[str]] = {
+    "workclass": ["Private", "Self-emp-not-inc", "Self-emp-inc", "Federal-gov", "Local-gov", "State-gov",
+                  "Without-pay", "Never-worked"],
+    "education": ["Bachelors", "Some-college", "11th", "HS-grad", "Prof-school", "Assoc-acdm", "Assoc-voc", "9th",
+                  "7th-8th", "12th", "Masters", "1st-4th", "10th", "Doctorate", "5th-6th", "Preschool"],
+    "marital-status": ["Married-civ-spouse", "Divorced", "Never-married", "Separated", "Widowed",
+                       "Married-spouse-absent", "Married-AF-spouse"],
+    "occupation": ["Tech-support", "Craft-repair", "Other-service", "Sales", "Exec-managerial", "Prof-specialty",
+                   "Handlers-cleaners", "Machine-op-inspct", "Adm-clerical", "Farming-fishing", "Transport-moving",
+                   "Priv-house-serv", "Protective-serv", "Armed-Forces"],
+    "relationship": ["Wife", "Own-child", "Husband", "Not-in-family", "Other-relative", "Unmarried"],
+    "race": ["White", "Asian-Pac-Islander", "Amer-Indian-Eskimo", "Other", "Black"],
+    "sex": ["Female", "Male"],
+    "native-country": ["United-States", "Cambodia", "England", "Puerto-Rico", "Canada", "Germany",
+                       "Outlying-US(Guam-USVI-etc)", "India", "Japan", "Greece", "South", "China", "Cuba", "Iran",
+                       "Honduras", "Philippines", "Italy", "Poland", "Jamaica", "Vietnam", "Mexico", "Portugal",
+                       "Ireland", "France", "Dominican-Republic", "Laos", "Ecuador", "Taiwan", "Haiti", "Columbia",
+                       "Hungary", "Guatemala", "Nicaragua", "Scotland", "Thailand", "Yugoslavia", "El-Salvador",
+                       "Trinadad&Tobago", "Peru", "Hong", "Holand-Netherlands"],
+    "income": [">50K", "<=50K"],
+}
+
+_DOMAIN = ("round domain bound declared by the project (adult.names documents the column as 'continuous' with no "
+           "range; chosen with knowledge of Adult, see NOTES.md: a deployment takes its bounds from its own "
+           "data dictionary)")
+
+
+def _col(name: str, kind: str, *, integer: bool = False, log: bool = False, point_masses: tuple = (),
+         allow_missing: bool = False, categories: list | None = None, bounds: tuple | None = None) -> dict[str, Any]:
+    return {"name": name, "kind": kind, "integer": integer, "log": log, "point_masses": list(point_masses),
+            "allow_missing": allow_missing, "categories": categories,
+            "bounds": None if bounds is None else [float(bounds[0]), float(bounds[1])]}
+
+
+def _adult_col(name: str, kind: str, **kw: Any) -> dict[str, Any]:
+    if kind == "categorical" and name != "income":
+        kw["allow_missing"] = True  # adult.names: unknown values are '?', in any attribute it lists
+    return _col(name, kind, categories=ADULT_CATEGORIES.get(name), **kw)
+
+
+ADULT_SCHEMA: dict[str, Any] = {
+    "target": "income", "problem_type": "classification",
+    "columns": [
+        _adult_col("age", "general", integer=True, bounds=(0, 100)),
+        _adult_col("workclass", "categorical"),
+        _adult_col("fnlwgt", "continuous", integer=True, log=True, bounds=(0, 2_000_000)),
+        _adult_col("education", "categorical"),
+        _adult_col("education-num", "general", integer=True, bounds=(1, 16)),
+        _adult_col("marital-status", "categorical"),
+        _adult_col("occupation", "categorical"),
+        _adult_col("relationship", "categorical"),
+        _adult_col("race", "categorical"),
+        _adult_col("sex", "categorical"),
+        _adult_col("capital-gain", "mixed", integer=True, log=True, point_masses=(0.0,), bounds=(0, 100_000)),
+        _adult_col("capital-loss", "mixed", integer=True, log=True, point_masses=(0.0,), bounds=(0, 5_000)),
+        _adult_col("hours-per-week", "continuous", integer=True, bounds=(0, 100)),
+        _adult_col("native-country", "categorical"),
+        _adult_col("income", "categorical"),
+    ],
+    "meta": {"sources": {
+        **{c: f"{_UCI_NAMES}: the attribute's value list" for c in ADULT_CATEGORIES},
+        "age": f"{_DOMAIN}; ages are whole years",
+        "fnlwgt": f"{_DOMAIN}; a CPS sampling weight, non-negative",
+        "education-num": f"{_UCI_NAMES}: 16 education levels, numbered 1..16",
+        "capital-gain": f"{_DOMAIN}; non-negative amounts, a point mass at 0",
+        "capital-loss": f"{_DOMAIN}; non-negative amounts, a point mass at 0",
+        "hours-per-week": f"{_DOMAIN}; whole hours",
+        "kinds": "the column kinds, integer and log flags are modelling choices declared here (CTAB-GAN+'s "
+                 "encoders), not inferred",
+    }},
+}
+
+_KC = ("King County house sales data dictionary (the dataset's public page, 'House Sales in King County, USA', "
+       "kc_house_data)")
+
+KING_SCHEMA: dict[str, Any] = {
+    "target": "price", "problem_type": "regression",
+    "columns": [
+        _col("date", "continuous", integer=True, bounds=(0, 390)),
+        _col("bedrooms", "continuous", integer=True),
+        _col("bathrooms", "continuous"),
+        _col("sqft_living", "continuous", integer=True),
+        _col("sqft_lot", "continuous", integer=True, log=True),
+        _col("floors", "continuous"),
+        _col("waterfront", "categorical", categories=[0, 1]),
+        _col("view", "categorical", categories=[0, 1, 2, 3, 4]),
+        _col("condition", "categorical", categories=[1, 2, 3, 4, 5]),
+        _col("grade", "categorical", categories=list(range(1, 14))),
+        _col("sqft_above", "continuous", integer=True),
+        _col("sqft_basement", "mixed", integer=True, point_masses=(0.0,)),
+        _col("yr_built", "continuous", integer=True),
+        _col("yr_renovated", "mixed", integer=True, point_masses=(0.0,)),
+        _col("zipcode", "categorical", categories=list(range(98001, 98200))),
+        _col("lat", "continuous"),
+        _col("long", "continuous"),
+        _col("sqft_living15", "continuous", integer=True),
+        _col("sqft_lot15", "continuous", integer=True, log=True),
+        _col("price", "continuous", integer=True, log=True),
+    ],
+    "meta": {"sources": {
+        "date": "data/README.md: sales from May 2014 to May 2015 recoded as a day index 0..390",
+        "waterfront": f"{_KC}: 0/1, whether the house overlooks the waterfront",
+        "view": f"{_KC}: an index from 0 to 4 of how good the view is",
+        "condition": f"{_KC}: an index from 1 to 5 of the condition",
+        "grade": f"{_KC}: an index from 1 to 13 of construction and design (King County grading system)",
+        "zipcode": "USPS: King County's ZIP codes lie in 98001..98199 (the whole range is declared; a code with "
+                   "no house is an empty category)",
+        "yr_renovated": f"{_KC}: year of the last renovation, 0 when never renovated",
+        "other columns": "no documented range: no bound declared (a DP fit would spend budget on a DP range)",
+        "kinds": "the column kinds, integer and log flags are modelling choices declared here, not inferred",
+    }},
+}
 
 DATASETS: dict[str, DatasetInfo] = {
     "adult": DatasetInfo(
@@ -56,13 +179,7 @@ DATASETS: dict[str, DatasetInfo] = {
         description="Census records; predict whether income exceeds 50K. '?' marks missing values "
                     "(workclass, occupation, native-country).",
         na_values=("?",),
-        schema_overrides=dict(
-            categorical=_ADULT_CATEGORICAL,
-            general=["age", "education-num"],
-            continuous=["fnlwgt", "hours-per-week"],
-            mixed={"capital-gain": [0.0], "capital-loss": [0.0]},
-            log=["fnlwgt", "capital-gain", "capital-loss"],
-        ),
+        schema=ADULT_SCHEMA,
         public_categories=True,
     ),
     "adult_ctabgan": DatasetInfo(
@@ -93,13 +210,7 @@ DATASETS: dict[str, DatasetInfo] = {
         source="House Sales in King County, USA, May 2014 - May 2015 (Team-TUD/CTAB-GAN-Plus, Real_Datasets/king.csv)",
         licence="CC0 (as listed on its public page)",
         description="House sale prices; 'id' dropped, 'date' a day index 0..390.",
-        schema_overrides=dict(
-            categorical=["waterfront", "view", "condition", "grade", "zipcode"],
-            continuous=["date", "bedrooms", "bathrooms", "sqft_living", "sqft_lot", "floors", "sqft_above",
-                        "yr_built", "lat", "long", "sqft_living15", "sqft_lot15", "price"],
-            mixed={"sqft_basement": [0.0], "yr_renovated": [0.0]},
-            log=["price", "sqft_lot", "sqft_lot15"],
-        ),
+        schema=KING_SCHEMA,
     ),
 }
 
@@ -121,13 +232,29 @@ def dataset_info(name: str) -> DatasetInfo:
     return DATASETS[name]
 
 
+def dataset_schema(name: str) -> TableSchema:
+    """The *declared* schema of a bundled dataset, built from its documentation without reading any row.
+
+    Raises :class:`~trust.errors.DataError` for a dataset that has none (its schema is inferred from
+    the rows by :func:`load_dataset`; write one out with ``trust data schema draft`` and review it).
+    """
+    info = dataset_info(name)
+    if info.schema is None:
+        raise DataError(f"dataset '{name}' has no declared schema; draft one with `trust data schema draft`, "
+                        "review it and pass it with --schema")
+    schema = TableSchema.from_dict(info.schema)
+    schema.meta.update({"dataset": info.name, "licence": info.licence, "source": info.source})
+    return schema
+
+
 def load_dataset(name: str) -> tuple[pd.DataFrame, TableSchema]:
     """Load a bundled dataset and its schema.
 
     Missing-value markers (``?`` in Adult) are read as missing on purpose, and the columns that
-    hold them are declared ``allow_missing`` so that they are modelled as a category of their
-    own rather than dropped. Category lists are declared public metadata where the dataset's
-    documentation publishes them (Adult's ``adult.names``).
+    may hold them are declared ``allow_missing`` so that they are modelled as a category of their
+    own rather than dropped. Adult and King come with a declared schema (:func:`dataset_schema`:
+    category lists and bounds written out from their documentation, never computed from the rows);
+    the rows are validated against it. Other datasets get an inferred schema, which a DP fit refuses.
 
     >>> df, schema = load_dataset("adult")
     >>> schema.target, schema["capital-gain"].kind
@@ -138,6 +265,9 @@ def load_dataset(name: str) -> tuple[pd.DataFrame, TableSchema]:
     if not path.exists():
         raise DataError(f"bundled file '{path}' is missing; restore data/ from the repository or set TRUST_DATA_DIR")
     df = read_table(path, na_values=list(info.na_values) or None)
+    if info.schema is not None:
+        schema = dataset_schema(name)
+        return schema.validate(df), schema
     overrides = dict(info.schema_overrides)
     if info.public_categories:
         overrides["categories"] = {
@@ -148,4 +278,5 @@ def load_dataset(name: str) -> tuple[pd.DataFrame, TableSchema]:
     return schema.validate(df), schema
 
 
-__all__ = ["DatasetInfo", "DATASETS", "data_dir", "list_datasets", "dataset_info", "load_dataset"]
+__all__ = ["DatasetInfo", "DATASETS", "ADULT_SCHEMA", "ADULT_CATEGORIES", "KING_SCHEMA", "data_dir", "list_datasets",
+           "dataset_info", "dataset_schema", "load_dataset"]

@@ -2,19 +2,24 @@
 
 One :class:`LedgerEntry` per release, with the fields of DESIGN.md:
 ``{release, mechanism, epsilon, delta, accountant, noise_multiplier, sample_rate, steps,
-max_grad_norm, unit_of_privacy, adjacency, data_sha256}`` plus ``dataset`` (which table's
-people the guarantee protects) and ``composition`` (how the entry composes with others that
-touch the same data).
+max_grad_norm, unit_of_privacy, adjacency, noise_source, dataset}`` plus ``composition`` and
+``notes``. An entry is part of a *release* (it may leave the organisation): it names the
+protected dataset, never a hash or an exact count of it.
 
-Totals compose by basic sequential composition per dataset (epsilons and deltas add), which is
-always valid; entries whose ``composition`` is ``"parallel"`` inside one release are folded by
-the mechanism itself before they reach the ledger (a single entry per release).
+Totals compose by basic sequential composition (epsilons and deltas add), which is always valid,
+**per (dataset, unit of privacy, adjacency)**: a record-level add/remove epsilon and a label-level
+replace-one epsilon bound different things and are never summed as if they were one.
+:meth:`PrivacyLedger.combined_label_replace_one` gives the one correct combined statement across
+them: the bound on what the releases reveal about one person's *label* under replace-one
+adjacency, where a record-level add/remove release counts twice (replacing a row is removing it
+and adding another: group privacy of size 2, ``2 epsilon`` and ``(1 + e^epsilon) delta``).
+No combined record-level statement is made: a label-level release does not protect features.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import InitVar, asdict, dataclass, field, fields
 from typing import Any, Iterable, Mapping
 
 from trust.errors import ConfigError, PrivacyBudgetError
@@ -44,7 +49,6 @@ class LedgerEntry:
         unit_of_privacy: what one person contributes: ``record`` (a row), ``label`` (a row's label
             only, features public), ``user``.
         adjacency: ``add/remove`` or ``replace-one``.
-        data_sha256: content hash of the protected table.
         dataset: the protected dataset's name (totals are per dataset).
         noise_source: one of :data:`NOISE_SOURCES`.
         composition: ``sequential`` (adds to the dataset's total).
@@ -62,13 +66,15 @@ class LedgerEntry:
     max_grad_norm: float | None
     unit_of_privacy: str
     adjacency: str
-    data_sha256: str = ""
     dataset: str = ""
     noise_source: str = "os-entropy"
     composition: str = "sequential"
     notes: str = ""
+    # Transitional, removed at merge: accepted from callers that still pass it and DISCARDED (a plain
+    # hash of the private table may not enter a release). It is no field: not stored, not serialised.
+    data_sha256: InitVar[str] = ""
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, data_sha256: str = "") -> None:
         if not (isinstance(self.epsilon, (int, float)) and self.epsilon > 0 and math.isfinite(self.epsilon)):
             raise ConfigError(f"ledger entry '{self.release}': epsilon={self.epsilon} must be a finite number > 0")
         if not 0.0 <= float(self.delta) < 1.0:
@@ -92,6 +98,7 @@ class LedgerEntry:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "LedgerEntry":
         names = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k != "data_sha256"}  # legacy entries: the plain hash is dropped
         unknown = set(d) - names
         if unknown:
             raise ConfigError(f"ledger entry has unknown field(s) {sorted(unknown)}; expected {sorted(names)}")
@@ -111,11 +118,24 @@ class LedgerEntry:
         if self.max_grad_norm is not None:
             how += f", clip bound {self.max_grad_norm:.4g}"
         delta = f"delta = {self.delta:.3g}" if self.delta > 0 else "delta = 0 (pure DP)"
-        return (
+        text = (
             f"Release '{self.release}' is ({self.epsilon:.4g}, {self.delta:.3g})-differentially private for "
-            f"{unit} in dataset '{self.dataset or self.data_sha256[:12]}' under {self.adjacency} adjacency "
-            f"(epsilon = {self.epsilon:.4g}, {delta}; {self.accountant} accountant; {how})."
+            f"{unit} in dataset '{self.dataset or 'unnamed'}' under {self.adjacency} adjacency "
+            f"(epsilon = {self.epsilon:.4g}, {delta}; {self.accountant} accountant; {how}; noise: {self.noise_source})."
         )
+        if not self.secure:
+            text += " Its noise was SEEDED: anyone holding the seed can subtract it; this is not a valid guarantee."
+        return text
+
+    @property
+    def secure(self) -> bool:
+        """Whether the noise came from fresh OS entropy (the only source that backs the guarantee)."""
+        return self.noise_source == NOISE_SOURCES[0]
+
+    @property
+    def guarantee_key(self) -> tuple[str, str, str]:
+        """``(dataset, unit_of_privacy, adjacency)``: what the entry's epsilon is a bound on."""
+        return (self.dataset, self.unit_of_privacy, self.adjacency)
 
 
 @dataclass
@@ -145,21 +165,50 @@ class PrivacyLedger:
         return out
 
     def datasets(self) -> list[str]:
-        return sorted({e.dataset or e.data_sha256 for e in self.entries})
+        return sorted({e.dataset for e in self.entries})
 
-    def total(self, dataset: str | None = None) -> tuple[float, float]:
-        """(epsilon, delta) of every release touching ``dataset``, by basic sequential composition."""
-        sel = [e for e in self.entries if dataset is None or (e.dataset or e.data_sha256) == dataset]
+    def total(self, dataset: str | None = None, *, unit_of_privacy: str | None = None,
+              adjacency: str | None = None) -> tuple[float, float]:
+        """(epsilon, delta) of the releases on ``dataset`` with that unit and adjacency, by sequential composition.
+
+        With ``unit_of_privacy``/``adjacency`` left out, entries of every unit and adjacency are summed:
+        an upper bound used only for the budget check (conservative), not a guarantee statement;
+        use :meth:`totals` for the statements.
+        """
+        sel = [e for e in self.entries if (dataset is None or e.dataset == dataset)
+               and (unit_of_privacy is None or e.unit_of_privacy == unit_of_privacy)
+               and (adjacency is None or e.adjacency == adjacency)]
         return float(sum(e.epsilon for e in sel)), float(min(1.0, sum(e.delta for e in sel)))
 
-    def totals(self) -> dict[str, dict[str, float]]:
-        """Per dataset: total epsilon, total delta, number of releases."""
-        out = {}
-        for d in self.datasets():
-            eps, delta = self.total(d)
-            out[d] = {"epsilon": eps, "delta": delta,
-                      "releases": sum(1 for e in self.entries if (e.dataset or e.data_sha256) == d)}
+    def totals(self) -> dict[tuple[str, str, str], dict[str, float]]:
+        """Per (dataset, unit of privacy, adjacency): total epsilon, total delta, number of releases."""
+        out: dict[tuple[str, str, str], dict[str, float]] = {}
+        for key in sorted({e.guarantee_key for e in self.entries}):
+            eps, delta = self.total(key[0], unit_of_privacy=key[1], adjacency=key[2])
+            out[key] = {"epsilon": eps, "delta": delta,
+                        "releases": sum(1 for e in self.entries if e.guarantee_key == key)}
         return out
+
+    def combined_label_replace_one(self, dataset: str) -> dict[str, float] | None:
+        """The combined bound on one person's *label* under replace-one, over every unit and adjacency.
+
+        A replace-one entry (record, user or label level; each protects a label change) counts
+        ``(epsilon, delta)``; an add/remove entry counts ``(2 epsilon, (1 + e^epsilon) delta)`` (a
+        replacement is a removal and an addition: group privacy of size 2). None when the dataset has
+        entries of only one (unit, adjacency): then the per-guarantee total is the statement.
+        """
+        sel = [e for e in self.entries if e.dataset == dataset]
+        if len({e.guarantee_key for e in sel}) < 2:
+            return None
+        eps = delta = 0.0
+        for e in sel:
+            if e.adjacency == "add/remove":
+                eps += 2 * e.epsilon
+                delta += (1 + math.exp(e.epsilon)) * e.delta
+            else:
+                eps += e.epsilon
+                delta += e.delta
+        return {"epsilon": float(eps), "delta": float(min(1.0, delta)), "releases": len(sel)}
 
     def check_budget(self, dataset: str, epsilon: float, *, max_epsilon: float, max_delta: float = 1.0,
                      delta: float = 0.0) -> None:

@@ -2,7 +2,12 @@
 
 Evidence is structured, schema-validated and free of raw rows. It says what was checked, the
 figure, the threshold (from ``params.yaml``), pass/fail, the privacy ledger entries of the
-stage's releases, the hashes of the data it read, and the MLflow run that holds the details.
+stage's releases, the *keyed* fingerprints of the data it read (``hmac-sha256:...``, see
+:mod:`trust.data.hashing`; never a plain hash of private data), every use of a private dataset
+that is not differentially private (``non_dp``), and the MLflow run that holds the details.
+
+Evidence belongs to the confidential *audit trail*: it may hold exact row counts of private
+tables; a *release* (synthetic table, model directory, ledger) may not.
 
 Build one with :func:`make_evidence` and :func:`check`; validate with :func:`validate_evidence`.
 The report renders a section per evidence ``kind`` (see :mod:`trust.report`).
@@ -17,7 +22,9 @@ from typing import Any, Iterable, Mapping
 
 import jsonschema
 
+from trust.data.hashing import FINGERPRINT_PATTERN
 from trust.errors import DataError
+from trust.privacy.ledger import NOISE_SOURCES
 
 SCHEMA_VERSION = 1
 
@@ -28,7 +35,7 @@ _number_or_null = {"type": ["number", "null"]}
 LEDGER_ENTRY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["release", "mechanism", "epsilon", "delta", "accountant", "noise_multiplier", "sample_rate",
-                 "steps", "max_grad_norm", "unit_of_privacy", "adjacency", "data_sha256"],
+                 "steps", "max_grad_norm", "unit_of_privacy", "adjacency", "dataset", "noise_source"],
     "properties": {
         "release": {"type": "string", "minLength": 1},
         "mechanism": {"type": "string", "minLength": 1},
@@ -41,11 +48,22 @@ LEDGER_ENTRY_SCHEMA: dict[str, Any] = {
         "max_grad_norm": _number_or_null,
         "unit_of_privacy": {"enum": ["record", "label", "user"]},
         "adjacency": {"enum": ["add/remove", "replace-one"]},
-        "data_sha256": {"type": "string"},
         "dataset": {"type": "string"},
+        "noise_source": {"enum": list(NOISE_SOURCES)},
         "composition": {"type": "string"},
         "notes": {"type": "string"},
     },
+    "additionalProperties": False,
+}
+
+#: one use of a private dataset that is NOT differentially private (a non-DP model, statistics of the rows,
+#: an experiment on exact values): it makes the dataset's total epsilon infinite in the report unless the
+#: policy declares it audit-trail only (``policy.internal_non_dp``)
+NON_DP_USE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["dataset", "artifact", "what"],
+    "properties": {"dataset": {"type": "string", "minLength": 1}, "artifact": {"type": "string", "minLength": 1},
+                   "what": {"type": "string", "minLength": 1}},
     "additionalProperties": False,
 }
 
@@ -68,17 +86,19 @@ EVIDENCE_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["name", "sha256"],
+                "required": ["name", "fingerprint"],
                 "properties": {
                     "name": {"type": "string"},
-                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    "fingerprint": {"type": "string", "pattern": FINGERPRINT_PATTERN},
                     "rows": {"type": "integer", "minimum": 0},
                     "role": {"type": "string"},
                     "source": {"type": "string"},
                     "licence": {"type": "string"},
                 },
+                "additionalProperties": False,
             },
         },
+        "non_dp": {"type": "array", "items": NON_DP_USE_SCHEMA},
         "checks": {
             "type": "array",
             "items": {
@@ -147,8 +167,15 @@ def make_evidence(
     details: Mapping[str, Any] | None = None,
     mlflow_run_id: str | None = None,
     git_commit: str = "unknown",
+    non_dp: Iterable[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
-    """Assemble and validate one stage's evidence document."""
+    """Assemble and validate one stage's evidence document.
+
+    ``non_dp``: every use of a private dataset this stage made without differential privacy, as
+    ``{"dataset", "artifact", "what"}`` (e.g. a non-DP synthesizer trained on it, statistics of its rows
+    in the metrics). The report counts each as an infinite epsilon unless the policy declares it
+    audit-trail only.
+    """
     doc = {
         "schema_version": SCHEMA_VERSION,
         "stage": stage,
@@ -164,6 +191,7 @@ def make_evidence(
         "ledger": [dict(e) for e in ledger],
         "plots": [dict(p) for p in plots],
         "details": dict(details or {}),
+        "non_dp": [dict(u) for u in non_dp],
     }
     return validate_evidence(doc)
 
@@ -181,4 +209,4 @@ def validate_evidence(doc: Any, *, source: str = "evidence") -> dict[str, Any]:
     return doc
 
 
-__all__ = ["SCHEMA_VERSION", "EVIDENCE_SCHEMA", "LEDGER_ENTRY_SCHEMA", "check", "make_evidence", "validate_evidence"]
+__all__ = ["SCHEMA_VERSION", "EVIDENCE_SCHEMA", "LEDGER_ENTRY_SCHEMA", "NON_DP_USE_SCHEMA", "check", "make_evidence", "validate_evidence"]
