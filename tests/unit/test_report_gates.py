@@ -62,7 +62,9 @@ def test_check_with_unset_policy_key_is_a_stage_check_not_a_gate():
     assert model["gates"] == []
     g, = model["stage_checks"]
     assert g["status"] == "fail" and g["gate"] == "stage check" and "not set" in g["note"]
-    assert model["verdict"]["status"] == "pass" and model["verdict"]["stage_checks_failed"] == 1
+    # no policy gate at all: the verdict is "not evaluated" (no pass), and --strict would fail on it
+    assert model["verdict"]["status"] == "not evaluated" and model["verdict"]["stage_checks_failed"] == 1
+    assert model["verdict"]["strict_failure"].startswith("no policy gate was evaluated")
     assert "1 stage check(s) without a policy key failed: a: mse ratio" in model["warnings"][0]
     model = build_report(ev, policy={"max_aggregate_mse_ratio": 3.0})
     g, = model["gates"]
@@ -88,24 +90,27 @@ def test_ledger_totals_match_privacy_ledger_composition():
     assert warnings == []
     expected = PrivacyLedger.from_list([{k: v for k, v in e.items() if k != "stage"} for e in entries]).totals()
     model = build_report(ev, policy=EXAMPLE_POLICY)
-    tot = model["ledger"]["totals"]["adult"]
-    assert tot["epsilon"] == pytest.approx(expected["adult"]["epsilon"])
-    # 0.95+0.05 + 2.95+0.15 + 9.9+0.5 (synthesis) + 1.0 (label-DP aggregate)
-    assert tot["epsilon"] == pytest.approx(15.5)
-    assert tot["releases"] == 7 and tot["units"] == ["label", "record"]
-    g, = _gates(model, policy_key="max_total_epsilon_per_dataset")
-    assert g["value"] == pytest.approx(15.5) and g["status"] == "pass"
+    tot = {(t["dataset"], t["unit_of_privacy"], t["adjacency"]): t for t in model["ledger"]["totals"]}
+    assert set(tot) == set(expected) == {("adult", "record", "add/remove"), ("adult", "label", "replace-one")}
+    rec, lab = tot[("adult", "record", "add/remove")], tot[("adult", "label", "replace-one")]
+    # 0.95+0.05 + 2.95+0.15 + 9.9+0.5 (synthesis, record level); the label-DP aggregate apart
+    assert rec["epsilon"] == pytest.approx(14.5) and rec["releases"] == 6
+    assert lab["epsilon"] == pytest.approx(1.0) and lab["releases"] == 1
+    gates = {(g["unit_of_privacy"], g["adjacency"]): g for g in _gates(model, policy_key="max_total_epsilon_per_dataset")}
+    assert gates[("record", "add/remove")]["value"] == pytest.approx(14.5)
+    assert gates[("label", "replace-one")]["value"] == pytest.approx(1.0)
+    assert all(g["status"] == "pass" for g in gates.values())
     assert len(_gates(model, policy_key="max_delta")) == 7
     assert all(e["sentence"].startswith(f"Release '{e['release']}'") for e in model["ledger"]["entries"])
 
 
 def test_two_releases_adding_past_the_policy_fail_and_warn():
     model = build_report(example_evidence(), policy={**EXAMPLE_POLICY, "max_total_epsilon_per_dataset": 12.0})
-    g, = _gates(model, policy_key="max_total_epsilon_per_dataset")
-    assert g["status"] == "fail"
+    rec, lab = sorted(_gates(model, policy_key="max_total_epsilon_per_dataset"), key=lambda g: g["unit_of_privacy"] != "record")
+    assert rec["status"] == "fail" and lab["status"] == "pass"  # 14.5 record-level vs 1.0 label-level
     assert len(model["warnings"]) == 1
     w = model["warnings"][0]
-    assert "adult" in w and "15.5" in w and "each release alone is within it" in w
+    assert "adult" in w and "14.5" in w and "each release alone is within it" in w
     assert "synthesize_eps_10/generator" in w
     html, md = render_html(model), render_markdown(model)
     assert "callout-warning" in html and "each release alone is within it" in html
@@ -134,9 +139,10 @@ def test_identical_ledger_entries_count_once_conflicting_ones_twice():
 
 def test_no_ledger_entries_leaves_ledger_gates_not_evaluated():
     ev = {k: v for k, v in example_evidence().items() if "prepare" in k}
-    out = evaluate_gates(ev.values(), {"max_total_epsilon_per_dataset": 1.0, "max_delta": 1e-5})
+    out = evaluate_gates(ev.values(), {"max_total_epsilon_per_dataset": 1.0, "max_delta": 1e-5,
+                                       "internal_non_dp": EXAMPLE_POLICY["internal_non_dp"]})
     assert {g["status"] for g in out["gates"] if g["gate"] == "policy"} == {"not evaluated"}
-    assert out["verdict"]["status"] == "pass"
+    assert out["verdict"]["status"] == "not evaluated"  # nothing was checked: no pass
 
 
 @pytest.mark.parametrize("policy, words", [

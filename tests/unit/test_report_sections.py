@@ -44,10 +44,38 @@ def test_section_order_and_ids(model):
 
 
 def test_summary_holds_the_gate_table_of_every_gate(model):
-    gates, checks = [b for b in _section(model, "summary")["blocks"] if b["type"] == "table"]
-    assert gates["id"] == "gate-table" and len(gates["rows"]) == len(model["gates"]) == 29
-    assert {r[0] for r in gates["rows"]} == {"PASS", "NOT EVALUATED"}
+    gates, pending, checks = [b for b in _section(model, "summary")["blocks"] if b["type"] == "table"]
+    assert gates["id"] == "gate-table" and pending["id"] == "not-evaluated"
+    assert len(gates["rows"]) + len(pending["rows"]) == len(model["gates"]) == 31
+    # the gates of capabilities this project does not run are listed apart, not in the verdict's table
+    assert {r[0] for r in gates["rows"]} == {"PASS"} and {r[0] for r in pending["rows"]} == {"NOT EVALUATED"}
+    assert sorted(r[6] and r[1] for r in pending["rows"])[0].startswith("accuracy on the forgotten class")
+    assert model["verdict"]["line"] == f"PASS: all {len(gates['rows'])} evaluated policy gates pass"
     assert checks["id"] == "stage-checks" and len(checks["rows"]) == len(model["stage_checks"]) == 2
+
+
+def test_summary_opens_with_one_card_per_capability(model):
+    blocks = _section(model, "summary")["blocks"]
+    cards = next(b for b in blocks if b["type"] == "cards")
+    assert blocks.index(cards) < next(i for i, b in enumerate(blocks) if b["type"] == "table")
+    by = {c["section"]: c for c in cards["items"]}
+    assert set(by) == {"privacy-ledger", "data", "synthetic-data", "aggregate-learning"}
+    assert {k: c["status"] for k, c in by.items()} == {"privacy-ledger": "pass", "synthetic-data": "pass",
+                                                        "aggregate-learning": "pass", "data": "not evaluated"}
+    assert "epsilon 14.5 (record, add/remove)" in by["privacy-ledger"]["figure"]
+    assert "epsilon 1 (replace-one)" in by["aggregate-learning"]["figure"]
+    assert "without DP: synthesize_eps_none" in by["synthetic-data"]["figure"]
+    html = render_html(model)
+    assert html.index('id="capability-cards"') < html.index('id="gate-table"')
+    assert 'href="#synthetic-data"' in html
+
+
+def test_a_card_fails_with_its_capability():
+    ev = example_evidence()
+    ev["evidence/evaluate_synth.json"]["checks"][0]["value"] = 0.1  # eps_1 TSTR AUC below the policy
+    m = build_report(ev, policy=EXAMPLE_POLICY)
+    cards = {c["section"]: c for b in m["sections"][0]["blocks"] if b["type"] == "cards" for c in b["items"]}
+    assert cards["synthetic-data"]["status"] == "fail" and cards["aggregate-learning"]["status"] == "pass"
 
 
 def test_lineage_has_commit_lock_hashes_sources_and_run_ids(model):
@@ -77,8 +105,11 @@ def test_privacy_ledger_sentences_and_totals(model):
     assert any("one person's label (features are not protected)" in s and "replace-one" in s
                for s in sentences["items"])
     assert any("(9.9, 1e-05)-differentially private for one person's row" in s for s in sentences["items"])
-    totals = [b for b in sec["blocks"] if b["type"] == "table" and b["caption"] == "Totals per dataset"][0]
-    assert totals["rows"] == [pytest.approx(["PASS", "adult", 7, "label, record", 15.5, 3e-5, 30.0])]
+    totals, = [b for b in sec["blocks"] if b["type"] == "table" and b["caption"].startswith("Totals per dataset")]
+    assert totals["rows"] == [pytest.approx(["PASS", "adult", "label", "replace-one", 1, "1", 0.0, 30.0]),
+                              pytest.approx(["PASS", "adult", "record", "add/remove", 6, "14.5", 3e-5, 30.0])]
+    combined = [b["text"] for b in sec["blocks"] if b["type"] == "callout" and "Combined statement" in b["text"]]
+    assert len(combined) == 1 and "epsilon = 30" in combined[0]  # 2 x 14.5 + 1
 
 
 def test_synthetic_section(model):
@@ -128,7 +159,8 @@ def test_unknown_kind_gets_the_generic_section():
         details={"bins": 15, "nested": {"method": "temperature"}, "rows": list(range(100))},
         ledger=[{"release": "calib/t", "mechanism": "Gaussian", "epsilon": 0.5, "delta": 1e-6, "accountant": "rdp",
                  "noise_multiplier": 2.0, "sample_rate": 1.0, "steps": 1, "max_grad_norm": None,
-                 "unit_of_privacy": "record", "adjacency": "add/remove", "data_sha256": "0" * 64}],
+                 "unit_of_privacy": "record", "adjacency": "add/remove", "dataset": "d",
+                 "noise_source": "os-entropy"}],
         mlflow_run_id="r1")}
     m = build_report(ev, policy={"max_ece": 0.05})
     sec = _section(m, "stage-calibrate")
@@ -188,7 +220,7 @@ def test_markdown_links_plots_relatively_and_escapes_pipes():
 def test_json_validates_against_schema_and_round_trips(model):
     js = json.loads(render_json(model))
     jsonschema.validate(js, REPORT_SCHEMA)
-    assert js["ledger"]["totals"]["adult"]["releases"] == 7
+    assert sum(t["releases"] for t in js["ledger"]["totals"]) == 7
     assert js["policy"]["max_ece"] == 0.05
     broken = json.loads(render_json(model))
     broken["sections"][0]["blocks"][0]["type"] = "video"

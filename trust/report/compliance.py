@@ -22,7 +22,7 @@ DISCLAIMER = ("This table says which provisions each piece of evidence is releva
 CLAIMS: dict[str, dict[str, str]] = {
     "lineage": {
         "claim": "Every artefact is traced to its code (git commit), inputs and outputs (dvc.lock hashes), "
-                 "datasets (content hashes, source, licence) and MLflow run.",
+                 "datasets (keyed fingerprints, source, licence) and MLflow run.",
         "gdpr": "Art. 17: knowing which data fed which artefact is a precondition for acting on an erasure request "
                 "(it does not erase anything itself)",
         "ai_act": "Annex IV 2(d) (data provenance and characteristics); 6 (changes through the lifecycle)",
@@ -37,14 +37,15 @@ CLAIMS: dict[str, dict[str, str]] = {
     },
     "data_preparation": {
         "claim": "Datasets are validated against a declared schema and split with a seed; each split is identified "
-                 "by a content hash.",
+                 "by a keyed fingerprint (HMAC-SHA256 under the data owner's key).",
         "gdpr": "Art. 25 (data minimisation by design: declared columns only)",
         "ai_act": "Annex IV 2(d) (data sets, selection, cleaning methodology)",
         "nist": "MAP (data characteristics); MEASURE 2.1 (test sets documented)",
     },
     "dp_ledger": {
         "claim": "Every differentially private release is recorded with its epsilon, delta, accountant and unit of "
-                 "privacy; totals per dataset compose sequentially and are gated.",
+                 "privacy; totals per dataset, unit of privacy and adjacency compose sequentially and are gated, "
+                 "and any undeclared non-DP use of a dataset makes its total infinite.",
         "gdpr": "Art. 25 (privacy-preserving technique by design); Art. 32 (a measure appropriate to the risk)",
         "ai_act": "Annex IV 2(d) (how training data were processed); 5 (risk management)",
         "nist": "MEASURE 2.10 (privacy risk examined and documented); MANAGE",
@@ -99,8 +100,9 @@ CLAIMS: dict[str, dict[str, str]] = {
 
 #: limitations that hold whatever the evidence; sections add their own
 BASE_LIMITATIONS = [
-    "Differential-privacy totals use basic sequential composition (epsilons and deltas add). That bound is always "
-    "valid but can be loose; tighter accounting across releases is not claimed.",
+    "Differential-privacy totals use basic sequential composition (epsilons and deltas add) per dataset, unit of "
+    "privacy and adjacency. That bound is always valid but can be loose; tighter accounting across releases is not "
+    "claimed.",
     "A DP guarantee protects the unit of privacy it names (a row, a label) under its adjacency relation "
     "(add/remove or replace-one); it says nothing about a person who contributes several rows unless the unit is "
     "'user'.",
@@ -112,8 +114,23 @@ BASE_LIMITATIONS = [
 DP_SGD_LIMITATION = ("DP-SGD's guarantee covers the training rows at record level under add/remove adjacency, "
                      "assuming Poisson sampling as accounted; it does not cover the test or holdout rows used for "
                      "evaluation, nor public metadata declared in the schema (category lists, bounds).")
-MIXED_UNITS_LIMITATION = ("Where a dataset's total adds record-level and label-level releases, the total bounds "
-                          "what can be learnt about a person's label; label-level releases give no bound on the "
-                          "features.")
+MIXED_UNITS_LIMITATION = ("Where a dataset has releases of different units or adjacencies, each total holds for its "
+                          "own (unit, adjacency); the one combined statement made bounds a person's label under "
+                          "replace-one (an add/remove epsilon counted twice). Label-level releases give no bound on "
+                          "the features, so no combined record-level statement exists.")
+TUNING_LIMITATION = ("Hyperparameters (epochs, learning rates, budget splits, clip bounds, bag sizes) were chosen by "
+                     "looking at results on the private data; that selection is not accounted for in any epsilon "
+                     "(Papernot and Steinke 2022, 'Hyperparameter tuning with Renyi differential privacy', ICLR 2022, "
+                     "show that tuning on private data leaks and how to account for it). Where a sweep runs on a split "
+                     "disjoint from the released rows, the release's guarantee is unaffected by choices made from it.")
+SECRET_NOISE_LIMITATION = ("DP noise is drawn from fresh operating-system entropy at every release and never stored, "
+                           "so DP releases differ from run to run and are not reproducible under `dvc repro`; "
+                           "everything else is. The guarantee does not cover side channels (timing, memory, "
+                           "floating-point artefacts beyond Opacus's secure mode) or the code's correctness; see "
+                           "SECURITY.md.")
+NON_DP_LIMITATION = ("Artifacts listed as 'audit trail' under the privacy ledger are NOT differentially private (a "
+                     "non-DP baseline model, statistics and audits of the real rows): their protection is that they "
+                     "never leave the data owner and the auditor, as declared in policy.internal_non_dp.")
 
-__all__ = ["CLAIMS", "DISCLAIMER", "BASE_LIMITATIONS", "DP_SGD_LIMITATION", "MIXED_UNITS_LIMITATION"]
+__all__ = ["CLAIMS", "DISCLAIMER", "BASE_LIMITATIONS", "DP_SGD_LIMITATION", "MIXED_UNITS_LIMITATION",
+           "TUNING_LIMITATION", "SECRET_NOISE_LIMITATION", "NON_DP_LIMITATION"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from trust.report.evidence import check, make_evidence
 
-EXAMPLE_POLICY: dict[str, float] = {
+EXAMPLE_POLICY: dict[str, Any] = {
     "max_total_epsilon_per_dataset": 30.0,
     "max_delta": 1.0e-5,
     "min_tstr_auc": 0.70,
@@ -28,12 +28,18 @@ EXAMPLE_POLICY: dict[str, float] = {
     "max_nfr": 0.02,
     "max_forget_accuracy": 0.05,
     "max_mia_gap_to_retrain": 0.05,
+    "require_secure_noise": True,
+    "internal_non_dp": [
+        {"dataset": "adult", "stage": "prepare", "purpose": "split and missing-value counts"},
+        {"dataset": "adult", "stage": "synthesize_eps_none", "purpose": "non-private baseline, never released"},
+        {"dataset": "adult", "stage": "evaluate_synth", "purpose": "utility and privacy audits for the auditor"},
+    ],
 }
 
-_SHA = {"adult/train": "a679cd7502befb3715ea4a1a683214561dda6edf7618aad2b07095169d896647",
-        "adult/test": "79984b208c94e72666de7376ecbfc669f7c38ac3260d3235e4db1c8ba10c5630",
-        "adult/holdout": "53f30b74779d32391a82285d9824ba501c505eb12358f3f7fff9878b92a44cf5",
-        "adult": "1d3961d4040ae1e786a16c8bbdcdd867347c2bd67cc629dfbda4ecfa8cb351a7"}
+_SHA = {"adult/train": "hmac-sha256:a679cd7502befb3715ea4a1a683214561dda6edf7618aad2b07095169d896647",
+        "adult/test": "hmac-sha256:79984b208c94e72666de7376ecbfc669f7c38ac3260d3235e4db1c8ba10c5630",
+        "adult/holdout": "hmac-sha256:53f30b74779d32391a82285d9824ba501c505eb12358f3f7fff9878b92a44cf5",
+        "adult": "hmac-sha256:1d3961d4040ae1e786a16c8bbdcdd867347c2bd67cc629dfbda4ecfa8cb351a7"}
 _SRC = "UCI Adult / Census Income (Becker & Kohavi 1996, doi:10.24432/C5XW20)"
 
 
@@ -41,7 +47,7 @@ def _dp_sgd(eps_target: float, eps: float, noise: float, steps: int) -> dict[str
     return {"release": f"synthesize_eps_{eps_target:g}/generator", "mechanism": "DP-SGD (Poisson subsampled Gaussian)",
             "epsilon": eps, "delta": 1e-5, "accountant": "rdp", "noise_multiplier": noise, "sample_rate": 0.0128,
             "steps": steps, "max_grad_norm": 1.0, "unit_of_privacy": "record", "adjacency": "add/remove",
-            "data_sha256": _SHA["adult/train"], "dataset": "adult", "composition": "sequential",
+            "dataset": "adult", "noise_source": "os-entropy", "composition": "sequential",
             "notes": "covers the discriminator's access to training rows; the generator sees none"}
 
 
@@ -50,7 +56,7 @@ def _hist(eps_target: float) -> dict[str, Any]:
             "epsilon": round(0.05 * eps_target, 4), "delta": 0.0, "accountant": "closed-form",
             "noise_multiplier": round(1 / (0.05 * eps_target), 4), "sample_rate": 1.0, "steps": 1,
             "max_grad_norm": None, "unit_of_privacy": "record", "adjacency": "add/remove",
-            "data_sha256": _SHA["adult/train"], "dataset": "adult", "composition": "sequential", "notes": ""}
+            "dataset": "adult", "noise_source": "os-entropy", "composition": "sequential", "notes": ""}
 
 
 def example_evidence(policy_threshold_mia: float = 0.6) -> dict[str, dict[str, Any]]:
@@ -58,11 +64,12 @@ def example_evidence(policy_threshold_mia: float = 0.6) -> dict[str, dict[str, A
     out: dict[str, dict[str, Any]] = {}
     out["evidence/prepare.json"] = make_evidence(
         "prepare", "data", title="Data preparation", params={"datasets": ["adult"], "seed": 0},
-        data=[{"name": n, "sha256": h, "rows": r, "role": n.split("/")[-1] if "/" in n else "full", "source": _SRC,
+        data=[{"name": n, "fingerprint": h, "rows": r, "role": n.split("/")[-1] if "/" in n else "full", "source": _SRC,
                "licence": "CC BY 4.0"} for (n, h), r in zip(_SHA.items(), (19536, 6513, 6512, 32561))],
         checks=[check("adult: every row lands in exactly one split", 0.0, 0.0, "=="),
                 check("adult: class balance kept across splits (max gap)", 8.8e-5, 0.01, "<=")],
         metrics={"adult.train_rows": 19536, "adult.missing_cells": 4262},
+        non_dp=[{"dataset": "adult", "artifact": "evidence/prepare.json", "what": "split and missing-value counts"}],
         details={"adult": {"columns": 15, "target": "income", "problem_type": "classification",
                            "missing_by_column": {"workclass": 1836, "occupation": 1843, "native-country": 583}}},
         mlflow_run_id="98ce22fe5a064752ad2950c3d9fb14e9", git_commit="0123abc")
@@ -71,10 +78,13 @@ def example_evidence(policy_threshold_mia: float = 0.6) -> dict[str, dict[str, A
         out[f"evidence/{stage}.json"] = make_evidence(
             stage, "synth", title=f"CTAB-GAN+ synthesis (epsilon {target if target is not None else 'none'})",
             params={"dataset": "adult", "epsilon": target, "epochs": 30, "batch_size": 250},
-            data=[{"name": "adult/train", "sha256": _SHA["adult/train"], "rows": 19536, "role": "train"}],
+            data=[{"name": "adult/train", "fingerprint": _SHA["adult/train"], "rows": 19536, "role": "train"}],
             metrics={"final_generator_loss": 0.71, "final_critic_loss": -0.12, "epsilon_spent": eps or None},
             ledger=[] if target is None else [_dp_sgd(target, eps, noise, steps), _hist(target)],
             plots=[{"title": "Training loss", "path": f"outputs/{stage}/loss.png"}],
+            non_dp=[] if target is not None else [{"dataset": "adult", "artifact": f"outputs/{stage}",
+                                                   "what": "CTAB-GAN+ trained without DP"}],
+            details={"release": [f"outputs/{stage}/synthetic.parquet", f"outputs/{stage}/model"]},
             mlflow_run_id=hashlib.md5(stage.encode()).hexdigest(), git_commit="0123abc")
     variants = {"eps_1": (0.74, 0.51, 0.52, 0, 0.93), "eps_3": (0.78, 0.52, 0.53, 0, 0.91),
                 "eps_10": (0.81, 0.53, 0.55, 0, 0.90), "none": (0.84, 0.55, 0.58, 0, 0.87)}
@@ -90,15 +100,17 @@ def example_evidence(policy_threshold_mia: float = 0.6) -> dict[str, dict[str, A
                    check(f"{v}: exact copies of training rows", copies, 0, "<=", policy_key="max_exact_copies")]
     out["evidence/evaluate_synth.json"] = make_evidence(
         "evaluate_synth", "synth_eval", title="Synthetic data evaluation", params={"dataset": "adult"},
-        data=[{"name": "adult/test", "sha256": _SHA["adult/test"], "rows": 6513, "role": "test"},
-              {"name": "adult/holdout", "sha256": _SHA["adult/holdout"], "rows": 6512, "role": "holdout"}],
+        data=[{"name": "adult/test", "fingerprint": _SHA["adult/test"], "rows": 6513, "role": "test"},
+              {"name": "adult/holdout", "fingerprint": _SHA["adult/holdout"], "rows": 6512, "role": "holdout"}],
         checks=checks, metrics=metrics,
         plots=[{"title": "Utility vs epsilon", "path": "outputs/evaluate_synth/utility_vs_epsilon.png"}],
         details={"attack": "shadow-free distance-based MIA", "reference": "holdout split"},
+        non_dp=[{"dataset": "adult", "artifact": "evidence/evaluate_synth.json",
+                 "what": "TRTR baseline and distance audits on the real rows"}],
         mlflow_run_id="5c1d0e2f3a4b5c6d7e8f9a0b1c2d3e4f", git_commit="0123abc")
     out["evidence/aggregate.json"] = make_evidence(
         "aggregate", "aggregate", title="Learning from aggregate bags", params={"bag_sizes": [1, 8, 32, 128]},
-        data=[{"name": "adult/train", "sha256": _SHA["adult/train"], "rows": 19536, "role": "train"}],
+        data=[{"name": "adult/train", "fingerprint": _SHA["adult/train"], "rows": 19536, "role": "train"}],
         checks=[check("instance-level MSE ratio at the chosen bag size", 1.3, 2.0, "<=",
                       policy_key="max_aggregate_mse_ratio")],
         metrics={f"bag_{k}.{m}": v for k, r in ((1, 0.101), (8, 0.118), (32, 0.129), (128, 0.151))
@@ -106,7 +118,7 @@ def example_evidence(policy_threshold_mia: float = 0.6) -> dict[str, dict[str, A
         ledger=[{"release": "aggregate/bag_responses", "mechanism": "Laplace (bag means)", "epsilon": 1.0,
                  "delta": 0.0, "accountant": "closed-form", "noise_multiplier": 0.125, "sample_rate": 1.0, "steps": 1,
                  "max_grad_norm": 1.0, "unit_of_privacy": "label", "adjacency": "replace-one",
-                 "data_sha256": _SHA["adult/train"], "dataset": "adult", "composition": "sequential",
+                 "dataset": "adult", "noise_source": "os-entropy", "composition": "sequential",
                  "notes": "features and bag membership are public"}],
         plots=[{"title": "Risk vs bag size", "path": "outputs/aggregate/risk_vs_bag_size.png"}],
         mlflow_run_id="aa11bb22cc33dd44ee55ff6677889900", git_commit="0123abc")

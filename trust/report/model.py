@@ -15,7 +15,7 @@ import jsonschema
 
 from trust.report import compliance
 from trust.report.evidence import EVIDENCE_SCHEMA, validate_evidence
-from trust.report.policy import FAIL, STATUSES, evaluate_gates, ledger_of, validate_policy
+from trust.report.policy import FAIL, NOT_EVALUATED, PASS, STATUSES, evaluate_gates, ledger_of, validate_policy
 from trust.report.sections import (
     SECTION_REGISTRY,
     ReportContext,
@@ -38,7 +38,7 @@ _block_schema = {
     "type": "object",
     "required": ["type"],
     "properties": {
-        "type": {"enum": ["paragraph", "callout", "heading", "table", "list", "plots", "code"]},
+        "type": {"enum": ["paragraph", "callout", "heading", "table", "list", "plots", "code", "cards"]},
         "text": {"type": "string"},
         "level": {"enum": ["note", "warning", "fail", "pass"]},
         "caption": {"type": "string"},
@@ -53,7 +53,7 @@ _block_schema = {
         {"if": {"properties": {"type": {"const": "table"}}}, "then": {"required": ["columns", "rows"]}},
         {"if": {"properties": {"type": {"enum": ["paragraph", "callout", "heading", "code"]}}},
          "then": {"required": ["text"]}},
-        {"if": {"properties": {"type": {"enum": ["list", "plots"]}}}, "then": {"required": ["items"]}},
+        {"if": {"properties": {"type": {"enum": ["list", "plots", "cards"]}}}, "then": {"required": ["items"]}},
     ],
 }
 
@@ -85,8 +85,14 @@ REPORT_SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "generated_at": {"type": "string"},
         "git_commit": {"type": "string"},
-        "verdict": {"type": "object", "required": ["status", "passed", "failed", "not_evaluated", "gates"],
-                    "properties": {"status": {"enum": ["pass", "fail"]}}},
+        "verdict": {"type": "object", "required": ["status", "passed", "failed", "not_evaluated", "evaluated", "gates",
+                                                   "line", "strict_failure"],
+                    "properties": {"status": {"enum": list(STATUSES)}, "line": {"type": "string"},
+                                   "strict_failure": {"type": ["string", "null"]}}},
+        "cards": {"type": "array", "items": {
+            "type": "object", "required": ["title", "section", "status", "figure"],
+            "properties": {"status": {"enum": list(STATUSES)}, "figure": {"type": "string"}}}},
+        "non_dp": {"type": "array"},
         "policy": {"type": "object", "additionalProperties": {"type": "number"}},
         "gates": {"type": "array", "items": _gate_schema},
         "stage_checks": {"type": "array", "items": _gate_schema},
@@ -104,7 +110,10 @@ REPORT_SCHEMA: dict[str, Any] = {
         "ledger": {"type": "object", "required": ["entries", "totals"],
                    "properties": {"entries": {"type": "array", "items": {
                        "type": "object", "required": ["release", "epsilon", "delta", "stage", "sentence"]}},
-                                  "totals": {"type": "object"}}},
+                                  "totals": {"type": "array", "items": {
+                                      "type": "object",
+                                      "required": ["dataset", "unit_of_privacy", "adjacency", "epsilon", "delta"],
+                                      "properties": {"epsilon": {"type": ["number", "null"]}}}}}},
         "sections": {"type": "array", "items": {
             "type": "object", "required": ["id", "title", "blocks"],
             "properties": {"id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
@@ -150,9 +159,9 @@ def _datasets(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for d in docs:
         for t in d.get("data", []):
-            key = (t["name"], t["sha256"])
+            key = (t["name"], t["fingerprint"])
             if key not in seen:
-                seen[key] = {"name": t["name"], "sha256": t["sha256"], "rows": t.get("rows"),
+                seen[key] = {"name": t["name"], "fingerprint": t["fingerprint"], "rows": t.get("rows"),
                              "role": t.get("role", ""), "source": t.get("source", ""),
                              "licence": t.get("licence", ""), "stages": []}
             for f in ("rows", "role", "source", "licence"):  # fill what another stage recorded
@@ -162,24 +171,65 @@ def _datasets(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
+ARTIFACT_KINDS = (
+    "Two kinds of artifact. The RELEASE (a synthetic table, a model directory, their ledger entries) is what may "
+    "leave the organisation: it carries no hash, exact count, timing or seed of the private data, and its only "
+    "privacy claim is the ledger's guarantee. The AUDIT TRAIL (evidence/, metrics/, the MLflow store, dvc.lock, the "
+    "DVC cache and this report) is confidential, for the data owner and the auditor: it holds exact counts and "
+    "non-DP statistics of the private tables, and its data fingerprints are keyed (HMAC-SHA256 under the data "
+    "owner's lineage key, kept outside the repository) so that nobody without the key can test a candidate table "
+    "against them. dvc.lock and the DVC cache hold DVC's own (unkeyed) md5 hashes of the private files, and the "
+    "cache holds the files themselves: they belong to the audit trail and are never shared with a release.")
+
+
+def _card_status(gates: list[dict[str, Any]]) -> str:
+    st = {g["status"] for g in gates}
+    return FAIL if FAIL in st else PASS if PASS in st else NOT_EVALUATED
+
+
+def _cards(sections: list[dict[str, Any]], gates: list[dict[str, Any]], card_text: dict[str, str]
+           ) -> list[dict[str, Any]]:
+    """One card per capability (each evidence section, and the privacy ledger): guarantee or key figure, status."""
+    cards = []
+    for s in sections:
+        if s["id"] in ("summary", "lineage", "compliance-mapping", "limitations"):
+            continue
+        if s["id"] == "privacy-ledger":
+            mine = [g for g in gates if g["gate"] == "ledger"]
+        else:
+            mine = [g for g in gates if g.get("stage") in s["stages"] and g["gate"] != "ledger"]
+        evaluated = [g for g in mine if g["status"] != NOT_EVALUATED]
+        fails = sum(g["status"] == FAIL for g in evaluated)
+        cards.append({"title": s["title"], "section": s["id"], "status": _card_status(mine),
+                      "figure": card_text.get(s["id"]) or f"{len(s['stages'])} stage(s) recorded evidence",
+                      "gates": (f"{len(evaluated) - fails} of {len(evaluated)} gates pass" if evaluated
+                                else "no policy gate")})
+    return cards
+
+
 def _summary(verdict: dict[str, Any], gates: list[dict[str, Any]], stage_checks: list[dict[str, Any]],
-             warnings: list[str]) -> list[dict[str, Any]]:
+             warnings: list[str], cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     failed = [g for g in gates if g["status"] == FAIL]
-    if failed:
-        head = callout(f"FAIL: {len(failed)} of {verdict['gates']} gates fail: "
-                       + "; ".join(g["name"] for g in failed[:5]) + ("; ..." if len(failed) > 5 else ""), "fail")
-    else:
-        head = callout(f"PASS: every evaluated gate passes ({verdict['passed']} pass, "
-                       f"{verdict['not_evaluated']} not evaluated).", "pass")
-    blocks = [head, paragraph(
-        "Each row is one claim: the figure the evidence reports, the threshold it is held to, and where the threshold "
-        "comes from. Policy thresholds are read from params.yaml 'policy:' when this report is rendered, so the "
-        "verdict follows the current policy. 'not evaluated' means no evidence speaks to that key yet; it is not a "
-        "failure. `trust report --strict` exits 1 when any policy gate fails. Checks a stage records against its own "
-        "thresholds, with no policy key, are listed below the gates as stage checks: a failing one is a finding to "
-        "read, not a policy failure.")]
+    evaluated = [g for g in gates if g["status"] != NOT_EVALUATED]
+    pending = [g for g in gates if g["status"] == NOT_EVALUATED]
+    level = {PASS: "pass", FAIL: "fail", NOT_EVALUATED: "warning"}[verdict["status"]]
+    text = verdict["line"] + (": " + "; ".join(g["name"] for g in failed[:5]) + ("; ..." if len(failed) > 5 else "")
+                              if failed else ".")
+    if verdict["status"] == NOT_EVALUATED:
+        text += " " + verdict["strict_failure"] + "."
+    blocks = [callout(text, level), {"type": "cards", "items": cards}, paragraph(
+        "Each row of the gate table is one claim: the figure the evidence reports, the threshold it is held to, and "
+        "where the threshold comes from. Policy thresholds are read from params.yaml 'policy:' when this report is "
+        "rendered, so the verdict follows the current policy. `trust report --strict` exits 1 when any policy gate "
+        "fails or when none was evaluated. Policy keys that no stage of this project records evidence for (a "
+        "capability it does not run) are listed apart below the gates: they are neither passes nor failures. Checks "
+        "a stage records against its own thresholds, with no policy key, are listed as stage checks: a failing one "
+        "is a finding to read, not a policy failure.")]
     blocks += [callout(w, "warning") for w in warnings]
-    blocks.append(gates_table(gates, id="gate-table", caption="Every policy gate"))
+    blocks.append(gates_table(evaluated, id="gate-table", caption="Every evaluated policy gate"))
+    if pending:
+        blocks.append(gates_table(pending, id="not-evaluated",
+                                  caption="Policy keys not evaluated (no evidence of this project speaks to them)"))
     if stage_checks:
         blocks.append(gates_table(stage_checks, id="stage-checks",
                                   caption="Stage checks (each stage's own thresholds; not policy gates)"))
@@ -188,48 +238,113 @@ def _summary(verdict: dict[str, Any], gates: list[dict[str, Any]], stage_checks:
 
 def _lineage(commit: str, docs: list[dict[str, Any]], lock_rows: list[dict[str, Any]],
              datasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    blocks = [paragraph(f"Rendered at git commit {commit}. Each stage's evidence records the commit it ran at.")]
+    blocks = [paragraph(f"Rendered at git commit {commit}. Each stage's evidence records the commit it ran at."),
+              callout(ARTIFACT_KINDS, "note")]
     blocks.append(table(["Stage", "Kind", "Git commit", "Evidence written", "MLflow run id"],
                         [[d["stage"], d["kind"], d["git_commit"], d["created_at"], d.get("mlflow_run_id") or "none"]
                          for d in docs], caption="Stages and their MLflow runs"))
     blocks.append(code(MLFLOW_HINT))
     if datasets:
-        blocks.append(table(["Table", "Role", "Rows", "sha256", "Source", "Licence", "Stages"],
-                            [[t["name"], t["role"], t["rows"], t["sha256"], t["source"], t["licence"],
+        blocks.append(table(["Table", "Role", "Rows", "Keyed fingerprint (HMAC-SHA256)", "Source", "Licence", "Stages"],
+                            [[t["name"], t["role"], t["rows"], t["fingerprint"], t["source"], t["licence"],
                               ", ".join(t["stages"])] for t in datasets],
-                            caption="Datasets (content hashes; no rows are shown anywhere in this report)"))
+                            caption="Datasets (keyed fingerprints: verifiable with the data owner's lineage key, "
+                                    "untestable without it; exact row counts: audit trail only; no rows are shown)"))
     if lock_rows:
         blocks.append(table(["Stage", "Dep/out", "Path", "md5", "Size (bytes)", "Files"],
                             [[r["stage"], r["role"], r["path"], r["md5"], r["size"], r["nfiles"]] for r in lock_rows],
-                            caption="dvc.lock: hashes of every input and output"))
+                            caption="dvc.lock: DVC's own md5 of every input and output (unkeyed hashes of the private "
+                                    "files: audit trail only, never part of a release)"))
     else:
         blocks.append(callout("No dvc.lock was found: run the pipeline with `dvc repro` to record the hashes of "
                               "every input and output.", "warning"))
     return blocks
 
 
-def _ledger_section(entries: list[dict[str, Any]], totals: dict[str, Any], policy: dict[str, float],
-                    warnings: list[str]) -> list[dict[str, Any]]:
+def _eps_text(value: float | None) -> str:
+    return "infinite" if value is None else f"{value:.4g}"
+
+
+def _ledger_section(entries: list[dict[str, Any]], totals: list[dict[str, Any]], combined: dict[str, Any],
+                    policy: dict[str, float], warnings: list[str], coverage: list[list[Any]]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
     if not entries:
-        return [paragraph("No stage recorded a differentially private release.")]
-    blocks = [paragraph("Every differentially private release in the evidence, with its guarantee in one sentence. "
-                        "Totals per dataset add every release's epsilon and delta (basic sequential composition).")]
-    blocks.append(bullet_list(e["sentence"] for e in entries))
-    blocks.append(table(
-        ["Stage", "Release", "Mechanism", "Unit", "Adjacency", "Epsilon", "Delta", "Accountant", "Noise multiplier",
-         "Sampling rate", "Steps", "Clip bound", "Dataset"],
-        [[e["stage"], e["release"], e["mechanism"], e["unit_of_privacy"], e["adjacency"], e["epsilon"], e["delta"],
-          e["accountant"], e["noise_multiplier"], e["sample_rate"], e["steps"], e["max_grad_norm"],
-          e.get("dataset") or e["data_sha256"][:12]] for e in entries], caption="Releases"))
-    max_eps = policy.get("max_total_epsilon_per_dataset")
-    rows = []
-    for ds, t in totals.items():
-        status = "" if max_eps is None else ("PASS" if t["epsilon"] <= max_eps + 1e-12 else "FAIL")
-        rows.append([status, ds, t["releases"], ", ".join(t["units"]), t["epsilon"], t["delta"], max_eps])
-    blocks.append(table(["Status", "Dataset", "Releases", "Units of privacy", "Total epsilon", "Total delta",
-                         "Policy max epsilon"], rows, caption="Totals per dataset", status_column=0))
+        blocks.append(paragraph("No stage recorded a differentially private release."))
+    else:
+        blocks.append(paragraph(
+            "Every differentially private release in the evidence, with its guarantee in one sentence. Totals are "
+            "per (dataset, unit of privacy, adjacency): the epsilons and deltas of the releases with the same unit "
+            "and adjacency add up (basic sequential composition); a record-level add/remove epsilon and a "
+            "label-level replace-one epsilon bound different things and are never summed into one figure. A total "
+            "is infinite when the dataset has a use without differential privacy that the policy does not declare "
+            "audit-trail only."))
+        blocks.append(bullet_list(e["sentence"] for e in entries))
+        blocks.append(table(
+            ["Stage", "Release", "Mechanism", "Unit", "Adjacency", "Epsilon", "Delta", "Accountant",
+             "Noise multiplier", "Sampling rate", "Steps", "Clip bound", "Noise", "Dataset"],
+            [[e["stage"], e["release"], e["mechanism"], e["unit_of_privacy"], e["adjacency"], e["epsilon"],
+              e["delta"], e["accountant"], e["noise_multiplier"], e["sample_rate"], e["steps"], e["max_grad_norm"],
+              e.get("noise_source", "os-entropy"), e.get("dataset", "")] for e in entries], caption="Releases"))
+        max_eps = policy.get("max_total_epsilon_per_dataset")
+        rows = []
+        for t in totals:
+            ok = t["epsilon"] is not None and (max_eps is None or t["epsilon"] <= max_eps + 1e-12)
+            rows.append(["" if max_eps is None else ("PASS" if ok else "FAIL"), t["dataset"], t["unit_of_privacy"],
+                         t["adjacency"], t["releases"], _eps_text(t["epsilon"]), t["delta"], max_eps])
+        blocks.append(table(["Status", "Dataset", "Unit of privacy", "Adjacency", "Releases", "Total epsilon",
+                             "Total delta", "Policy max epsilon"], rows,
+                            caption="Totals per dataset, unit of privacy and adjacency", status_column=0))
+        for ds, c in combined.items():
+            blocks.append(callout(
+                f"Combined statement for '{ds}': over all its releases, what can be learnt about one person's LABEL "
+                f"under replace-one adjacency is bounded by epsilon = {_eps_text(c['epsilon'])}, delta = "
+                f"{c['delta']:.3g}. Replace-one releases count their own epsilon; each add/remove release counts "
+                "twice (a replacement is a removal and an addition: 2 epsilon, (1 + e^epsilon) delta). No combined "
+                "record-level statement is made: label-level releases do not protect the features."))
+    if coverage:
+        blocks.append(table(["Status", "Artifact", "Dataset", "Stage", "Kind", "Covered by"], coverage,
+                            caption="Which artifact is covered by which guarantee", status_column=0))
     blocks += [callout(w, "warning") for w in warnings]
     return blocks
+
+
+def _totals(led: Any, non_dp: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    broken = {u["dataset"] for u in non_dp if u["declared"] is None}
+    return [{"dataset": ds, "unit_of_privacy": unit, "adjacency": adj, "releases": t["releases"],
+             "epsilon": None if ds in broken else t["epsilon"], "delta": t["delta"], "infinite": ds in broken}
+            for (ds, unit, adj), t in led.totals().items()]
+
+
+def _coverage(docs: list[dict[str, Any]], entries: list[dict[str, Any]], non_dp: list[dict[str, Any]],
+              broken: set[str]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for d in docs:
+        mine = [e for e in entries if e["stage"] == d["stage"]]
+        if not mine:
+            continue
+        release = d.get("details", {}).get("release")
+        what = ", ".join(release) if isinstance(release, list) else f"the release of stage '{d['stage']}'"
+        keys = sorted({(e.get("dataset", ""), e["unit_of_privacy"], e["adjacency"]) for e in mine})
+        for ds, unit, adj in keys:
+            eps = sum(e["epsilon"] for e in mine if (e.get("dataset", ""), e["unit_of_privacy"], e["adjacency"])
+                      == (ds, unit, adj))
+            seeded = any(e.get("noise_source") == "seeded (not a valid guarantee)" for e in mine)
+            status = "FAIL" if ds in broken or seeded else "PASS"
+            cover = (f"differential privacy, epsilon {eps:.4g} for {ds}'s {unit}s under {adj}"
+                     + ("; SEEDED noise: not a valid guarantee" if seeded else "")
+                     + ("; void while the dataset has an undeclared non-DP use" if ds in broken else ""))
+            rows.append([status, what, ds, d["stage"], "release", cover])
+    for u in non_dp:
+        decl = u["declared"]
+        rows.append(["PASS" if decl else "FAIL", u["artifact"], u["dataset"], u["stage"],
+                     "audit trail" if decl else "UNDECLARED non-DP use",
+                     f"no DP guarantee ({u['what']}); declared audit-trail only: {decl['purpose']}" if decl else
+                     f"no DP guarantee ({u['what']}); not declared in policy.internal_non_dp, so the dataset's "
+                     "epsilon is infinite"])
+    if rows:
+        rows.append(["", "evidence/, metrics/, MLflow store, dvc.lock, DVC cache, reports/", "all", "all",
+                     "audit trail", "confidential: keyed fingerprints; exact counts; DVC's md5 of the private files"])
+    return rows
 
 
 def build_report(
@@ -254,13 +369,16 @@ def build_report(
         d["_source"] = src
         docs.append(d)
     docs.sort(key=lambda d: (d["created_at"], d["stage"]))
-    g = evaluate_gates(docs, pol)
+    g = evaluate_gates(docs, policy)
     gates, warnings, entries = g["gates"], g["warnings"], g["ledger"]
     led = ledger_of(entries)
-    totals = {}
-    for ds, t in led.totals().items():
-        units = sorted({e["unit_of_privacy"] for e in entries if (e.get("dataset") or e["data_sha256"]) == ds})
-        totals[ds] = {**t, "units": units}
+    totals = _totals(led, g["non_dp"])
+    broken = {u["dataset"] for u in g["non_dp"] if u["declared"] is None}
+    combined = {}
+    for ds in led.datasets():
+        c = led.combined_label_replace_one(ds)
+        if c is not None:
+            combined[ds] = {**c, "epsilon": None if ds in broken else c["epsilon"]}
     ledger_entries = [{**e, "sentence": le.sentence() + (f" Note: {le.notes}" if le.notes else "")}
                       for e, le in zip(entries, led.entries)]
     by_stage = {d["stage"]: d for d in docs}
@@ -269,22 +387,26 @@ def build_report(
     datasets = _datasets(docs)
 
     sections: list[dict[str, Any]] = [
-        {"id": "summary", "title": "Summary: policy gates", "order": 0, "kinds": [], "stages": [],
-         "blocks": _summary(g["verdict"], gates, g["stage_checks"], warnings)},
         {"id": "lineage", "title": "Data lineage", "order": 10, "kinds": [], "stages": [d["stage"] for d in docs],
          "blocks": _lineage(git_commit, docs, lock_rows, datasets)},
         {"id": "privacy-ledger", "title": "Privacy ledger", "order": 20, "kinds": [],
-         "stages": sorted({e["stage"] for e in entries}), "blocks": _ledger_section(ledger_entries, totals, pol,
-                                                                                    g["ledger_warnings"])},
+         "stages": sorted({e["stage"] for e in entries}),
+         "blocks": _ledger_section(ledger_entries, totals, combined, pol, g["ledger_warnings"],
+                                   _coverage(docs, entries, g["non_dp"], broken))},
     ]
+    card_text = {"privacy-ledger": _ledger_card(totals, g["non_dp"])}
     claims = ["lineage", "policy_gates"] + (["dp_ledger"] if entries else [])
     claim_sections: dict[str, list[str]] = {"lineage": ["lineage"], "policy_gates": ["summary"],
                                             "dp_ledger": ["privacy-ledger"]}
     limitations = list(compliance.BASE_LIMITATIONS)
+    if entries:
+        limitations += [compliance.TUNING_LIMITATION, compliance.SECRET_NOISE_LIMITATION]
     if any("sgd" in e["mechanism"].lower() for e in entries):
         limitations.append(compliance.DP_SGD_LIMITATION)
-    if any(len(t["units"]) > 1 for t in totals.values()):
+    if combined:
         limitations.append(compliance.MIXED_UNITS_LIMITATION)
+    if g["non_dp"]:
+        limitations.append(compliance.NON_DP_LIMITATION)
 
     specs: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
     generic: list[dict[str, Any]] = []
@@ -300,6 +422,8 @@ def build_report(
         sections.append({"id": spec.id, "title": spec.title, "order": spec.order,
                          "kinds": sorted({d["kind"] for d in sdocs}), "stages": [d["stage"] for d in sdocs],
                          "blocks": out.get("blocks", [])})
+        if out.get("card"):
+            card_text[spec.id] = str(out["card"])
         for c in out.get("claims", []):
             if c not in claims:
                 claims.append(c)
@@ -323,6 +447,9 @@ def build_report(
     sections.append({"id": "limitations", "title": "Limitations", "order": 100, "kinds": [], "stages": [],
                      "blocks": [bullet_list(limitations)]})
     sections.sort(key=lambda s: s["order"])
+    cards = _cards(sections, gates, card_text)
+    sections.insert(0, {"id": "summary", "title": "Summary: capabilities and policy gates", "order": 0, "kinds": [],
+                        "stages": [], "blocks": _summary(g["verdict"], gates, g["stage_checks"], warnings, cards)})
 
     model = {
         "schema_version": REPORT_SCHEMA_VERSION,
@@ -331,6 +458,9 @@ def build_report(
         "git_commit": git_commit,
         "verdict": g["verdict"],
         "policy": pol,
+        "policy_rules": g["rules"],
+        "cards": cards,
+        "non_dp": g["non_dp"],
         "gates": gates,
         "stage_checks": g["stage_checks"],
         "warnings": warnings,
@@ -339,7 +469,7 @@ def build_report(
                     "created_at": d["created_at"], "evidence": d["_source"]} for d in docs],
         "lineage": {"git_commit": git_commit, "dvc_lock": lock_rows, "datasets": datasets,
                     "mlflow_runs": {d["stage"]: d.get("mlflow_run_id") for d in docs}, "mlflow_hint": MLFLOW_HINT},
-        "ledger": {"entries": ledger_entries, "totals": totals},
+        "ledger": {"entries": ledger_entries, "totals": totals, "combined_label_replace_one": combined},
         "sections": sections,
         "compliance_mapping": mapping,
         "limitations": limitations,
@@ -347,10 +477,27 @@ def build_report(
     return validate_report(model)
 
 
+def _ledger_card(totals: list[dict[str, Any]], non_dp: list[dict[str, Any]]) -> str:
+    if not totals:
+        return "no DP release"
+    parts = [f"{t['dataset']}: epsilon {_eps_text(t['epsilon'])} ({t['unit_of_privacy']}, {t['adjacency']})"
+             for t in totals]
+    declared = sum(1 for u in non_dp if u["declared"])
+    return "; ".join(parts) + (f"; {declared} non-DP use(s) declared audit-trail only" if declared else "")
+
+
 def failed_gates(model: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The gates of a report model that fail (what ``--strict`` exits 1 on)."""
+    """The gates of a report model that fail (what ``--strict`` exits 1 on, with no gate evaluated at all)."""
     return [g for g in model["gates"] if g["status"] == FAIL]
 
 
+def strict_failure(model: Mapping[str, Any]) -> str | None:
+    """The one line ``trust report --strict`` exits 1 with, or None when it passes.
+
+    It fails when a policy gate fails and when no policy gate was evaluated (e.g. no params.yaml policy).
+    """
+    return model["verdict"]["strict_failure"]
+
+
 __all__ = ["REPORT_SCHEMA", "REPORT_SCHEMA_VERSION", "EVIDENCE_SCHEMA", "FIXED_SECTION_IDS", "MLFLOW_HINT",
-           "build_report", "validate_report", "failed_gates", "dvc_lock_rows"]
+           "ARTIFACT_KINDS", "build_report", "validate_report", "failed_gates", "strict_failure", "dvc_lock_rows"]

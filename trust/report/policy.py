@@ -5,11 +5,21 @@ were run with; the report re-gates every check that carries a ``policy_key`` aga
 *current* ``policy:`` block of ``params.yaml`` (so changing a threshold only re-runs the report
 stage), and computes the privacy-ledger gates itself:
 
-* ``max_total_epsilon_per_dataset``: the total epsilon of every DP release that touches a dataset,
-  by basic sequential composition (:meth:`trust.privacy.PrivacyLedger.totals`), must not pass it;
-* ``max_delta``: every release's delta must not pass it.
+* ``max_total_epsilon_per_dataset``: per (dataset, unit of privacy, adjacency), the total epsilon of the
+  DP releases by basic sequential composition (:meth:`trust.privacy.PrivacyLedger.totals`) must not
+  pass it. A record-level add/remove epsilon and a label-level replace-one epsilon are never summed
+  into one figure. Any use of a dataset WITHOUT differential privacy that a stage records
+  (evidence ``non_dp``) makes that dataset's totals infinite (FAIL) unless ``policy.internal_non_dp``
+  declares it audit-trail only (``{dataset, stage or artifact (globs), purpose}``);
+* ``max_delta``: every release's delta must not pass it;
+* ``require_secure_noise: true``: every release's noise came from fresh OS entropy; a release whose
+  noise was seeded (``noise_source: "seeded (not a valid guarantee)"``) FAILS.
 
-A policy key that no evidence speaks to yet is listed as ``not evaluated`` (not a failure).
+Stages record what they used; these gates are computed here at render time from the current policy
+(the report is the authority on policy).
+
+A policy key that no evidence speaks to yet is listed as ``not evaluated`` (not a failure), apart
+from the verdict: a project that runs no calibration stage is not judged on ``max_ece``.
 
 Gate statuses: ``pass``, ``fail``, ``not evaluated``. A gate backed by a policy key whose figure
 is missing (NaN, not computed) *fails*: a claim the policy asks for must be backed by a figure.
@@ -23,6 +33,7 @@ Everything here is pure: evidence dicts and the policy mapping in, gate dicts ou
 
 from __future__ import annotations
 
+import fnmatch
 import math
 from typing import Any, Iterable, Mapping
 
@@ -33,11 +44,16 @@ from trust.report.evidence import COMPARATORS
 PASS, FAIL, NOT_EVALUATED = "pass", "fail", "not evaluated"
 STATUSES = (PASS, FAIL, NOT_EVALUATED)
 
-LEDGER_POLICY_KEYS = ("max_total_epsilon_per_dataset", "max_delta")
+LEDGER_POLICY_KEYS = ("max_total_epsilon_per_dataset", "max_delta", "require_secure_noise")
+#: policy keys that are rules, not thresholds (validated by :func:`validate_rules`)
+RULE_KEYS = ("require_secure_noise", "internal_non_dp")
+SEEDED = "seeded (not a valid guarantee)"
 
 #: What each known policy key means, for the summary table. Unknown keys are shown by name.
 POLICY_DESCRIPTIONS: dict[str, str] = {
-    "max_total_epsilon_per_dataset": "total epsilon of all DP releases on one dataset (sequential composition)",
+    "max_total_epsilon_per_dataset": "total epsilon of the DP releases on one dataset, per unit of privacy and "
+                                     "adjacency (sequential composition; infinite after an undeclared non-DP use)",
+    "require_secure_noise": "every DP release drew its noise from fresh OS entropy (no seeded noise)",
     "max_delta": "delta of every DP release",
     "min_tstr_auc": "utility of the synthetic data: ROC AUC of a model trained on synthetic, tested on real",
     "max_dcr_share": "share of synthetic rows closer to a training row than to any holdout row (DCR audit)",
@@ -61,18 +77,65 @@ def default_comparator(policy_key: str) -> str:
 
 
 def validate_policy(policy: Any) -> dict[str, float]:
-    """Check the ``policy:`` block: a mapping of ``max_*``/``min_*`` keys to finite numbers."""
+    """Check the ``policy:`` block and return its thresholds: ``max_*``/``min_*`` keys to finite numbers.
+
+    The rule keys (:data:`RULE_KEYS`) are checked by :func:`validate_rules` and left out here.
+    """
     if policy is None:
         return {}
     if not isinstance(policy, Mapping):
         raise ConfigError("params.yaml: 'policy' must be a mapping of thresholds (e.g. 'max_delta: 1.0e-5')")
+    validate_rules(policy)
     out: dict[str, float] = {}
     for key, value in policy.items():
         key = str(key)
+        if key in RULE_KEYS:
+            continue
         default_comparator(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
             raise ConfigError(f"params.yaml: 'policy.{key}' = {value!r} must be a finite number")
         out[key] = float(value)
+    return out
+
+
+def validate_rules(policy: Any) -> dict[str, Any]:
+    """The policy's rules: ``require_secure_noise`` (bool, default False) and ``internal_non_dp`` (a list of
+    ``{dataset, stage and/or artifact (glob patterns), purpose}``, default empty). ConfigError names the key."""
+    policy = policy if isinstance(policy, Mapping) else {}
+    secure = policy.get("require_secure_noise", False)
+    if not isinstance(secure, bool):
+        raise ConfigError(f"params.yaml: 'policy.require_secure_noise' = {secure!r} must be true or false")
+    items = policy.get("internal_non_dp") or []
+    if not isinstance(items, list):
+        raise ConfigError("params.yaml: 'policy.internal_non_dp' must be a list of {dataset, stage or artifact, "
+                          "purpose}")
+    decls = []
+    for i, d in enumerate(items):
+        where = f"params.yaml: 'policy.internal_non_dp[{i}]'"
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"{where} must be a mapping {{dataset, stage or artifact, purpose}}")
+        unknown = set(d) - {"dataset", "stage", "artifact", "purpose"}
+        if unknown:
+            raise ConfigError(f"{where} has unknown key(s) {sorted(unknown)}; use dataset, stage, artifact, purpose")
+        for k in ("dataset", "purpose"):
+            if not isinstance(d.get(k), str) or not d[k].strip():
+                raise ConfigError(f"{where} needs '{k}' (a non-empty string)")
+        if not any(isinstance(d.get(k), str) and d[k] for k in ("stage", "artifact")):
+            raise ConfigError(f"{where} needs 'stage' or 'artifact' (a glob naming what is audit-trail only)")
+        decls.append({k: str(d[k]) for k in ("dataset", "stage", "artifact", "purpose") if d.get(k)})
+    return {"require_secure_noise": secure, "internal_non_dp": decls}
+
+
+def collect_non_dp(docs: Iterable[Mapping[str, Any]], rules: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every non-DP use the evidence records, with the stage, and the declaration covering it (or None)."""
+    out = []
+    for doc in docs:
+        for use in doc.get("non_dp", []):
+            decl = next((d for d in rules.get("internal_non_dp", [])
+                         if d["dataset"] == use["dataset"]
+                         and ("stage" not in d or fnmatch.fnmatchcase(doc["stage"], d["stage"]))
+                         and ("artifact" not in d or fnmatch.fnmatchcase(use["artifact"], d["artifact"]))), None)
+            out.append({**use, "stage": doc["stage"], "declared": decl})
     return out
 
 
@@ -152,45 +215,74 @@ def ledger_of(entries: Iterable[Mapping[str, Any]]) -> PrivacyLedger:
     return led
 
 
-def ledger_gates(entries: list[dict[str, Any]], policy: Mapping[str, float]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The ledger gates (total epsilon per dataset, delta per release) and composition warnings."""
+def _gate(name: str, key: str | None, value: float | None, comparator: str, threshold: float | None, passed: bool,
+          *, description: str = "", stage: str | None = "report", note: str = "", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "description": description, "stage": stage, "kind": "ledger", "policy_key": key,
+            "value": value, "comparator": comparator, "threshold": threshold,
+            "threshold_source": f"policy.{key}" if key else "", "gate": "ledger",
+            "status": PASS if passed else FAIL, "note": note, **extra}
+
+
+def ledger_gates(entries: list[dict[str, Any]], policy: Mapping[str, float], *,
+                 non_dp: list[dict[str, Any]] | None = None, rules: Mapping[str, Any] | None = None
+                 ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The ledger gates and composition warnings.
+
+    Per (dataset, unit, adjacency): total epsilon (infinite, so FAIL, when the dataset has an undeclared
+    non-DP use); per dataset with undeclared non-DP uses: a FAIL gate naming them; per release: delta;
+    with ``require_secure_noise``: no release's noise was seeded.
+    """
     gates: list[dict[str, Any]] = []
     warnings: list[str] = []
+    rules = rules or {}
+    undeclared: dict[str, list[dict[str, Any]]] = {}
+    for u in non_dp or []:
+        if u["declared"] is None:
+            undeclared.setdefault(u["dataset"], []).append(u)
+    max_eps = policy.get("max_total_epsilon_per_dataset")
+    max_delta = policy.get("max_delta")
+    if max_eps is not None:
+        for ds, uses in sorted(undeclared.items()):
+            what = "; ".join(f"{u['stage']}: {u['what']} ({u['artifact']})" for u in uses)
+            gates.append(_gate(f"{ds}: {len(uses)} non-DP use(s) not declared audit-trail only",
+                               "max_total_epsilon_per_dataset", None, "<=", max_eps, False, dataset=ds,
+                               description="a use of the data without differential privacy has no finite epsilon",
+                               note=f"epsilon is infinite: {what}. Declare each in policy.internal_non_dp "
+                                    "{dataset, stage, purpose} if its outputs never leave the audit trail"))
     if not entries:
         return gates, warnings
     led = ledger_of(entries)
-    max_eps = policy.get("max_total_epsilon_per_dataset")
-    max_delta = policy.get("max_delta")
-    for dataset, tot in led.totals().items():
-        rel = [e for e in entries if (e.get("dataset") or e["data_sha256"]) == dataset]
-        units = sorted({e["unit_of_privacy"] for e in rel})
+    for (ds, unit, adj), tot in led.totals().items():
+        rel = [e for e in entries if (e.get("dataset", ""), e["unit_of_privacy"], e["adjacency"]) == (ds, unit, adj)]
         if max_eps is not None:
-            passed = tot["epsilon"] <= max_eps + 1e-12
-            gates.append({
-                "name": f"{dataset}: total epsilon of {tot['releases']} DP release(s)",
-                "description": "basic sequential composition: the epsilons of every release on this dataset add up"
-                               + (f" (units of privacy: {', '.join(units)})" if len(units) > 1 else ""),
-                "stage": "report", "kind": "ledger", "policy_key": "max_total_epsilon_per_dataset",
-                "value": tot["epsilon"], "comparator": "<=", "threshold": max_eps,
-                "threshold_source": "policy.max_total_epsilon_per_dataset", "gate": "ledger",
-                "status": PASS if passed else FAIL, "note": "", "dataset": dataset,
-            })
-            if not passed and len(rel) > 1:
+            infinite = ds in undeclared
+            passed = not infinite and tot["epsilon"] <= max_eps + 1e-12
+            gates.append(_gate(
+                f"{ds}: total epsilon of {tot['releases']} DP release(s), {unit} level, {adj}",
+                "max_total_epsilon_per_dataset", None if infinite else tot["epsilon"], "<=", max_eps, passed,
+                description=f"basic sequential composition of the {unit}-level {adj} releases on this dataset",
+                note="infinite: the dataset has a non-DP use not declared audit-trail only" if infinite else "",
+                dataset=ds, unit_of_privacy=unit, adjacency=adj))
+            if not infinite and not passed and len(rel) > 1:
                 parts = ", ".join(f"'{e['release']}' (epsilon {e['epsilon']:.4g})" for e in rel)
                 alone = all(e["epsilon"] <= max_eps for e in rel)
                 warnings.append(
-                    f"dataset '{dataset}': releases {parts} add up to epsilon {tot['epsilon']:.4g} by sequential "
-                    f"composition, past the policy's {max_eps:g}"
+                    f"dataset '{ds}' ({unit}, {adj}): releases {parts} add up to epsilon {tot['epsilon']:.4g} by "
+                    f"sequential composition, past the policy's {max_eps:g}"
                     + ("; each release alone is within it, their composition is not" if alone else ""))
         for e in rel:
             if max_delta is not None:
-                passed = float(e["delta"]) <= max_delta
-                gates.append({
-                    "name": f"{e['release']}: delta", "description": f"{e['mechanism']} on '{dataset}'",
-                    "stage": e["stage"], "kind": "ledger", "policy_key": "max_delta", "value": float(e["delta"]),
-                    "comparator": "<=", "threshold": max_delta, "threshold_source": "policy.max_delta",
-                    "gate": "ledger", "status": PASS if passed else FAIL, "note": "", "dataset": dataset,
-                })
+                gates.append(_gate(f"{e['release']}: delta", "max_delta", float(e["delta"]), "<=", max_delta,
+                                   float(e["delta"]) <= max_delta, description=f"{e['mechanism']} on '{ds}'",
+                                   stage=e["stage"], dataset=ds))
+    if rules.get("require_secure_noise"):
+        seeded = [e for e in entries if e.get("noise_source", "os-entropy") == SEEDED]
+        gates.append(_gate("DP releases whose noise was seeded (not a valid guarantee)", "require_secure_noise",
+                           float(len(seeded)), "==", 0.0, not seeded,
+                           description=f"of {len(entries)} release(s); the noise of each must come from fresh OS "
+                                       "entropy, never from a seed anyone can hold",
+                           note=("seeded: " + ", ".join(f"'{e['release']}' ({e['stage']})" for e in seeded))
+                           if seeded else ""))
     return gates, warnings
 
 
@@ -208,23 +300,31 @@ def evaluate_gates(docs: Iterable[Mapping[str, Any]], policy: Mapping[str, Any])
     """
     docs = list(docs)
     pol = validate_policy(policy)
+    rules = validate_rules(policy)
     checked = [gate_check(doc, chk, pol) for doc in docs for chk in doc.get("checks", [])]
     gates = [g for g in checked if g["gate"] == "policy"]
     stage_checks = [g for g in checked if g["gate"] != "policy"]
     entries, warnings = collect_ledger(docs)
-    lg, lw = ledger_gates(entries, pol)
+    non_dp = collect_non_dp(docs, rules)
+    lg, lw = ledger_gates(entries, pol, non_dp=non_dp, rules=rules)
     gates += lg
     warnings += lw
     ledger_warnings = list(warnings)
     used = {g["policy_key"] for g in gates}
-    for key, value in pol.items():
+    pending = {**pol, **({"require_secure_noise": 0.0} if rules["require_secure_noise"] else {})}
+    for key, value in pending.items():
         if key in used:
             continue
         why = ("no DP release in the evidence yet" if key in LEDGER_POLICY_KEYS
                else "no evidence speaks to this policy key yet")
+        comparator = "==" if key in RULE_KEYS else default_comparator(key)
         gates.append({"name": POLICY_DESCRIPTIONS.get(key, key), "description": "", "stage": None, "kind": None,
-                      "policy_key": key, "value": None, "comparator": default_comparator(key), "threshold": value,
+                      "policy_key": key, "value": None, "comparator": comparator, "threshold": value,
                       "threshold_source": f"policy.{key}", "gate": "policy", "status": NOT_EVALUATED, "note": why})
+    declared_unused = [d for d in rules["internal_non_dp"] if not any(u["declared"] is d for u in non_dp)]
+    for d in declared_unused:
+        warnings.append(f"policy.internal_non_dp declares {d['dataset']} / {d.get('stage') or d.get('artifact')} "
+                        "audit-trail only, but no evidence records such a use; remove the entry if the stage is gone")
     rank = {FAIL: 0, PASS: 1, NOT_EVALUATED: 2}
     gates.sort(key=lambda g: (rank[g["status"]], g["gate"] != "policy"))  # failures first; stable within a group
     stage_checks.sort(key=lambda g: rank[g["status"]])
@@ -234,14 +334,38 @@ def evaluate_gates(docs: Iterable[Mapping[str, Any]], policy: Mapping[str, Any])
                         + "; ".join(f"{g['stage']}: {g['name']}" for g in failed_checks[:5])
                         + ("; ..." if len(failed_checks) > 5 else "")
                         + ". They are findings of the stages, not policy gates; see the stage sections")
-    counts = {s: sum(1 for g in gates if g["status"] == s) for s in STATUSES}
-    verdict = {"status": FAIL if counts[FAIL] else PASS, "passed": counts[PASS], "failed": counts[FAIL],
-               "not_evaluated": counts[NOT_EVALUATED], "gates": len(gates),
-               "stage_checks": len(stage_checks), "stage_checks_failed": len(failed_checks)}
     return {"gates": gates, "stage_checks": stage_checks, "warnings": warnings, "ledger_warnings": ledger_warnings,
-            "ledger": entries, "verdict": verdict}
+            "ledger": entries, "non_dp": non_dp, "rules": rules,
+            "verdict": verdict_of(gates, stage_checks=len(stage_checks), stage_checks_failed=len(failed_checks))}
 
 
-__all__ = ["PASS", "FAIL", "NOT_EVALUATED", "STATUSES", "POLICY_DESCRIPTIONS", "LEDGER_POLICY_KEYS",
-           "default_comparator", "validate_policy", "gate_check", "collect_ledger", "ledger_of", "ledger_gates",
-           "evaluate_gates"]
+def verdict_of(gates: list[dict[str, Any]], *, stage_checks: int = 0, stage_checks_failed: int = 0) -> dict[str, Any]:
+    """The verdict over the evaluated policy gates; gates not evaluated are counted apart, never in the line.
+
+    ``status`` is ``fail`` when a gate fails, ``pass`` when at least one gate was evaluated and none fails,
+    ``not evaluated`` when no gate was evaluated at all (no policy, or no evidence speaks to it).
+    ``strict_failure`` is the one line ``trust report --strict`` exits 1 with (None when it passes):
+    a failing gate, or nothing evaluated (a report that checked nothing is no pass).
+    """
+    counts = {s: sum(1 for g in gates if g["status"] == s) for s in STATUSES}
+    evaluated = counts[PASS] + counts[FAIL]
+    if counts[FAIL]:
+        status = FAIL
+        failed = [g["name"] for g in gates if g["status"] == FAIL]
+        line = f"FAIL: {counts[FAIL]} of {evaluated} evaluated policy gates fail"
+        strict = (f"{counts[FAIL]} policy gate(s) fail: " + "; ".join(failed[:3]) + ("; ..." if len(failed) > 3 else ""))
+    elif evaluated:
+        status, line, strict = PASS, f"PASS: all {evaluated} evaluated policy gates pass", None
+    else:
+        status = NOT_EVALUATED
+        line = "NOT EVALUATED: no policy gate was evaluated"
+        strict = ("no policy gate was evaluated: params.yaml has no 'policy:' thresholds that the evidence speaks "
+                  "to; add a policy (see params.yaml) or run the stages that record evidence for it")
+    return {"status": status, "passed": counts[PASS], "failed": counts[FAIL], "not_evaluated": counts[NOT_EVALUATED],
+            "evaluated": evaluated, "gates": len(gates), "line": line, "strict_failure": strict,
+            "stage_checks": stage_checks, "stage_checks_failed": stage_checks_failed}
+
+
+__all__ = ["PASS", "FAIL", "NOT_EVALUATED", "STATUSES", "POLICY_DESCRIPTIONS", "LEDGER_POLICY_KEYS", "RULE_KEYS",
+           "default_comparator", "validate_policy", "validate_rules", "gate_check", "collect_ledger", "collect_non_dp",
+           "ledger_of", "ledger_gates", "evaluate_gates", "verdict_of"]

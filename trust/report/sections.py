@@ -16,13 +16,15 @@ without touching the others or the templates::
 Put a capability's renderer in ``trust/<capability>/report_section.py``: :func:`discover_sections`
 imports every such module before the report is built, so ``trust/report`` need not change.
 A renderer returns a list of blocks, or a dict with ``blocks``, ``claims`` (keys of
-:data:`trust.report.compliance.CLAIMS`, for the regulatory mapping) and ``limitations`` (plain
-sentences). Evidence of a kind nobody registered gets the generic section of
+:data:`trust.report.compliance.CLAIMS`, for the regulatory mapping), ``limitations`` (plain
+sentences) and ``card`` (one line: the capability's guarantee or key figure, shown on its summary
+card at the top of the report). Evidence of a kind nobody registered gets the generic section of
 :func:`generic_blocks` (checks, metrics, plots, ledger, details).
 
 Block types (dicts with ``type``): ``paragraph`` (text), ``callout`` (level: note|warning|fail|pass,
 text), ``heading`` (text), ``table`` (columns, rows, optional caption, id, status_column),
-``list`` (items), ``plots`` (items of title/path/stage), ``code`` (text).
+``list`` (items), ``plots`` (items of title/path/stage), ``code`` (text), ``cards`` (items of
+title/section/status/figure/gates: the summary cards).
 """
 
 from __future__ import annotations
@@ -304,10 +306,10 @@ def _data(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
     blocks: list[Block | None] = []
     for doc in docs:
         blocks.append(paragraph(run_line(doc)))
-        rows = [[d["name"], d.get("role", ""), d.get("rows"), d["sha256"][:16], d.get("source", ""),
+        rows = [[d["name"], d.get("role", ""), d.get("rows"), d["fingerprint"][:28], d.get("source", ""),
                  d.get("licence", "")] for d in doc.get("data", [])]
-        blocks.append(table(["Table", "Role", "Rows", "sha256 (first 16)", "Source", "Licence"], rows,
-                            caption="Tables read and written (content hashes, no rows)"))
+        blocks.append(table(["Table", "Role", "Rows", "Keyed fingerprint (start)", "Source", "Licence"], rows,
+                            caption="Tables read and written (keyed fingerprints, no rows)"))
         blocks.append(checks_block(ctx.gates_of(doc["stage"])))
         per = [[name, d.get("target"), d.get("problem_type"), d.get("columns"),
                 ", ".join(f"{k} ({v})" for k, v in (d.get("missing_by_column") or {}).items()) or "none"]
@@ -316,7 +318,10 @@ def _data(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
             blocks.append(table(["Dataset", "Target", "Task", "Columns", "Missing cells by column"], per,
                                 caption="Datasets"))
         blocks.append(plots_block(doc))
-    return {"blocks": [b for b in blocks if b is not None], "claims": ["data_preparation"]}
+    details = [d for doc in docs for d in doc.get("details", {}).values() if isinstance(d, Mapping)]
+    declared = sum(1 for d in details if str(d.get("schema", "")).startswith("declared"))
+    card = f"{len(details)} dataset(s) split and validated" + (f"; {declared} with a declared schema" if details else "")
+    return {"blocks": [b for b in blocks if b is not None], "claims": ["data_preparation"], "card": card}
 
 
 def _param_leaf(params: Mapping[str, Any], word: str) -> Any:
@@ -373,7 +378,14 @@ def _synthetic(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]
         blocks += [heading("Training curves"), train_plots]
     limitations.append("DCR, NNDR, exact-copy counts and membership-inference AUC are empirical audits, not "
                        "guarantees: a stronger attack than the one run may do better.")
-    return {"blocks": [b for b in blocks if b is not None], "claims": claims, "limitations": limitations}
+    dp_eps = sorted(sum(e["epsilon"] for e in ctx.ledger_of(d["stage"])) for d in synth if ctx.ledger_of(d["stage"]))
+    plain = [d["stage"] for d in synth if not ctx.ledger_of(d["stage"])]
+    card = (f"DP synthesis at epsilon {', '.join(f'{e:.3g}' for e in dp_eps)} (record level, add/remove)" if dp_eps
+            else "no DP synthesis")
+    if plain:
+        card += f"; without DP: {', '.join(plain)} (audit trail only if declared)"
+    return {"blocks": [b for b in blocks if b is not None], "claims": claims, "limitations": limitations,
+            "card": card}
 
 
 @section("aggregate", id="aggregate-learning", title="Aggregate learning", order=50)
@@ -396,7 +408,11 @@ def _aggregate(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]
         blocks.append(details_block(d.get("details", {})))
     limitations = ["Label differential privacy protects each person's label only: it gives no protection to "
                    "the features, nor to whether a person is in a bag (bag membership)."]
-    return {"blocks": [b for b in blocks if b is not None], "claims": claims, "limitations": limitations}
+    entries = [e for d in docs for e in ctx.ledger_of(d["stage"])]
+    card = ("; ".join(f"{e['unit_of_privacy']}-DP release, epsilon {e['epsilon']:.3g} ({e['adjacency']})"
+                      for e in entries) or "no DP release")
+    return {"blocks": [b for b in blocks if b is not None], "claims": claims, "limitations": limitations,
+            "card": card}
 
 
 __all__ = ["SECTION_REGISTRY", "SectionSpec", "ReportContext", "section", "discover_sections", "paragraph", "heading", "callout",
