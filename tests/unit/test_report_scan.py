@@ -1,5 +1,8 @@
-"""End to end on the bundled data: `prepare` then the `report` stage in a temp project, then a scan
-of reports/, evidence/ and the MLflow store for raw training rows (none may appear)."""
+"""End to end on the bundled data: `prepare`, a DP and a non-DP `synthesize` member, `evaluate_synth`,
+`aggregate` and the `report` stage in a temp project (tiny settings), then scans of everything they
+wrote: reports, evidence, metrics, outputs, the MLflow store. No raw training row may appear anywhere
+but the prepared splits; no plain hash of a private table or split file anywhere; and the exact row
+count of the DP fit's private table in no release file (synthetic table, model directory, ledger)."""
 
 from __future__ import annotations
 
@@ -72,19 +75,21 @@ def scan(paths: list[Path], probes: list[dict]) -> dict[str, list[str]]:
     return out
 
 
-def run_stage(root: Path, script: str) -> None:
-    """Run ``pipelines/<script>`` of the temp project in this process (as `python pipelines/x.py` would),
+def run_stage(root: Path, script: str, *args: str) -> None:
+    """Run ``pipelines/<script> [args]`` of the temp project in this process (as `python pipelines/x.py` would),
     so that the test pays for no second interpreter start; its `_stage` module is the project's copy."""
     import mlflow.tracking._tracking_service.utils as tracking_utils
     import mlflow.tracking.fluent as fluent
 
-    saved_path, saved_stage = list(sys.path), sys.modules.pop("_stage", None)
+    saved_path, saved_stage, saved_argv = list(sys.path), sys.modules.pop("_stage", None), list(sys.argv)
+    sys.argv = [str(root / "pipelines" / script), *args]
     saved_uri, saved_exp = tracking_utils._tracking_uri, fluent._active_experiment_id
     sys.path.insert(0, str(root / "pipelines"))
     try:
         runpy.run_path(str(root / "pipelines" / script), run_name="__main__")
     finally:  # leave no trace in this process: import path, modules, MLflow's global store and experiment
         sys.path[:] = saved_path
+        sys.argv = saved_argv
         sys.modules.pop("_stage", None)
         if saved_stage is not None:
             sys.modules["_stage"] = saved_stage
@@ -96,18 +101,34 @@ def run_stage(root: Path, script: str) -> None:
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("proj")
     (root / "pipelines").mkdir()
-    for f in ("_stage.py", "prepare.py", "report.py"):
+    for f in ("_stage.py", "prepare.py", "synthesize.py", "evaluate_synth.py", "aggregate.py", "report.py"):
         (root / "pipelines" / f).write_text((REPO / "pipelines" / f).read_text())
     (root / "trust").symlink_to(REPO / "trust")
     (root / "data").symlink_to(REPO / "data")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["prepare"].update({"datasets": ["adult", "king"], "max_rows": 600, "seed": 0})
+    # the DP fit reads the WHOLE private train split: its exact size is what no release may show
+    params["synthesize"].update({"epsilons": [3, "none"], "epochs": 1, "batch_size": 100, "max_train_rows": None,
+                                 "synthetic_rows": 250, "aux_epochs": 1})
+    params["evaluate_synth"].update({"max_train_rows": 200, "fidelity_rows": 100, "privacy_rows": 100})
+    params["aggregate"].update({"bag_sizes": [4], "seeds": [0], "rho_grid": [0.0, 1.0], "n_folds": 1,
+                                "mlp": {**params["aggregate"]["mlp"], "enabled": False},
+                                "dp": {"epsilons": [1.0], "bag_sizes": [1, 4], "seeds": [0], "sweep_rows": 100,
+                                       "release_epsilon": 1.0, "release_bag_size": 4},
+                                "synthetic": {"n": 60, "d": 5, "bag_sizes": [1, 4], "rhos": [0.0, 1.0], "reps": 2}})
+    params["policy"].update({"min_tstr_auc": 0.0, "max_aggregate_mse_ratio": 100.0})  # quality is not tested here
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     mp = pytest.MonkeyPatch()
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    mp.delenv("TRUST_LINEAGE_KEY", raising=False)
+    mp.delenv("TRUST_LINEAGE_KEY_FILE", raising=False)
     mp.chdir(root)  # MLflow artifacts land in ./mlruns of the project
     try:
         run_stage(root, "prepare.py")
+        run_stage(root, "synthesize.py", "3")
+        run_stage(root, "synthesize.py", "none")
+        run_stage(root, "evaluate_synth.py")
+        run_stage(root, "aggregate.py")
         run_stage(root, "report.py")
         yield root
     finally:
@@ -118,14 +139,14 @@ def test_report_stage_renders_all_formats_from_prepare_evidence(project):
     root = project
     js = json.loads((root / "reports" / "compliance.json").read_text())
     jsonschema.validate(js, REPORT_SCHEMA)
-    assert js["verdict"]["status"] == "pass"
-    assert [s["stage"] for s in js["stages"]] == ["prepare"]
+    assert js["verdict"]["status"] == "pass", [g["name"] for g in js["gates"] if g["status"] == "fail"]
+    assert [s["stage"] for s in js["stages"]][0] == "prepare" and len(js["stages"]) == 5
     assert js["lineage"]["mlflow_runs"]["prepare"]
     assert {d["name"] for d in js["lineage"]["datasets"]} >= {"adult/train", "king/train"}
     html = (root / "reports" / "compliance.html").read_text()
     assert 'id="gate-table"' in html and "UCI Adult" in html
     # the report stage logged its own MLflow run with the three files
-    arts = sorted(p.name for p in (root / "mlruns").rglob("compliance.*"))
+    arts = sorted({p.name for p in (root / "mlruns").rglob("compliance.*")})
     assert arts == ["compliance.html", "compliance.json", "compliance.md"]
 
 
@@ -159,10 +180,119 @@ def test_stage_renders_fail_without_failing_and_strict_exits_1(project, capsys, 
         capsys.readouterr()
         run_stage(root, "report.py")  # returns normally: a failing gate does not fail the stage
         out = capsys.readouterr().out
-        assert out.startswith("report: FAIL (") and " 1 fail," in out
+        assert out.startswith("report: FAIL: 1 of ")
         assert '"status": "fail"' in (root / "reports" / "compliance.json").read_text()
         with pytest.raises(SystemExit) as e:
             main(["report", "--root", str(root), "--strict"])
         assert e.value.code == 1
     finally:
         (root / "evidence" / "evaluate_fake.json").unlink()
+        params["policy"]["max_mia_auc"] = 0.6
+
+
+# --------------------------------------------------------------------------------------------- hashes and counts
+
+def _private_hashes(root: Path) -> dict[str, str]:
+    """Plain hashes an attacker could test candidates against: every private table and split file."""
+    from trust.data import file_sha256, frame_sha256, load_dataset
+    import hashlib
+
+    out = {}
+    for ds in ("adult", "king"):
+        full, _ = load_dataset(ds)
+        out[f"{ds} (full, bundled)"] = frame_sha256(full)
+        out[f"{ds} (600-row sample)"] = frame_sha256(full.sample(n=600, random_state=0).reset_index(drop=True))
+        out[f"{ds} file"] = file_sha256(REPO / "data" / f"{ds}.csv.gz")
+        for part in ("train", "test", "holdout"):
+            f = root / "outputs" / "prepare" / ds / f"{part}.parquet"
+            out[f"{ds}/{part}"] = frame_sha256(pd.read_parquet(f))
+            out[f"{ds}/{part} file"] = file_sha256(f)
+            out[f"{ds}/{part} file md5"] = hashlib.md5(f.read_bytes()).hexdigest()  # what DVC would record
+    return out
+
+
+def _written_files(root: Path) -> list[Path]:
+    skip = (root / "outputs" / "prepare", root / ".trust", root / "pipelines")
+    return [f for f in root.rglob("*") if f.is_file() and not f.is_symlink()
+            and not any(f.is_relative_to(s) for s in skip)
+            and not any(p.is_symlink() for p in f.relative_to(root).parents if p != Path("."))]
+
+
+def scan_hashes(files: list[Path], hashes: dict[str, str]) -> dict[str, list[str]]:
+    found = {}
+    for f in files:
+        text = f.read_bytes().decode("latin-1").lower()
+        hits = [name for name, h in hashes.items() if h in text]
+        if hits:
+            found[str(f)] = hits
+    return found
+
+
+def test_the_hash_scanner_finds_a_planted_hash(project, tmp_path):
+    hashes = _private_hashes(project)
+    planted = tmp_path / "x.json"
+    planted.write_text(json.dumps({"data_sha256": hashes["adult/train"]}))
+    assert scan_hashes([planted], hashes) == {str(planted): ["adult/train"]}
+
+
+def test_no_plain_hash_of_a_private_table_anywhere_a_stage_writes(project):
+    files = _written_files(project)
+    assert any(f.name == "mlflow.db" for f in files) and any("synthesize" in str(f) for f in files)
+    assert any(f.is_relative_to(project / "mlruns") for f in files)
+    assert scan_hashes(files, _private_hashes(project)) == {}
+
+
+def test_fingerprints_in_evidence_and_mlflow_are_keyed_and_verifiable_with_the_key(project):
+    import mlflow
+
+    from trust.data import keyed_fingerprint, lineage_key
+
+    key = lineage_key(project, create=False)
+    prep = json.loads((project / "evidence" / "prepare.json").read_text())
+    train, = [d for d in prep["data"] if d["name"] == "adult/train"]
+    assert train["fingerprint"] == keyed_fingerprint(pd.read_parquet(project / "outputs/prepare/adult/train.parquet"),
+                                                     key)
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("trust-pipeline").experiment_id])
+    tags = [r.data.tags for r in runs]
+    assert all("data_sha256" not in t and t["data_fingerprint"].count("hmac-sha256:") >= 1 for t in tags)
+
+
+def _dp_train_rows(root: Path) -> int:
+    return len(pd.read_parquet(root / "outputs" / "prepare" / "adult" / "train.parquet"))
+
+
+def test_the_dp_fit_read_the_whole_private_split(project):
+    ev = json.loads((project / "evidence" / "synthesize_eps_3.json").read_text())
+    assert ev["details"]["fit_rows"] == _dp_train_rows(project)  # the audit trail may keep the count
+    assert ev["ledger"] and all(e["dataset"] == "adult" for e in ev["ledger"])
+
+
+def test_no_stage_file_of_the_release_states_the_dp_fit_row_count(project):
+    """What the stage writes: a declared number of synthetic rows, no `train_rows`, no count in the ledger text."""
+    n = _dp_train_rows(project)
+    token = _token(str(n))
+    assert token.search(f"rows: {n},") and not token.search(f"{n}5") and not token.search(f"0.{n}")
+    member = project / "outputs" / "synthesize" / "eps_3"
+    assert len(pd.read_parquet(member / "synthetic.parquet")) == 250 != n  # a declared number of rows
+    ev = json.loads((project / "evidence" / "synthesize_eps_3.json").read_text())
+    assert not token.search(json.dumps(ev["ledger"])), "a ledger entry states the private row count"
+    metrics = json.loads((project / "metrics" / "synthesize_eps_3.json").read_text())
+    assert "train_rows" not in metrics and n not in metrics.values()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9 item 3 is the mechanisms side (trust/synth): q = batch / n and "
+                                       "model.json n_rows still use the exact n on this branch; remove this marker "
+                                       "when the DP row count is merged (the test then passes)")
+def test_no_release_figure_gives_back_the_dp_fit_row_count(project):
+    n = _dp_train_rows(project)
+    token = _token(str(n))
+    member = project / "outputs" / "synthesize" / "eps_3"
+    ev = json.loads((project / "evidence" / "synthesize_eps_3.json").read_text())
+    for e in ev["ledger"]:  # n = batch / q
+        if e["sample_rate"] and e["sample_rate"] < 1:
+            assert round(100 / e["sample_rate"]) != n, f"{e['release']}: batch / sample_rate = {n}"
+    texts = {f: f.read_text() for f in (member / "model").rglob("*") if f.suffix in (".json", ".txt", ".yaml")}
+    assert texts, "the model directory has a readable manifest"
+    leaks = {str(f): [m.group(0) for m in token.finditer(t)][:3] for f, t in texts.items() if token.search(t)}
+    assert leaks == {}, f"the model directory states the private row count {n}"

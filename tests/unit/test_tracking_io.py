@@ -32,7 +32,8 @@ def test_default_uri_respects_the_environment(monkeypatch, tmp_path):
 
 
 def test_one_run_per_stage_with_lineage_tags(store, tmp_path):
-    with stage_run("prepare", {"prepare": {"seed": 3}}, {"adult": "ab" * 32}, root=tmp_path) as run:
+    fp = "hmac-sha256:" + "ab" * 32
+    with stage_run("prepare", {"prepare": {"seed": 3}}, {"adult": fp}, root=tmp_path) as run:
         run.log_metrics({"a": {"rows": 10}, "flag": True, "text": "x"})
         plot = tmp_path / "plot.png"
         plot.write_bytes(b"\x89PNG fake")
@@ -44,9 +45,9 @@ def test_one_run_per_stage_with_lineage_tags(store, tmp_path):
         run_id = run.run_id
     got = mlflow.get_run(run_id)
     tags = got.data.tags
-    for key in ("git_commit", "stage", "params_hash", "data_sha256", "dvc_lock_sha256"):
+    for key in ("git_commit", "stage", "params_hash", "data_fingerprint", "dvc_lock_sha256"):
         assert key in tags
-    assert tags["stage"] == "prepare" and tags["data_sha256"] == "adult:" + "ab" * 32
+    assert tags["stage"] == "prepare" and tags["data_fingerprint"] == "adult=" + fp and "data_sha256" not in tags
     assert got.data.params == {"prepare.seed": "3"}
     assert got.data.metrics == {"a.rows": 10.0}  # booleans and text are not metrics
     assert got.info.status == "FINISHED"
@@ -56,10 +57,16 @@ def test_one_run_per_stage_with_lineage_tags(store, tmp_path):
 
 def test_a_failing_stage_ends_its_run_failed(store, tmp_path):
     with pytest.raises(RuntimeError):
-        with stage_run("boom", {}, "0" * 64, root=tmp_path) as run:
+        with stage_run("boom", {}, "hmac-sha256:" + "0" * 64, root=tmp_path) as run:
             run_id = run.run_id
             raise RuntimeError("bug")
     assert mlflow.get_run(run_id).info.status == "FAILED"
+
+
+def test_a_plain_hash_is_refused_as_a_data_fingerprint(store, tmp_path):
+    with pytest.raises(ValueError, match="plain hash"):
+        with stage_run("prepare", {}, {"adult/train": "ab" * 32}, root=tmp_path):
+            pass
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):

@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report(
-        strict: bool = typer.Option(False, "--strict", help="Exit 1 when any policy gate fails."),
+        strict: bool = typer.Option(False, "--strict", help="Exit 1 when any policy gate fails or none was evaluated."),
         root: Path = typer.Option(None, "--root", help="Project folder (default: the git work tree here).",
                                   file_okay=False),
         out: Path = typer.Option(None, "--out", help="Folder for the reports (default: <root>/reports).",
@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render reports/compliance.{html,json,md} from evidence/*.json, gated against params.yaml 'policy:'.
 
-        Exit status: 0 when rendered (even with failing gates, unless --strict); 1 with --strict when a policy gate fails; 2 when there is no evidence or bad evidence.
+        Exit status: 0 when rendered (even with failing gates, unless --strict); 1 with --strict when a policy gate fails or no policy gate was evaluated; 2 when there is no evidence or bad evidence.
         """
         from trust.report.model import failed_gates
         from trust.report.project import build_project_report, write_reports
@@ -30,10 +30,10 @@ def register(app: typer.Typer) -> None:
         model = build_project_report(root)
         paths = write_reports(model, out if out is not None else root / "reports", root=root)
         v = model["verdict"]
-        typer.echo(f"{v['status'].upper()}: {v['passed']} pass, {v['failed']} fail, {v['not_evaluated']} not "
-                   f"evaluated -> {', '.join(str(p) for p in paths)}")
+        typer.echo(f"{v['line']} -> {', '.join(str(p) for p in paths)}")
         for g in failed_gates(model):
             typer.echo(f"  FAIL {g['name']}: figure {g['value']}, required {g['comparator']} {g['threshold']} "
                        f"({g['threshold_source']})", err=True)
-        if strict and v["status"] == "fail":
+        if strict and v["strict_failure"]:
+            typer.echo(f"--strict: {v['strict_failure']}", err=True)
             raise typer.Exit(1)
