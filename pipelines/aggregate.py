@@ -246,6 +246,7 @@ def run() -> None:
             "response": {"target": schema.target, "log": log_target, "center": center, "scale": scale, "clip": clip,
                          "note": "center/scale are declared public constants, not computed from the private labels"},
             "guarantee": entry.sentence(),
+            "release": [relpath(out / "release.parquet"), relpath(out / "model.pt"), "the ledger entry"],
             "not_protected": "features of every row; bag membership and bag sizes",
             "rho_comparison": {f"{m}.k{k}": r for (m, k), r in ratios.items()},
             "dp_sweep": {"k_star": {est: {str(e): v["k_star"] for e, v in o.items()} for est, o in opts.items()},

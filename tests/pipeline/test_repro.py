@@ -98,10 +98,26 @@ def test_one_mlflow_run_per_executed_stage_with_lineage_tags(repo):
     assert evidence <= set(stages)
     for r in runs:
         assert r.info.status == "FINISHED"
-        for key in ("git_commit", "stage", "params_hash", "data_sha256"):
+        for key in ("git_commit", "stage", "params_hash", "data_fingerprint"):
             assert r.data.tags.get(key), (r.data.tags["stage"], key)
+        assert "hmac-sha256:" in r.data.tags["data_fingerprint"] and "data_sha256" not in r.data.tags
         for art in client.list_artifacts(r.info.run_id):
             assert not art.path.endswith((".csv", ".parquet")), art.path
+
+
+def test_report_shows_guarantees_per_unit_and_adjacency_and_every_non_dp_use_declared(repo):
+    dst, _, _ = repo
+    js = json.loads((dst / "reports/compliance.json").read_text())
+    keys = {(t["dataset"], t["unit_of_privacy"], t["adjacency"]) for t in js["ledger"]["totals"]}
+    assert keys == {("adult", "record", "add/remove"), ("king", "label", "replace-one")}
+    assert all(t["epsilon"] is not None for t in js["ledger"]["totals"])  # no undeclared non-DP use
+    uses = js["non_dp"]
+    assert {u["stage"] for u in uses} >= {"prepare", "synthesize_eps_none", "evaluate_synth", "aggregate"}
+    assert all(u["declared"] for u in uses)
+    secure, = [g for g in js["gates"] if g["policy_key"] == "require_secure_noise"]
+    assert secure["status"] == "pass"  # the pipeline never seeds its DP noise
+    assert (dst / ".trust/lineage.key").exists() and ".trust" not in _run(["git", "status", "--porcelain"],
+                                                                           dst, repo[1]).stdout
 
 
 def test_second_repro_changes_nothing_and_a_sweep_runs(repo):

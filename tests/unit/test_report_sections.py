@@ -64,7 +64,7 @@ def test_summary_opens_with_one_card_per_capability(model):
                                                         "aggregate-learning": "pass", "data": "not evaluated"}
     assert "epsilon 14.5 (record, add/remove)" in by["privacy-ledger"]["figure"]
     assert "epsilon 1 (replace-one)" in by["aggregate-learning"]["figure"]
-    assert "without DP: synthesize_eps_none" in by["synthetic-data"]["figure"]
+    assert "without DP: synthesize_eps_none (declared audit-trail only)" in by["synthetic-data"]["figure"]
     html = render_html(model)
     assert html.index('id="capability-cards"') < html.index('id="gate-table"')
     assert 'href="#synthetic-data"' in html

@@ -382,7 +382,8 @@ def build_report(
     ledger_entries = [{**e, "sentence": le.sentence() + (f" Note: {le.notes}" if le.notes else "")}
                       for e, le in zip(entries, led.entries)]
     by_stage = {d["stage"]: d for d in docs}
-    ctx = ReportContext(docs=by_stage, gates=gates, ledger=entries, policy=pol, stage_checks=g["stage_checks"])
+    ctx = ReportContext(docs=by_stage, gates=gates, ledger=entries, policy=pol, stage_checks=g["stage_checks"],
+                        non_dp=g["non_dp"])
     lock_rows = dvc_lock_rows(dvc_lock)
     datasets = _datasets(docs)
 

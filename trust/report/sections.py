@@ -82,6 +82,8 @@ class ReportContext:
     ledger: list[dict[str, Any]]
     policy: dict[str, float]
     stage_checks: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    non_dp: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """every non-DP use the evidence records, each with ``stage`` and ``declared`` (its policy declaration or None)"""
 
     def gates_of(self, stage: str) -> list[dict[str, Any]]:
         """Every check ``stage`` recorded: its policy gates (re-gated) and its stage checks (ledger gates excluded)."""
@@ -382,8 +384,10 @@ def _synthetic(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]
     plain = [d["stage"] for d in synth if not ctx.ledger_of(d["stage"])]
     card = (f"DP synthesis at epsilon {', '.join(f'{e:.3g}' for e in dp_eps)} (record level, add/remove)" if dp_eps
             else "no DP synthesis")
-    if plain:
-        card += f"; without DP: {', '.join(plain)} (audit trail only if declared)"
+    for st in plain:
+        uses = [u for u in ctx.non_dp if u["stage"] == st]
+        ok = uses and all(u["declared"] for u in uses)
+        card += f"; without DP: {st} ({'declared audit-trail only' if ok else 'NOT declared: epsilon infinite'})"
     return {"blocks": [b for b in blocks if b is not None], "claims": claims, "limitations": limitations,
             "card": card}
 
