@@ -187,7 +187,6 @@ def test_stage_renders_fail_without_failing_and_strict_exits_1(project, capsys, 
         assert e.value.code == 1
     finally:
         (root / "evidence" / "evaluate_fake.json").unlink()
-        params["policy"]["max_mia_auc"] = 0.6
 
 
 # --------------------------------------------------------------------------------------------- hashes and counts
