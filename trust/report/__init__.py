@@ -9,11 +9,11 @@
 """
 
 from trust.report.evidence import EVIDENCE_SCHEMA, check, make_evidence, validate_evidence
-from trust.report.model import REPORT_SCHEMA, build_report, failed_gates, validate_report
+from trust.report.model import REPORT_SCHEMA, build_report, failed_gates, strict_failure, validate_report
 from trust.report.policy import evaluate_gates
 from trust.report.render import render_html, render_json, render_markdown
 from trust.report.sections import SECTION_REGISTRY, section
 
 __all__ = ["EVIDENCE_SCHEMA", "check", "make_evidence", "validate_evidence", "REPORT_SCHEMA", "build_report",
-           "failed_gates", "validate_report", "evaluate_gates", "render_html", "render_json", "render_markdown",
+           "failed_gates", "strict_failure", "validate_report", "evaluate_gates", "render_html", "render_json", "render_markdown",
            "SECTION_REGISTRY", "section"]
