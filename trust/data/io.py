@@ -414,7 +414,7 @@ def read_table(path: str | os.PathLike[str], *, na_values: list[str] | None = No
             df = pd.read_parquet(p)
         else:
             compression = "gzip" if magic[:2] == b"\x1f\x8b" else None
-            if magic[:2] == b"PK" or b"\x00" in magic:
+            if not compression and (magic[:2] == b"PK" or b"\x00" in magic):
                 raise DataError(f"file '{p}' is binary (a spreadsheet or archive?), not a CSV; export it as CSV "
                                 "(UTF-8) or Parquet")
             if compression:
