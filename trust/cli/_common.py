@@ -1,0 +1,133 @@
+"""Pieces every command shares: warnings and progress on stderr, the schema file, the evidence file.
+
+Only the standard library and typer at import time (see :mod:`trust.cli`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from trust.errors import ConfigError, DataError
+
+#: Above this total epsilon a guarantee says next to nothing (a likelihood ratio of e^10, about 22,000):
+#: the commands warn, they do not refuse.
+VACUOUS_EPSILON = 10.0
+#: Warn when more than this share of the responses is clipped by a label-DP release.
+CLIPPED_WARN_SHARE = 0.5
+#: Model directory kinds (the ``kind`` in ``trust-model.json``); ``SYNTH_KIND`` equals
+#: ``trust.synth.model.MODEL_KIND`` (tested), kept here so paths are checked before torch is imported.
+SYNTH_KIND = "ctabgan-plus"
+AGGREGATE_FIT_KIND = "aggregate-fit"
+AGGREGATE_SWEEP_KIND = "aggregate-sweep"
+
+
+def warn(message: str) -> None:
+    """One line on stderr, ``warning: ...``."""
+    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    """One line on stderr for progress and results that are not the command's output."""
+    print(message, file=sys.stderr)
+
+
+def show_progress(quiet: bool) -> bool:
+    """Progress bars go to stderr, only when it is a terminal and ``--quiet`` is not given."""
+    return not quiet and sys.stderr.isatty()
+
+
+def check_finite(value: float | None, flag: str, *, positive: bool = False) -> None:
+    """A float option must be a finite number (click accepts ``nan`` and ``inf``), > 0 when ``positive``."""
+    if value is None:
+        return
+    if not math.isfinite(value) or (positive and not value > 0):
+        raise ConfigError(f"{flag} {value} must be a finite number{' > 0' if positive else ''}")
+
+
+def warn_if_vacuous(epsilon: float | None) -> None:
+    if epsilon is not None and epsilon > VACUOUS_EPSILON:
+        warn(f"epsilon {epsilon:g} is above {VACUOUS_EPSILON:g}: the guarantee is vacuous in practice (a likelihood "
+             f"ratio up to e^{epsilon:g}); treat the output as not private, or lower --epsilon")
+
+
+def read_schema_file(path: Path, flag: str = "--schema"):
+    """A declared :class:`~trust.data.TableSchema` from a reviewed ``schema.json``; one line on any problem."""
+    import json
+
+    from trust.data.io import check_input_file
+    from trust.data.schema import TableSchema
+
+    p = check_input_file(path, flag=flag)
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise DataError(f"{flag} '{p}' is not valid JSON ({type(e).__name__}: {str(e).splitlines()[0][:80]}); "
+                        "fix the file, or draft one with `trust data schema draft DATA --out schema.json`") from None
+    try:
+        return TableSchema.from_dict(d)
+    except (DataError, ConfigError) as e:
+        raise type(e)(f"{flag} '{p}': {e}") from None
+
+
+def check_schema_for_dp(schema, path: Path, n_rows: int) -> None:
+    """Public-schema checks a DP fit needs, in CLI terms: category lists declared and not identifier-like,
+    a target that cannot become a class of its own."""
+    from trust.data.schema import check_category_lists
+
+    for name, spec in schema.columns.items():
+        if spec.kind == "categorical" and spec.categories is None:
+            raise DataError(f"column '{name}' is categorical without a category list in --schema '{path}'; under DP "
+                            "the list must be public: add \"categories\": [...] to that column in the file (values "
+                            "from documentation, not from the data)")
+    check_category_lists(schema, n_rows)
+
+
+def check_target(df, schema, target: str, source: str) -> None:
+    """The target must be present in every row (a missing target would become a class of its own)."""
+    if schema is not None and schema.target is not None and schema[schema.target].allow_missing:
+        raise DataError(f"the schema declares target '{schema.target}' with \"allow_missing\": true; a missing "
+                        "target would become a class of its own: set it to false and drop rows without a target")
+    if df[target].isna().any():
+        raise DataError(f"target '{target}' has missing values in {source}; drop those rows first (a missing target "
+                        "would otherwise be learnt as a class of its own)")
+
+
+def evidence_path(evidence_dir: Path | None, stage: str, overwrite: bool) -> Path | None:
+    """``DIR/<stage>.json``, checked before any work (see :func:`trust.data.io.check_output_file`)."""
+    if evidence_dir is None:
+        return None
+    from trust.data.io import check_output_file
+
+    d = Path(evidence_dir)
+    if d.exists() and not d.is_dir():
+        raise DataError(f"--evidence '{d}' is a file; give a directory (e.g. evidence/)")
+    return check_output_file(d / f"{stage}.json", flag="--evidence", overwrite=overwrite, suffixes=(".json",))
+
+
+def write_evidence(path: Path | None, *, stage: str, kind: str, title: str, params: Mapping[str, Any],
+                   metrics: Mapping[str, Any], checks: Iterable[Mapping[str, Any]] = (),
+                   ledger: Iterable[Mapping[str, Any]] = (), details: Mapping[str, Any] | None = None) -> None:
+    """Write schema-valid evidence (``trust.report.evidence``) that ``trust report --root`` renders.
+
+    The document carries no data fingerprint (lineage is the pipeline's job) and no rows; the ledger
+    entries are the release's own.
+    """
+    if path is None:
+        return
+    from trust.data.io import atomic_write_json
+    from trust.report.evidence import make_evidence
+    from trust.tracking import git_commit
+
+    flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    doc = make_evidence(stage, kind, title=title, params=dict(params), checks=checks, metrics=flat, ledger=ledger,
+                        details=details, git_commit=git_commit(Path.cwd()))
+    atomic_write_json(path, doc, finite=True)
+    note(f"wrote evidence to {path}")
+
+
+__all__ = ["warn", "note", "show_progress", "check_finite", "warn_if_vacuous", "read_schema_file",
+           "check_schema_for_dp", "check_target", "evidence_path", "write_evidence", "VACUOUS_EPSILON",
+           "CLIPPED_WARN_SHARE", "SYNTH_KIND", "AGGREGATE_FIT_KIND", "AGGREGATE_SWEEP_KIND"]
