@@ -58,8 +58,8 @@ def _sigterm(signum, frame):  # noqa: ARG001
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, turning user mistakes into one line and exit status 2.
 
-    Usage errors (unknown option, missing argument) are click's, which also exit 2. SIGTERM exits like
-    SIGINT, removing any temporary file of a write in progress.
+    Usage errors (unknown option, missing argument, a value out of range) are one line as well, exit 2.
+    SIGTERM exits like SIGINT, removing any temporary file of a write in progress.
     """
     try:
         old = signal.signal(signal.SIGTERM, _sigterm)
@@ -69,13 +69,25 @@ def main(argv: list[str] | None = None) -> None:
         with warnings.catch_warnings():
             for spec in _QUIET_WARNINGS:
                 warnings.filterwarnings("ignore", **spec)
-            app(args=argv, prog_name="trust")
+            rc = app(args=argv, prog_name="trust", standalone_mode=False)
     except TrustError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except typer.TyperException as e:  # click's usage errors (typer's public base class)
+        if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click shows it
+            e.show()
+        else:  # one line, naming the option, and where the help is
+            ctx = getattr(e, "ctx", None)
+            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            print(f"error: {' '.join(e.format_message().split())}{where}", file=sys.stderr)
+        sys.exit(getattr(e, "exit_code", 2))
     finally:
         if old is not None:
             signal.signal(signal.SIGTERM, old)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 if __name__ == "__main__":

@@ -95,6 +95,28 @@ def check_target(df, schema, target: str, source: str) -> None:
                         "would otherwise be learnt as a class of its own)")
 
 
+#: Numeric values beyond this magnitude overflow the encoders' squares and mixtures.
+MAX_ABS_VALUE = 1e150
+
+
+def check_magnitudes(df, schema, source: str) -> None:
+    """Numeric columns must stay within :data:`MAX_ABS_VALUE` (1e300 overflows the encoders to inf/NaN).
+
+    Used on non-DP fits only: under DP an error that depends on one private value would reveal it; there the
+    declared bounds govern.
+    """
+    import numpy as np
+    import pandas as pd
+
+    for name, spec in schema.columns.items():
+        if spec.is_numeric and name in df:
+            v = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            if v.size and np.abs(v).max() > MAX_ABS_VALUE:
+                raise DataError(f"column '{name}' of {source} has values beyond {MAX_ABS_VALUE:g} in magnitude, which "
+                                "overflow the encoder; rescale the column (or mark those values missing)")
+
+
 def evidence_path(evidence_dir: Path | None, stage: str, overwrite: bool) -> Path | None:
     """``DIR/<stage>.json``, checked before any work (see :func:`trust.data.io.check_output_file`)."""
     if evidence_dir is None:
@@ -129,5 +151,5 @@ def write_evidence(path: Path | None, *, stage: str, kind: str, title: str, para
 
 
 __all__ = ["warn", "note", "show_progress", "check_finite", "warn_if_vacuous", "read_schema_file",
-           "check_schema_for_dp", "check_target", "evidence_path", "write_evidence", "VACUOUS_EPSILON",
+           "check_schema_for_dp", "check_target", "check_magnitudes", "MAX_ABS_VALUE", "evidence_path", "write_evidence", "VACUOUS_EPSILON",
            "CLIPPED_WARN_SHARE", "SYNTH_KIND", "AGGREGATE_FIT_KIND", "AGGREGATE_SWEEP_KIND"]

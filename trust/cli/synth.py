@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from trust.cli._common import (SYNTH_KIND, check_finite, check_schema_for_dp, check_target, evidence_path, note,
+from trust.cli._common import (SYNTH_KIND, check_finite, check_magnitudes, check_schema_for_dp, check_target, evidence_path, note,
                                read_schema_file, show_progress, warn, warn_if_vacuous, write_evidence)
 from trust.errors import ConfigError, DataError
 
@@ -87,6 +87,8 @@ def fit(
     if epsilon is not None:
         check_schema_for_dp(schema, schema_file, len(df))
         warn_if_vacuous(epsilon)
+    else:
+        check_magnitudes(df, schema, f"'{data}'")
 
     from trust.synth.model import CTABGANPlus
 

@@ -167,8 +167,8 @@ def check_input_file(path: str | os.PathLike[str], *, flag: str | None = None) -
     """``path`` must be an existing, readable ordinary file (a one-line DataError otherwise)."""
     p = Path(path)
     if not p.exists():
-        raise DataError(f"file '{p}'{f' ({flag})' if flag else ''} does not exist; check the path "
-                        "or run 'trust data list' for bundled datasets")
+        hint = "" if flag == "--schema" else " or run 'trust data list' for bundled datasets"
+        raise DataError(f"file '{p}'{f' ({flag})' if flag else ''} does not exist; check the path{hint}")
     if p.is_dir():
         raise DataError(f"'{p}' is a directory; pass a CSV or Parquet file")
     if not os.access(p, os.R_OK):
@@ -328,6 +328,7 @@ def load_torch_weights(path: str | os.PathLike[str], modules: Mapping[str, Any])
             weights do not fit the networks (another model's file); the message names the file.
     """
     import pickle
+    import struct
     import zipfile
 
     import torch
@@ -336,7 +337,10 @@ def load_torch_weights(path: str | os.PathLike[str], modules: Mapping[str, Any])
     fix = "it is not the weights file this model saved (truncated or from another model); save the model again"
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as e:
+    except Exception as e:  # noqa: BLE001 - any file a user points at: truncated zips, foreign pickles, struct errors
+        if not isinstance(e, (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile,
+                              struct.error, KeyError, AttributeError, TypeError)):
+            raise
         raise DataError(f"'{p}' could not be read ({type(e).__name__}); {fix}") from None
     if not isinstance(state, dict) or any(not isinstance(state.get(k), dict) for k in modules):
         raise DataError(f"'{p}' does not hold the state of {', '.join(modules)}; {fix}")

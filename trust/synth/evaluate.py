@@ -69,8 +69,10 @@ def _check_tables(schema: TableSchema, **tables: pd.DataFrame) -> dict[str, pd.D
                 if (numeric.isna() & col.notna()).any():
                     raise DataError(f"column '{c}' of the {name} table holds text, but the schema says it is "
                                     f"{spec.kind}; fix that table or declare the column categorical")
-                if not np.isfinite(numeric.dropna().to_numpy(dtype=float)).all():
-                    raise DataError(f"column '{c}' of the {name} table holds infinite values; replace them")
+                values = numeric.dropna().to_numpy(dtype=float)
+                if not np.isfinite(values).all() or (values.size and np.abs(values).max() > 1e150):
+                    raise DataError(f"column '{c}' of the {name} table holds infinite values or values beyond 1e150 "
+                                    "in magnitude (their distances overflow); rescale or replace them")
             if name != "synthetic":  # real tables: missing values are imputed, rows without a target dropped
                 continue
             if c == schema.target and col.isna().any():
