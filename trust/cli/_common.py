@@ -117,8 +117,9 @@ def check_magnitudes(df, schema, source: str) -> None:
                                 "overflow the encoder; rescale the column (or mark those values missing)")
 
 
-def evidence_path(evidence_dir: Path | None, stage: str, overwrite: bool) -> Path | None:
-    """``DIR/<stage>.json``, checked before any work (see :func:`trust.data.io.check_output_file`)."""
+def evidence_path(evidence_dir: Path | None, stage: str, overwrite: bool, *, ledger: bool = False) -> Path | None:
+    """``DIR/<stage>.json``, checked before any work (see :func:`trust.data.io.check_output_file`); with
+    ``ledger`` (a DP release will be recorded) the evidence schema is probed with a ledger entry first."""
     if evidence_dir is None:
         return None
     from trust.data.io import check_output_file
@@ -126,7 +127,27 @@ def evidence_path(evidence_dir: Path | None, stage: str, overwrite: bool) -> Pat
     d = Path(evidence_dir)
     if d.exists() and not d.is_dir():
         raise DataError(f"--evidence '{d}' is a file; give a directory (e.g. evidence/)")
-    return check_output_file(d / f"{stage}.json", flag="--evidence", overwrite=overwrite, suffixes=(".json",))
+    path = check_output_file(d / f"{stage}.json", flag="--evidence", overwrite=overwrite, suffixes=(".json",))
+    if ledger:
+        _probe_evidence_schema()
+    return path
+
+
+def _probe_evidence_schema() -> None:
+    """Fail before the work, not after it, if this version's evidence schema refuses a ledger entry as the
+    ledger writes it (a mismatch between trust.privacy.ledger and trust.report.evidence: a bug, reported
+    as such)."""
+    from trust.privacy.ledger import LedgerEntry
+    from trust.report.evidence import make_evidence
+
+    probe = LedgerEntry(release="probe", mechanism="probe", epsilon=1.0, delta=0.0, accountant="closed-form",
+                        noise_multiplier=1.0, sample_rate=1.0, steps=1, max_grad_norm=1.0, unit_of_privacy="label",
+                        adjacency="replace-one")
+    try:
+        make_evidence("probe", "probe", ledger=[probe.to_dict()])
+    except DataError as e:
+        raise RuntimeError(f"trust bug: the evidence schema refuses the ledger's own entries ({e}); --evidence "
+                           "cannot work in this version") from None
 
 
 def write_evidence(path: Path | None, *, stage: str, kind: str, title: str, params: Mapping[str, Any],

@@ -145,7 +145,7 @@ def fit(
     check_input_file(data)
     check_output_dir(out, kind=AGGREGATE_FIT_KIND, overwrite=overwrite)
     stage = f"aggregate-fit-{out.name}"
-    ev_path = evidence_path(evidence, stage, overwrite)
+    ev_path = evidence_path(evidence, stage, overwrite, ledger=epsilon is not None)
     warn_if_vacuous(epsilon)
 
     from trust.aggregate import InterpolatingRegressor, bag_means, bag_sizes, make_bags, release_bag_means

@@ -66,7 +66,7 @@ def fit(
         raise ConfigError(f"a DP fit needs a reviewed schema: run `trust data schema draft {data} --out schema.json`, "
                           "check every kind and category list in it, then pass --schema schema.json")
     check_output_dir(out, kind=SYNTH_KIND, overwrite=overwrite)
-    ev_path = evidence_path(evidence, f"synth-fit-{out.name}", overwrite)
+    ev_path = evidence_path(evidence, f"synth-fit-{out.name}", overwrite, ledger=epsilon is not None)
     schema = read_schema_file(schema_file) if schema_file is not None else None
 
     from trust.data import infer_schema, read_table
