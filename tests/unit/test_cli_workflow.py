@@ -220,3 +220,18 @@ def test_the_cli_checks_paths_with_the_synthesizer_s_own_model_kind():
     from trust.synth.model import MODEL_KIND
 
     assert SYNTH_KIND == MODEL_KIND
+
+
+def test_release_bag_means_warns_when_most_responses_are_clipped():
+    from trust.aggregate import make_bags, release_bag_means
+    from trust.aggregate.bags import ClippingWarning
+
+    y = np.random.default_rng(0).normal(500_000, 50_000, size=64)
+    ids = make_bags(64, 4, random_state=0)
+    with pytest.warns(ClippingWarning, match="most responses are clipped"):
+        release_bag_means(y, ids, 1.0, 2.0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ClippingWarning)
+        release_bag_means(y, ids, 1.0, 2.0, center=500_000, scale=50_000)

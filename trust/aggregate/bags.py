@@ -225,6 +225,29 @@ def clipped_share(y, clip: float, *, center: float = 0.0, scale: float = 1.0) ->
     return float(np.mean(np.abs(z) >= float(clip)))
 
 
+#: A label-DP release warns (:class:`ClippingWarning`) when more than this share of the responses is clipped.
+CLIPPED_WARN_SHARE = 0.5
+
+
+class ClippingWarning(UserWarning):
+    """Most responses lie beyond the clip bound: the released bag means carry little signal."""
+
+
+def warn_if_mostly_clipped(y, clip: float, *, center: float = 0.0, scale: float = 1.0) -> float:
+    """Warn (:class:`ClippingWarning`) when more than :data:`CLIPPED_WARN_SHARE` of the responses are clipped;
+    returns the share (:func:`clipped_share`)."""
+    import warnings
+
+    share = clipped_share(y, clip, center=center, scale=scale)
+    if share > CLIPPED_WARN_SHARE:
+        warnings.warn(f"most responses are clipped to +-{float(clip):g} after (y - {float(center):g}) / "
+                      f"{float(scale):g}: the released means carry little signal and a model learns a near-constant; "
+                      "declare a public center and scale of the response's range (CLI: --center, --scale) or a "
+                      "larger clip",
+                      ClippingWarning, stacklevel=3)
+    return share
+
+
 def split_bags(bag_ids, val_fraction: float = 0.2, random_state=None) -> tuple[np.ndarray, np.ndarray]:
     """Split bags (not rows) into train and validation bags; returns the two sorted arrays of bag numbers."""
     ids, m = check_bags(bag_ids)
@@ -252,4 +275,4 @@ def subset_bags(bag_ids, keep: Sequence[int] | np.ndarray) -> tuple[np.ndarray, 
 
 
 __all__ = ["STRATEGIES", "make_bags", "check_bags", "bag_sizes", "bag_indices", "bag_means", "split_bags",
-           "subset_bags", "clipped_share"]
+           "subset_bags", "clipped_share", "warn_if_mostly_clipped", "ClippingWarning", "CLIPPED_WARN_SHARE"]

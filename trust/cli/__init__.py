@@ -50,6 +50,11 @@ _QUIET_WARNINGS = (
 )
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+    # A warning that reaches the user is one line, like an error: `warning: <message>`.
+    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 def _sigterm(signum, frame):  # noqa: ARG001
     # The same clean exit as Ctrl-C: SystemExit unwinds through every `finally` that removes a temp file.
     raise SystemExit(128 + signum)
@@ -67,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         old = None
     try:
         with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
             for spec in _QUIET_WARNINGS:
                 warnings.filterwarnings("ignore", **spec)
             rc = app(args=argv, prog_name="trust", standalone_mode=False)

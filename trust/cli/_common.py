@@ -15,8 +15,6 @@ from trust.errors import ConfigError, DataError
 #: Above this total epsilon a guarantee says next to nothing (a likelihood ratio of e^10, about 22,000):
 #: the commands warn, they do not refuse.
 VACUOUS_EPSILON = 10.0
-#: Warn when more than this share of the responses is clipped by a label-DP release.
-CLIPPED_WARN_SHARE = 0.5
 #: Model directory kinds (the ``kind`` in ``trust-model.json``); ``SYNTH_KIND`` equals
 #: ``trust.synth.model.MODEL_KIND`` (tested), kept here so paths are checked before torch is imported.
 SYNTH_KIND = "ctabgan-plus"
@@ -172,5 +170,6 @@ def write_evidence(path: Path | None, *, stage: str, kind: str, title: str, para
 
 
 __all__ = ["warn", "note", "show_progress", "check_finite", "warn_if_vacuous", "read_schema_file",
-           "check_schema_for_dp", "check_target", "check_magnitudes", "MAX_ABS_VALUE", "evidence_path", "write_evidence", "VACUOUS_EPSILON",
-           "CLIPPED_WARN_SHARE", "SYNTH_KIND", "AGGREGATE_FIT_KIND", "AGGREGATE_SWEEP_KIND"]
+           "check_schema_for_dp", "check_target", "check_magnitudes", "MAX_ABS_VALUE", "evidence_path",
+           "write_evidence", "VACUOUS_EPSILON",
+           "SYNTH_KIND", "AGGREGATE_FIT_KIND", "AGGREGATE_SWEEP_KIND"]

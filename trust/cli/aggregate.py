@@ -19,7 +19,7 @@ from typing import Optional
 
 import typer
 
-from trust.cli._common import (AGGREGATE_FIT_KIND, AGGREGATE_SWEEP_KIND, CLIPPED_WARN_SHARE, check_finite,
+from trust.cli._common import (AGGREGATE_FIT_KIND, AGGREGATE_SWEEP_KIND, check_finite,
                                evidence_path, warn, warn_if_vacuous, write_evidence)
 from trust.errors import ConfigError, DataError
 
@@ -91,16 +91,6 @@ def _parse_rho(rho: str):
     return value
 
 
-def _warn_if_clipped(y, clip: float, center: float, scale: float) -> None:
-    from trust.aggregate.bags import clipped_share
-
-    share = clipped_share(y, clip, center=center, scale=scale)
-    if share > CLIPPED_WARN_SHARE:
-        warn(f"most responses are clipped to +-{clip:g} after (y - {center:g}) / {scale:g}: the released means "
-             "carry little signal and the model tends to a constant; declare a public --center and --scale of the "
-             "target's range (or a larger --clip)")
-
-
 @app.command("fit")
 def fit(
     data: Path = typer.Argument(..., help="CSV or Parquet with instance-level rows (features and the target)."),
@@ -160,7 +150,6 @@ def fit(
         ids = make_bags(n, bag_size, "random", drop_last=not keep_last, random_state=seed)
     entry = None
     if epsilon is not None:
-        _warn_if_clipped(ytr, clip, center, scale)
         name = dataset or Path(data).name
         yb, entry = release_bag_means(ytr, ids, epsilon, clip, center=center, scale=scale,
                                       release=f"aggregate/cli/{name}", dataset=name)
@@ -238,7 +227,6 @@ def sweep(
     from trust.data.io import atomic_write_json
 
     _, Xtr, Xte, ytr, yte, _ = _load(data, target, [], log_target, test_fraction, 0, sep)
-    _warn_if_clipped(ytr, clip, center, scale)
     if len(yte) == 0:
         raise ConfigError("--test-fraction must be > 0 for a sweep (the test MSE is what it compares)")
     for k in bag_sizes:

@@ -11,8 +11,8 @@ from typing import Optional
 
 import typer
 
-from trust.cli._common import (SYNTH_KIND, check_finite, check_magnitudes, check_schema_for_dp, check_target, evidence_path, note,
-                               read_schema_file, show_progress, warn, warn_if_vacuous, write_evidence)
+from trust.cli._common import (SYNTH_KIND, check_finite, check_magnitudes, check_schema_for_dp, check_target,
+                               evidence_path, note, read_schema_file, show_progress, warn_if_vacuous, write_evidence)
 from trust.errors import ConfigError, DataError
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
@@ -193,7 +193,8 @@ def evaluate(
     synthetic: Path = typer.Option(..., "--synthetic", help="The synthetic table to evaluate."),
     target: str = typer.Option(..., "--target", help="Target column for train-on-synthetic-test-on-real."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the figures as JSON here (.json)."),
-    schema_file: Optional[Path] = typer.Option(None, "--schema", help="A schema.json (else inferred from --real-train)."),
+    schema_file: Optional[Path] = typer.Option(None, "--schema",
+                                               help="A schema.json (else inferred from --real-train)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of every subsample and model."),
     na: list[str] = typer.Option(["?"], "--na", help="Markers read as missing in CSVs (repeatable)."),
     sep: Optional[str] = typer.Option(None, "--sep", help=_SEP_HELP),

@@ -189,7 +189,8 @@ def check_output_file(path: str | os.PathLike[str], *, flag: str | None = "--out
         what = f"extension '{p.suffix}'" if p.suffix else "no extension"
         raise DataError(f"{_flag(flag, p)} has {what}; name the file with one of {', '.join(suffixes)}")
     if p.is_dir():
-        raise DataError(f"{_flag(flag, p)} is a directory; give a file name (e.g. '{p / ('out' + (suffixes or ['.json'])[0])}')")
+        example = p / ("out" + (list(suffixes) or [".json"])[0]) if suffixes else p / "out.json"
+        raise DataError(f"{_flag(flag, p)} is a directory; give a file name (e.g. '{example}')")
     if p.exists() or p.is_symlink():
         if not overwrite:
             raise DataError(f"{_flag(flag, p)} already exists; pass --overwrite to replace it, or choose another name")
@@ -298,7 +299,8 @@ def read_model_dir(path: str | os.PathLike[str], *, kind: str, files: Sequence[s
     p = Path(path)
     expect = " and ".join(files) if files else MANIFEST
     if not p.is_dir():
-        raise DataError(f"'{p}' is not a saved {what} ({'it does not exist' if not p.exists() else 'not a directory'}); "
+        why = "it does not exist" if not p.exists() else "not a directory"
+        raise DataError(f"'{p}' is not a saved {what} ({why}); "
                         "pass the directory written by fit/save")
     manifest: dict[str, Any] = {}
     if (p / MANIFEST).is_file():
