@@ -83,12 +83,16 @@ def check_schema_for_dp(schema, path: Path, n_rows: int) -> None:
     check_category_lists(schema, n_rows)
 
 
-def check_target(df, schema, target: str, source: str) -> None:
-    """The target must be present in every row (a missing target would become a class of its own)."""
+def check_target(df, schema, target: str, source: str, *, dp: bool = False) -> None:
+    """The target must be present in every row (a missing target would become a class of its own).
+
+    Under DP only the public part is checked (the declared schema must not allow a missing target): an error
+    that depends on whether one private row lacks its target would reveal that row.
+    """
     if schema is not None and schema.target is not None and schema[schema.target].allow_missing:
         raise DataError(f"the schema declares target '{schema.target}' with \"allow_missing\": true; a missing "
                         "target would become a class of its own: set it to false and drop rows without a target")
-    if df[target].isna().any():
+    if not dp and df[target].isna().any():
         raise DataError(f"target '{target}' has missing values in {source}; drop those rows first (a missing target "
                         "would otherwise be learnt as a class of its own)")
 

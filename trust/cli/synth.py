@@ -83,7 +83,7 @@ def fit(
     if schema is None:
         schema = infer_schema(df, target=target)
     if target is not None:
-        check_target(df, schema if schema_file is not None else None, target, f"'{data}'")
+        check_target(df, schema if schema_file is not None else None, target, f"'{data}'", dp=epsilon is not None)
     if epsilon is not None:
         check_schema_for_dp(schema, schema_file, len(df))
         warn_if_vacuous(epsilon)

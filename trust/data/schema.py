@@ -435,7 +435,9 @@ def check_category_lists(schema: TableSchema, n_rows: int) -> None:
     :data:`CATEGORY_SHARE` of the ``n_rows`` rows (and more than :data:`MAX_CATEGORY_LEVELS`), or of more
     than 20 levels that are mostly numbers (a numeric column turned text by one stray value, whose exact
     values would be published) is refused. The message names the column and the number of declared
-    levels (public), never a row count or a value.
+    levels (public), never a row count or a value. (The share rule compares the public list with the row
+    count, so near its threshold the decision depends on the exact count; it is a guard against publishing
+    raw values, not a DP mechanism.)
 
     Raises:
         DataError: naming the first such column, why, and the fix.
