@@ -235,3 +235,18 @@ def test_release_bag_means_warns_when_most_responses_are_clipped():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ClippingWarning)
         release_bag_means(y, ids, 1.0, 2.0, center=500_000, scale=50_000)
+
+
+def test_a_large_sample_is_drawn_in_chunks_with_every_row_and_integer_columns(toy_csv, tmp_path, capsys):
+    from trust.cli.synth import SAMPLE_CHUNK
+
+    assert _run(capsys, "synth", "fit", toy_csv, "--target", "y", "--no-dp", "--epochs", "1", "--batch-size", "100",
+                "--quiet", "--out", tmp_path / "m")[0] == 0
+    n = SAMPLE_CHUNK + 7
+    code, _, err = _run(capsys, "synth", "sample", tmp_path / "m", "-n", n, "--out", tmp_path / "s.parquet",
+                        "--seed", "2", "--quiet")
+    assert code == 0, err
+    rows = pd.read_parquet(tmp_path / "s.parquet")
+    assert len(rows) == n and str(rows["k"].dtype) == "Int64"
+    # each chunk has its own seed: the second chunk does not repeat the first one's rows
+    assert not rows.iloc[:7].reset_index(drop=True).equals(rows.iloc[SAMPLE_CHUNK:].reset_index(drop=True))
