@@ -28,7 +28,7 @@ def test_fit_with_label_dp_writes_model_summary_and_ledger(csv, tmp_path):
                         "--bag-size", "4", "--epsilon", "2", "--clip", "4", "--out", str(out)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["ledger.json", "model.pt", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["ledger.json", "model.pt", "summary.json", "trust-model.json"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["bags"] == 80 and summary["bag_size_max"] == 4 and summary["epsilon"] == 2.0
     assert summary["test_mse"] < summary["test_mse_of_constant"]

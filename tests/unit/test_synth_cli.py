@@ -27,6 +27,15 @@ def table_csv(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def schema_json(table_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("schema") / "schema.json"
+    with pytest.raises(SystemExit) as e:
+        main(["data", "schema", "draft", str(table_csv), "--target", "y", "--out", str(out)])
+    assert e.value.code in (0, None)
+    return out
+
+
+@pytest.fixture(scope="module")
 def model_dir(table_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("models") / "toy-model"
     with pytest.raises(SystemExit) as e:
@@ -46,10 +55,11 @@ def test_fit_and_sample(model_dir, tmp_path, capsys):
     assert len(syn) == 40 and list(syn.columns) == ["x", "c", "y"] and (syn["c"] == "a").all()
 
 
-def test_dp_fit_writes_a_model_with_its_ledger(table_csv, tmp_path, capsys):
+def test_dp_fit_writes_a_model_with_its_ledger(table_csv, schema_json, tmp_path, capsys):
     out = tmp_path / "dp-model"
     code, _, err = _run(capsys, "synth", "fit", str(table_csv), "--target", "y", "--epsilon", "5", "--delta", "1e-4",
-                        "--epochs", "1", "--batch-size", "100", "--declare-categories", "--quiet", "--out", str(out))
+                        "--epochs", "1", "--batch-size", "100", "--schema", str(schema_json), "--quiet",
+                        "--out", str(out))
     assert code in (0, None), err
     assert "differentially private" in err
     from trust.synth.model import CTABGANPlus
@@ -61,14 +71,15 @@ def test_dp_fit_writes_a_model_with_its_ledger(table_csv, tmp_path, capsys):
 @pytest.mark.parametrize("args,needle", [
     (["--target", "nope", "--no-dp"], "target 'nope'"),
     (["--target", "y"], "choose --epsilon"),
-    (["--target", "y", "--epsilon", "0", "--declare-categories"], "epsilon=0"),
-    (["--target", "y", "--epsilon", "1", "--delta", "0.5", "--declare-categories"], "below 1/n"),
-    (["--target", "y", "--epsilon", "10", "--epochs", "1"], "declared categories"),
-    (["--target", "y", "--epsilon", "1e-6", "--epochs", "500", "--batch-size", "300", "--declare-categories"],
+    (["--target", "y", "--epsilon", "0", "--schema", "SCHEMA"], "--epsilon 0.0 must be"),
+    (["--target", "y", "--epsilon", "1", "--delta", "0.5", "--schema", "SCHEMA"], "below 1/n"),
+    (["--target", "y", "--epsilon", "10", "--epochs", "1"], "trust data schema draft"),
+    (["--target", "y", "--epsilon", "1e-6", "--epochs", "500", "--batch-size", "300", "--schema", "SCHEMA"],
      "cannot be met"),
 ])
-def test_fit_bad_input_exits_2_with_one_line_and_no_output(table_csv, tmp_path, capsys, args, needle):
+def test_fit_bad_input_exits_2_with_one_line_and_no_output(table_csv, schema_json, tmp_path, capsys, args, needle):
     out = tmp_path / "m"
+    args = [str(schema_json) if a == "SCHEMA" else a for a in args]
     code, _, err = _run(capsys, "synth", "fit", str(table_csv), "--quiet", "--out", str(out), *args)
     assert code == 2, err
     assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

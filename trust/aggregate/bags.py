@@ -27,13 +27,14 @@ from typing import Sequence
 
 import numpy as np
 
+from trust._validation import check_random_state
 from trust.errors import ConfigError, DataError
 
 STRATEGIES = ("random", "feature_keyed")
 
 
 def _rng(random_state) -> np.random.Generator:
-    return random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    return check_random_state(random_state)
 
 
 def _check_size(bag_size, n: int, what: str = "bag_size") -> int:
@@ -197,7 +198,10 @@ def bag_means(values, bag_ids) -> np.ndarray:
 
     ``values`` may be ``(n,)`` or ``(n, p)``; returns ``(m,)`` or ``(m, p)``.
     """
-    v = np.asarray(values, dtype=float)
+    try:
+        v = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError("bag_means needs numeric values; got values that are not numbers") from None
     ids, m = check_bags(bag_ids, len(v))
     keep = ids >= 0
     counts = np.bincount(ids[keep], minlength=m).astype(float)
@@ -206,6 +210,42 @@ def bag_means(values, bag_ids) -> np.ndarray:
     out = np.zeros((m,) + v.shape[1:])
     np.add.at(out, ids[keep], v[keep])
     return out / counts.reshape((-1,) + (1,) * (v.ndim - 1))
+
+
+def clipped_share(y, clip: float, *, center: float = 0.0, scale: float = 1.0) -> float:
+    """Share of the responses whose standardised value ``(y - center) / scale`` lies at or beyond ``+-clip``.
+
+    A label-DP release clips every response to ``[-clip, clip]``; when most responses are clipped (e.g. raw
+    dollars with the default ``center=0, scale=1``) the released means are all near ``+-clip`` and the model
+    learns a constant. Callers warn when this share is large (the CLI: above one half).
+    """
+    z = (np.asarray(y, dtype=float).reshape(-1) - float(center)) / float(scale)
+    if z.size == 0:
+        return 0.0
+    return float(np.mean(np.abs(z) >= float(clip)))
+
+
+#: A label-DP release warns (:class:`ClippingWarning`) when more than this share of the responses is clipped.
+CLIPPED_WARN_SHARE = 0.5
+
+
+class ClippingWarning(UserWarning):
+    """Most responses lie beyond the clip bound: the released bag means carry little signal."""
+
+
+def warn_if_mostly_clipped(y, clip: float, *, center: float = 0.0, scale: float = 1.0) -> float:
+    """Warn (:class:`ClippingWarning`) when more than :data:`CLIPPED_WARN_SHARE` of the responses are clipped;
+    returns the share (:func:`clipped_share`)."""
+    import warnings
+
+    share = clipped_share(y, clip, center=center, scale=scale)
+    if share > CLIPPED_WARN_SHARE:
+        warnings.warn(f"most responses are clipped to +-{float(clip):g} after (y - {float(center):g}) / "
+                      f"{float(scale):g}: the released means carry little signal and a model learns a near-constant; "
+                      "declare a public center and scale of the response's range (CLI: --center, --scale) or a "
+                      "larger clip",
+                      ClippingWarning, stacklevel=3)
+    return share
 
 
 def split_bags(bag_ids, val_fraction: float = 0.2, random_state=None) -> tuple[np.ndarray, np.ndarray]:
@@ -235,4 +275,4 @@ def subset_bags(bag_ids, keep: Sequence[int] | np.ndarray) -> tuple[np.ndarray, 
 
 
 __all__ = ["STRATEGIES", "make_bags", "check_bags", "bag_sizes", "bag_indices", "bag_means", "split_bags",
-           "subset_bags"]
+           "subset_bags", "clipped_share", "warn_if_mostly_clipped", "ClippingWarning", "CLIPPED_WARN_SHARE"]

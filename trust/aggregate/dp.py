@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from trust.aggregate.bags import check_bags
+from trust.aggregate.bags import check_bags, warn_if_mostly_clipped
 from trust.errors import ConfigError, DataError
 from trust.privacy import LedgerEntry
 
@@ -89,6 +89,7 @@ def release_bag_means(y, bag_ids, epsilon: float, clip: float, *, center: float 
     eps = _positive("epsilon", epsilon)
     c = _positive("clip", clip)
     z = clip_responses(y, c, center=center, scale=scale)
+    warn_if_mostly_clipped(y, c, center=center, scale=scale)
     ids, m = check_bags(bag_ids, len(z))
     keep = ids >= 0
     k = np.bincount(ids[keep], minlength=m)

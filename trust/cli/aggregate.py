@@ -13,24 +13,30 @@ instance-level test MSE that the summary reports.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
-from rich.console import Console
 
+from trust.cli._common import (AGGREGATE_FIT_KIND, AGGREGATE_SWEEP_KIND, check_finite,
+                               evidence_path, warn, warn_if_vacuous, write_evidence)
 from trust.errors import ConfigError, DataError
 
-app = typer.Typer(no_args_is_help=True)
-console = Console(stderr=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+
+#: Targets beyond this magnitude overflow the squared errors the summary reports.
+MAX_ABS_TARGET = 1e150
 
 
-def _load(data: Path, target: str, bag_keys: list[str], log_target: bool, test_fraction: float, seed: int):
+def _load(data: Path, target: str, bag_keys: list[str], log_target: bool, test_fraction: float, seed: int,
+          sep: Optional[str] = None):
+    import numpy as np
+
     from trust.aggregate.experiments import tabular_features
     from trust.data import infer_schema, read_table
 
-    df = read_table(data)
+    df = read_table(data, sep=sep)
     if target not in df.columns:
         raise DataError(f"column '{target}' (--target) is not in {data}; columns are {list(df.columns)[:20]}")
     for key in bag_keys:
@@ -41,7 +47,10 @@ def _load(data: Path, target: str, bag_keys: list[str], log_target: bool, test_f
         raise ConfigError(f"--test-fraction={test_fraction} must lie in [0, 1)")
     y = np.asarray(df[target], dtype=float) if df[target].dtype.kind in "fiub" else None
     if y is None or not np.all(np.isfinite(y)):
-        raise DataError(f"target '{target}' must be numeric without missing values")
+        raise DataError(f"target '{target}' must be numeric without missing values; drop rows without a target")
+    if np.abs(y).max() > MAX_ABS_TARGET:
+        raise DataError(f"target '{target}' has values beyond {MAX_ABS_TARGET:g} in magnitude, too large to square; "
+                        "rescale the column (or use --log-target)")
     if log_target:
         if (y <= 0).any():
             raise DataError(f"--log-target needs a positive target, but '{target}' has values <= 0; drop --log-target")
@@ -57,7 +66,9 @@ def _load(data: Path, target: str, bag_keys: list[str], log_target: bool, test_f
     return tr, Xtr, others[0], y[~test], y[test], names
 
 
-def _check_privacy(epsilon: Optional[float], clip: Optional[float], scale: float) -> None:
+def _check_privacy(epsilon: Optional[float], clip: Optional[float], scale: float, center: float = 0.0) -> None:
+    for flag, v in (("--epsilon", epsilon), ("--clip", clip), ("--scale", scale), ("--center", center)):
+        check_finite(v, flag)
     if epsilon is not None and not epsilon > 0:
         raise ConfigError(f"--epsilon={epsilon} must be > 0 (omit it for non-private bag means)")
     if clip is not None and not clip > 0:
@@ -75,8 +86,8 @@ def _parse_rho(rho: str):
         value = float(rho)
     except ValueError:
         raise ConfigError(f"--rho '{rho}' must be 'auto' or a number >= 0") from None
-    if not value >= 0:
-        raise ConfigError(f"--rho {rho} must be 'auto' or a number >= 0")
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"--rho {rho} must be 'auto' or a finite number >= 0")
     return value
 
 
@@ -98,12 +109,20 @@ def fit(
     model: str = typer.Option("linear", "--model", help="linear (closed form) or mlp (torch)."),
     epochs: int = typer.Option(30, "--epochs", help="MLP epochs."),
     test_fraction: float = typer.Option(0.2, "--test-fraction", help="Rows held out (never bagged) for test MSE."),
-    seed: int = typer.Option(0, "--seed", help="Seed of bags, noise, split and training."),
-    out: Path = typer.Option(Path("aggregate-out"), "--out", help="Output folder."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of bags, split and training (never of DP noise)."),
+    out: Path = typer.Option(Path("aggregate-out"), "--out", help="Output folder (new or empty; an earlier "
+                                                                  "`aggregate fit` output only with --overwrite)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset name in the privacy ledger (default: "
+                                                                   "the file name)."),
+    sep: Optional[str] = typer.Option(None, "--sep", help="CSV delimiter (default: detected)."),
+    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Also write evidence "
+                                                                      "DIR/aggregate-fit-<out>.json."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier output at --out."),
 ) -> None:
     """Bag the rows, release bag means (optionally with label-DP), fit, and report the test MSE."""
-    from trust.aggregate import InterpolatingRegressor, bag_means, bag_sizes, make_bags, release_bag_means
-    from trust.data.io import atomic_path, atomic_write_json
+    import numpy as np
+
+    from trust.data.io import check_input_file, check_output_dir, model_dir_writer
 
     if bag_size is None and not bag_key:
         raise ConfigError("give --bag-size K (random bags) or --bag-key COL (bags keyed by a column)")
@@ -111,9 +130,17 @@ def fit(
         raise ConfigError(f"--bag-size={bag_size} must be >= 1")
     if model not in ("linear", "mlp"):
         raise ConfigError(f"--model '{model}' is unknown; choose linear or mlp")
-    _check_privacy(epsilon, clip, scale)
+    _check_privacy(epsilon, clip, scale, center)
     rho_value = _parse_rho(rho)
-    tr, Xtr, Xte, ytr, yte, _ = _load(data, target, bag_key, log_target, test_fraction, seed)
+    check_input_file(data)
+    check_output_dir(out, kind=AGGREGATE_FIT_KIND, overwrite=overwrite)
+    stage = f"aggregate-fit-{out.name}"
+    ev_path = evidence_path(evidence, stage, overwrite, ledger=epsilon is not None)
+    warn_if_vacuous(epsilon)
+
+    from trust.aggregate import InterpolatingRegressor, bag_means, bag_sizes, make_bags, release_bag_means
+
+    tr, Xtr, Xte, ytr, yte, _ = _load(data, target, bag_key, log_target, test_fraction, seed, sep)
     n = len(ytr)
     if bag_size is not None and bag_size > n:
         raise ConfigError(f"--bag-size={bag_size} is larger than the {n} training rows; pick a smaller bag size")
@@ -123,11 +150,9 @@ def fit(
         ids = make_bags(n, bag_size, "random", drop_last=not keep_last, random_state=seed)
     entry = None
     if epsilon is not None:
-        from trust.data import frame_sha256
-
+        name = dataset or Path(data).name
         yb, entry = release_bag_means(ytr, ids, epsilon, clip, center=center, scale=scale,
-                                      release=f"aggregate/cli/{Path(data).name}", dataset=Path(data).name,
-                                      data_sha256=frame_sha256(tr), random_state=seed)
+                                      release=f"aggregate/cli/{name}", dataset=name)
     else:
         yb = bag_means((ytr - center) / scale, ids)
     est = InterpolatingRegressor(rho=rho_value, model=model, epochs=epochs, random_state=seed,
@@ -145,15 +170,21 @@ def fit(
         summary["test_rows"] = int(len(yte))
         summary["test_mse"] = float(np.mean((est.predict(Xte) - zte) ** 2))
         summary["test_mse_of_constant"] = float(np.mean((zte - float(np.mean(yb))) ** 2))
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "model.pt") as tmp:
-        est.save(tmp)
-    if entry is not None:
-        atomic_write_json(out / "ledger.json", [entry.to_dict()])
-    atomic_write_json(out / "summary.json", summary)
+    from trust.data.io import atomic_write_json
+
+    with model_dir_writer(out, kind=AGGREGATE_FIT_KIND) as tmp:
+        atomic_write_json(tmp / "summary.json", summary, finite=True)
+        est.save(tmp / "model.pt")
+        if entry is not None:
+            atomic_write_json(tmp / "ledger.json", [entry.to_dict()], finite=True)
     print(json.dumps({k: v for k, v in summary.items() if k != "rho_validation_loss"}, indent=2))
     if entry is not None:
         print(entry.sentence())
+    write_evidence(ev_path, stage=stage, kind="aggregate", title=f"Aggregate learning on {Path(data).name}",
+                   params={"bag_size": bag_size, "epsilon": epsilon, "clip": clip, "center": center, "scale": scale,
+                           "model": model, "rho": rho}, metrics={k: v for k, v in summary.items()
+                                                                 if isinstance(v, (int, float))},
+                   ledger=[entry.to_dict()] if entry is not None else [], details={"units": summary["units"]})
 
 
 @app.command("sweep")
@@ -168,37 +199,48 @@ def sweep(
     log_target: bool = typer.Option(False, "--log-target", help="Model log(target)."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per (epsilon, k)."),
     test_fraction: float = typer.Option(0.2, "--test-fraction", help="Rows held out for test MSE."),
-    out: Path = typer.Option(Path("aggregate-sweep"), "--out", help="Output folder."),
+    out: Path = typer.Option(Path("aggregate-sweep"), "--out", help="Output folder (new or empty; an earlier sweep "
+                                                                    "only with --overwrite)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset name in the privacy ledger (default: "
+                                                                   "the file name)."),
+    sep: Optional[str] = typer.Option(None, "--sep", help="CSV delimiter (default: detected)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier sweep at --out."),
 ) -> None:
     """Sweep bag size x epsilon (linear model, rho chosen per release): risk-vs-k plot and k*(epsilon).
 
     Every (epsilon, k, seed) is a separate label-DP release of the same labels: the sweep as a whole spends the
     sum of their epsilons (written to ledger.json); run it on data you may spend that on, or on public data.
     """
-    from trust.aggregate.experiments import dp_sweep, optimal_bag_sizes, plot_risk_vs_k, summarise
-    from trust.data.io import atomic_path, atomic_write_json
+    from trust.data.io import check_input_file, check_output_dir, model_dir_writer
 
     for e in epsilons:
-        _check_privacy(e, clip, scale)
-    _check_privacy(None, clip, scale)
+        _check_privacy(e, clip, scale, center)
+    _check_privacy(None, clip, scale, center)
     if seeds < 1:
         raise ConfigError(f"--seeds={seeds} must be >= 1")
-    _, Xtr, Xte, ytr, yte, _ = _load(data, target, [], log_target, test_fraction, 0)
+    check_input_file(data)
+    check_output_dir(out, kind=AGGREGATE_SWEEP_KIND, overwrite=overwrite)
+    for e in epsilons:
+        warn_if_vacuous(e)
+
+    from trust.aggregate.experiments import dp_sweep, optimal_bag_sizes, plot_risk_vs_k, summarise
+    from trust.data.io import atomic_write_json
+
+    _, Xtr, Xte, ytr, yte, _ = _load(data, target, [], log_target, test_fraction, 0, sep)
     if len(yte) == 0:
         raise ConfigError("--test-fraction must be > 0 for a sweep (the test MSE is what it compares)")
     for k in bag_sizes:
         if not 1 <= k <= len(ytr):
             raise ConfigError(f"--bag-size={k} must lie between 1 and the {len(ytr)} training rows")
     rec, ledger = dp_sweep(Xtr, ytr, Xte, yte, epsilons, bag_sizes, list(range(seeds)), clip=clip, center=center,
-                           scale=scale, dataset=Path(data).name, progress=True)
+                           scale=scale, dataset=dataset or Path(data).name, progress=sys.stderr.isatty())
     opt = optimal_bag_sizes(rec, "auto")
-    out.mkdir(parents=True, exist_ok=True)
     fig = plot_risk_vs_k(rec, title=f"{Path(data).name}: test MSE vs bag size")
-    with atomic_path(out / "risk_vs_k.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    atomic_write_json(out / "sweep.json", {"summary": summarise(rec, ("epsilon", "k", "estimator")),
-                                           "k_star": {str(e): v["k_star"] for e, v in opt.items()}})
-    atomic_write_json(out / "ledger.json", [e.to_dict() for e in ledger])
+    with model_dir_writer(out, kind=AGGREGATE_SWEEP_KIND) as tmp:
+        atomic_write_json(tmp / "sweep.json", {"summary": summarise(rec, ("epsilon", "k", "estimator")),
+                                               "k_star": {str(e): v["k_star"] for e, v in opt.items()}}, finite=True)
+        atomic_write_json(tmp / "ledger.json", [e.to_dict() for e in ledger], finite=True)
+        fig.savefig(tmp / "risk_vs_k.png", format="png", dpi=110, bbox_inches="tight")
     for e, v in opt.items():
         print(f"epsilon {e:g}: k* = {v['k_star']} (test MSE {v['mse_at_k_star']:.4f}"
               f"{', interior' if v['interior'] else ', at the edge of the sweep'})")

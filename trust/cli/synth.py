@@ -1,4 +1,8 @@
-"""`trust synth` commands."""
+"""`trust synth` commands: fit CTAB-GAN+ (with DP-SGD or explicitly without), sample from it, evaluate a table.
+
+Every path and option is checked before the data is read or a network is built; the numerical stack is
+imported only then.
+"""
 
 from __future__ import annotations
 
@@ -7,150 +11,233 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from trust.cli._common import (SYNTH_KIND, check_finite, check_magnitudes, check_schema_for_dp, check_target,
+                               evidence_path, note, read_schema_file, show_progress, warn_if_vacuous, write_evidence)
+from trust.errors import ConfigError, DataError
 
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
-def _read_schema(path: Path):
-    import json
-
-    from trust.data import TableSchema
-    from trust.errors import DataError
-
-    try:
-        return TableSchema.from_dict(json.loads(Path(path).read_text()))
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise DataError(f"--schema '{path}' is not a readable schema.json ({type(e).__name__}); "
-                        "pass a schema.json such as the prepare stage writes") from None
+_SEP_HELP = "CSV delimiter (default: detected; ',' unless the header is split by ';', tab or '|')."
+#: Above this many rows, `synth sample` draws in chunks (one seed each, derived from --seed) with a progress bar.
+SAMPLE_CHUNK = 50_000
 
 
 @app.command("fit")
 def fit(
     data: Path = typer.Argument(..., help="The real table (CSV or Parquet)."),
-    target: Optional[str] = typer.Option(None, "--target", help="Target column (enables the downstream loss)."),
-    out: Path = typer.Option(..., "--out", help="Directory to write the fitted model to (replaced atomically)."),
-    epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Total privacy budget (DP-SGD + DP metadata)."),
+    out: Path = typer.Option(..., "--out", help="Model directory to create (new or empty; an existing model "
+                                                  "directory only with --overwrite; nothing else is ever replaced)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Target column (enables the downstream loss; "
+                                                                 "default: the schema's)."),
+    epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Total privacy budget (DP-SGD + DP metadata); "
+                                                                     "needs --schema."),
     delta: float = typer.Option(1e-5, "--delta", help="Total delta; must be below 1/rows."),
     no_dp: bool = typer.Option(False, "--no-dp", help="Train without differential privacy (say so explicitly)."),
-    epochs: int = typer.Option(150, "--epochs", help="Training epochs (paper: 150)."),
-    batch_size: int = typer.Option(500, "--batch-size", help="Rows per step (paper: 500)."),
+    schema_file: Optional[Path] = typer.Option(None, "--schema", help="A reviewed schema.json (required under DP; "
+                                                                       "draft one with `trust data schema draft`)."),
+    epochs: int = typer.Option(150, "--epochs", min=1, help="Training epochs (paper: 150)."),
+    batch_size: int = typer.Option(500, "--batch-size", min=1, help="Rows per step (paper: 500)."),
     architecture: str = typer.Option("mlp", "--architecture", help="mlp (CPU default) or conv (the paper's)."),
     accountant: str = typer.Option("rdp", "--accountant", help="rdp or prv (Opacus)."),
     max_grad_norm: float = typer.Option(1.0, "--max-grad-norm", help="DP-SGD per-sample clipping bound."),
-    schema_file: Optional[Path] = typer.Option(None, "--schema", help="A schema.json (else inferred from the data)."),
-    declare_categories: bool = typer.Option(
-        False, "--declare-categories",
-        help="Treat the category lists seen in the data as public metadata (needed under DP without --schema; "
-             "only if the lists are public)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of everything random."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset name in the privacy ledger (releases of "
+                                                                   "one dataset compose; default: the file name)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of initialisation, shuffles and sampling (never of DP "
+                                                      "noise)."),
     na: list[str] = typer.Option(["?"], "--na", help="Markers read as missing in a CSV (repeatable)."),
+    sep: Optional[str] = typer.Option(None, "--sep", help=_SEP_HELP),
+    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Also write evidence DIR/synth-fit-<out>.json "
+                                                                      "for `trust report`."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model directory at --out (and "
+                                                              "evidence of the same name)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Fit CTAB-GAN+ on a table, with DP-SGD (--epsilon) or without (--no-dp), and save it to --out."""
-    from rich.console import Console
-
-    from trust.data import infer_schema, read_table
-    from trust.errors import ConfigError
-    from trust.synth.model import CTABGANPlus
+    """Fit CTAB-GAN+ on a table, with DP-SGD (--epsilon, --schema) or without (--no-dp), and save it to --out."""
+    from trust.data.io import check_input_file, check_output_dir
 
     if (epsilon is None) == (not no_dp):
         raise ConfigError("choose --epsilon E (differentially private) or --no-dp (no privacy guarantee), "
                           "exactly one of them")
-    df = read_table(data, na_values=na)
-    if schema_file is not None:
-        schema = _read_schema(schema_file)
-    else:
-        from trust.errors import DataError
+    check_finite(epsilon, "--epsilon", positive=True)
+    check_finite(delta, "--delta")
+    check_finite(max_grad_norm, "--max-grad-norm", positive=True)
+    check_input_file(data)
+    if epsilon is not None and schema_file is None:
+        raise ConfigError(f"a DP fit needs a reviewed schema: run `trust data schema draft {data} --out schema.json`, "
+                          "check every kind and category list in it, then pass --schema schema.json")
+    check_output_dir(out, kind=SYNTH_KIND, overwrite=overwrite)
+    ev_path = evidence_path(evidence, f"synth-fit-{out.name}", overwrite, ledger=epsilon is not None)
+    schema = read_schema_file(schema_file) if schema_file is not None else None
 
-        if target is not None and target not in df.columns:
-            raise DataError(f"target '{target}' is not a column of '{data}'; its columns are: "
-                            f"{', '.join(map(str, list(df.columns)[:12]))}")
+    from trust.data import infer_schema, read_table
+
+    df = read_table(data, na_values=na, sep=sep)
+    if schema is not None:
+        if target is not None and schema.target not in (None, target):
+            raise DataError(f"--target '{target}' differs from the target '{schema.target}' of --schema; make them "
+                            "agree (or drop --target)")
+        target = target or schema.target
+    if target is not None and target not in df.columns:
+        raise DataError(f"target '{target}' is not a column of '{data}'; its columns are: "
+                        f"{', '.join(map(str, list(df.columns)[:12]))}")
+    if schema is None:
         schema = infer_schema(df, target=target)
-        if declare_categories:
-            for name, spec in list(schema.columns.items()):
-                if spec.kind == "categorical" and spec.categories is None:
-                    schema = schema.replace_column(name, categories=tuple(sorted(df[name].dropna().unique(), key=str)))
+    if target is not None:
+        check_target(df, schema if schema_file is not None else None, target, f"'{data}'", dp=epsilon is not None)
+    if epsilon is not None:
+        check_schema_for_dp(schema, schema_file, len(df))
+        warn_if_vacuous(epsilon)
+    else:
+        check_magnitudes(df, schema, f"'{data}'")
+
+    from trust.synth.model import CTABGANPlus
+
     model = CTABGANPlus(epochs=epochs, batch_size=batch_size, epsilon=epsilon, delta=delta, accountant=accountant,
                         max_grad_norm=max_grad_norm, architecture=architecture, random_state=seed,
-                        dataset_name=Path(data).stem, verbose=not quiet)
+                        dataset_name=dataset or Path(data).stem, verbose=show_progress(quiet))
     model.fit(df, schema, target=target)
     model.save(out)
-    console = Console(stderr=True)
-    for line in model.privacy_report()["sentences"]:
-        console.print(line)
-    console.print(f"saved the model to {out}")
+    rep = model.privacy_report()
+    for line in rep["sentences"]:
+        note(line)
+    note(f"saved the model to {out}")
+    write_evidence(ev_path, stage=f"synth-fit-{out.name}", kind="synth", title=f"CTAB-GAN+ fit of {Path(data).name}",
+                   params={"epsilon": epsilon, "delta": delta if epsilon is not None else None, "epochs": epochs,
+                           "batch_size": batch_size, "architecture": architecture, "accountant": accountant},
+                   metrics={"epsilon": rep["epsilon"], "delta": rep["delta"], "steps": model.steps_},
+                   ledger=rep["entries"], details={"dp": rep["dp"], "guarantee": rep["sentences"],
+                                                   "model_dir": str(out)})
+
+
+def _parse_conditions(condition: list[str]) -> dict[str, str]:
+    conditions: dict[str, str] = {}
+    for c in condition:
+        col, sep, value = c.partition("=")
+        if not sep or not col:
+            raise ConfigError(f"--condition '{c}' must look like column=value")
+        if col in conditions:
+            raise ConfigError(f"--condition gives column '{col}' twice; give one value per column")
+        conditions[col] = value
+    return conditions
+
+
+def _integers_as_integers(rows, schema):
+    """Columns the schema marks ``integer`` come back as whole numbers (nullable Int64), not ``7.0``."""
+    import pandas as pd
+
+    for name, spec in schema.columns.items():
+        if spec.integer and spec.kind != "categorical" and name in rows and pd.api.types.is_float_dtype(rows[name]):
+            rows[name] = rows[name].round().astype("Int64")
+    return rows
 
 
 @app.command("sample")
 def sample(
     model_dir: Path = typer.Argument(..., help="A model directory written by `trust synth fit`."),
-    n: int = typer.Option(..., "-n", "--rows", help="Number of rows to generate."),
+    n: int = typer.Option(..., "-n", "--rows", min=1, help="Number of rows to generate."),
     out: Path = typer.Option(..., "--out", help="Output table (.csv or .parquet), written atomically."),
     condition: list[str] = typer.Option([], "--condition", help="col=value on a categorical column (repeatable)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default: the model's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed (default: the model's)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Generate synthetic rows from a fitted model; every row meets the --condition values."""
+    """Generate synthetic rows from a fitted model; every row meets the --condition values.
+
+    Integer columns are written as integers. Above 50,000 rows the rows are drawn in chunks, each with a seed
+    derived from --seed (so the rows differ from one call of the Python API with the same seed).
+    """
+    from trust.data.io import TABLE_SUFFIXES, check_output_file, read_model_dir
+
+    conditions = _parse_conditions(condition)
+    read_model_dir(model_dir, kind=SYNTH_KIND, files=("model.json", "weights.pt"), what="CTAB-GAN+ model")
+    check_output_file(out, overwrite=overwrite, suffixes=TABLE_SUFFIXES)
+
+    import numpy as np
+    import pandas as pd
+
     from trust.data import write_table
-    from trust.errors import ConfigError
     from trust.synth.model import CTABGANPlus
 
-    conditions = {}
-    for c in condition:
-        col, sep, value = c.partition("=")
-        if not sep or not col:
-            raise ConfigError(f"--condition '{c}' must look like column=value")
-        conditions[col] = value
-    if n < 1:
-        raise ConfigError(f"-n {n} must be at least 1")
     model = CTABGANPlus.load(model_dir)
-    rows = model.sample(n, conditions=conditions or None, random_state=seed)
+    if n <= SAMPLE_CHUNK:
+        rows = model.sample(n, conditions=conditions or None, random_state=seed)
+    else:
+        from tqdm.auto import tqdm
+
+        base = seed if seed is not None else model.random_state
+        sizes = [SAMPLE_CHUNK] * (n // SAMPLE_CHUNK) + ([n % SAMPLE_CHUNK] if n % SAMPLE_CHUNK else [])
+        seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(base).spawn(len(sizes))]
+        parts = [model.sample(m, conditions=conditions or None, random_state=s)
+                 for m, s in tqdm(list(zip(sizes, seeds)), desc="sampling", unit="chunk", file=None,
+                                  disable=not show_progress(quiet))]
+        rows = pd.concat(parts, ignore_index=True)
+    rows = _integers_as_integers(rows, model.schema_)
     write_table(rows, out)
-    typer.echo(f"wrote {len(rows)} synthetic rows to {out}", err=True)
+    note(f"wrote {len(rows)} synthetic rows to {out}")
 
 
-@app.command("evaluate")
+_EVAL_DOC = """Evaluate a synthetic table: utility (TSTR vs TRTR), fidelity (sdmetrics), privacy (DCR, NNDR, MIA).
+
+Prints aggregates only, never rows. Utility: tstr.* are models trained on the synthetic table, trtr.* on the real
+training table, both scored on --real-test; gap.<model>.<metric> = TRTR - TSTR, so for scores where higher is
+better (auc, f1_macro, accuracy, r2) a positive gap is what the synthetic data loses, while for mape (an error,
+lower is better) a NEGATIVE gap means the synthetic-trained model is worse.
+"""
+
+
+@app.command("evaluate", help=_EVAL_DOC)
 def evaluate(
     real_train: Path = typer.Option(..., "--real-train", help="Real rows the generator was trained on (CSV/Parquet)."),
     real_test: Path = typer.Option(..., "--real-test", help="Real rows for measuring utility (never trained on)."),
     real_holdout: Path = typer.Option(..., "--real-holdout", help="Real rows never trained on: the privacy reference."),
     synthetic: Path = typer.Option(..., "--synthetic", help="The synthetic table to evaluate."),
     target: str = typer.Option(..., "--target", help="Target column for train-on-synthetic-test-on-real."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the figures as JSON here."),
-    schema_file: Optional[Path] = typer.Option(None, "--schema", help="A schema.json (else inferred from --real-train)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every subsample and model."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the figures as JSON here (.json)."),
+    schema_file: Optional[Path] = typer.Option(None, "--schema",
+                                               help="A schema.json (else inferred from --real-train)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of every subsample and model."),
     na: list[str] = typer.Option(["?"], "--na", help="Markers read as missing in CSVs (repeatable)."),
+    sep: Optional[str] = typer.Option(None, "--sep", help=_SEP_HELP),
+    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Also write evidence "
+                                                                      "DIR/synth-evaluate-<synthetic>.json."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out (and evidence of the same name)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Evaluate a synthetic table: utility (TSTR vs TRTR), fidelity (sdmetrics), privacy (DCR, NNDR, MIA).
+    from trust.data.io import check_input_file, check_output_file
 
-    Prints aggregates only, never rows.
-    """
-    import json
+    paths = {"real-train": real_train, "real-test": real_test, "real-holdout": real_holdout, "synthetic": synthetic}
+    for flag, path in paths.items():
+        check_input_file(path, flag=f"--{flag}")
+    if out is not None:
+        check_output_file(out, overwrite=overwrite, suffixes=(".json",))
+    stage = f"synth-evaluate-{Path(synthetic).stem}"
+    ev_path = evidence_path(evidence, stage, overwrite)
+    schema = read_schema_file(schema_file) if schema_file is not None else None
+    if schema is not None and schema.target != target:
+        raise DataError(f"--schema has target '{schema.target}', not '{target}'; make them agree")
 
     from rich.console import Console
     from rich.table import Table
+    from tqdm.auto import tqdm
 
-    from trust.data import TableSchema, atomic_write_json, infer_schema, read_table
-    from trust.errors import DataError
+    from trust.data import atomic_write_json, infer_schema, read_table
     from trust.synth.evaluate import evaluate_synthetic
 
-    tables = {name: read_table(path, na_values=na) for name, path in
-              (("real-train", real_train), ("real-test", real_test), ("real-holdout", real_holdout),
-               ("synthetic", synthetic))}
+    bar = tqdm(total=5, desc="evaluating", unit="step", disable=not show_progress(quiet), leave=False)
+    tables = {}
+    for name, path in paths.items():
+        tables[name] = read_table(path, na_values=na, sep=sep)
+        bar.update(1)
     for name, df in tables.items():
         if target not in df.columns:
             raise DataError(f"target column '{target}' is missing from --{name}; its columns are: "
                             f"{', '.join(map(str, list(df.columns)[:12]))}")
-    if schema_file is not None:
-        try:
-            schema = TableSchema.from_dict(json.loads(Path(schema_file).read_text()))
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise DataError(f"--schema '{schema_file}' is not a readable schema.json ({type(e).__name__}); "
-                            "pass the schema.json a prepare stage wrote") from None
-        if schema.target != target:
-            raise DataError(f"--schema has target '{schema.target}', not '{target}'; make them agree")
-    else:
+    if schema is None:
         schema = infer_schema(tables["real-train"], target=target)
     res = evaluate_synthetic(tables["real-train"], tables["real-test"], tables["real-holdout"],
                              tables["synthetic"], schema, random_state=seed)
+    bar.update(1)
+    bar.close()
     table = Table(title=f"synthetic '{synthetic.name}' vs real (target '{target}', {schema.problem_type})")
     for col in ("group", "measure", "value"):
         table.add_column(col)
@@ -159,4 +246,10 @@ def evaluate(
         table.add_row(group, name or group, f"{int(v):,}" if float(v).is_integer() else f"{v:.4g}")
     Console().print(table)
     if out is not None:
-        atomic_write_json(out, {"target": target, "synthetic": str(synthetic), "results": res})
+        atomic_write_json(out, {"target": target, "synthetic": str(synthetic), "results": res}, finite=True)
+    write_evidence(ev_path, stage=stage, kind="synth_eval", title=f"Evaluation of {Path(synthetic).name}",
+                   params={"target": target, "seed": seed}, metrics=res,
+                   details={"synthetic": str(synthetic), "gap_sign": "gap = TRTR - TSTR"})
+
+
+__all__ = ["app", "fit", "sample", "evaluate"]

@@ -1,11 +1,24 @@
-"""Datasets, table schemas, validation at the boundary, seeded splits, keyed fingerprints."""
+"""Datasets, table schemas, validation at the boundary, seeded splits, keyed fingerprints.
 
-from trust.data.hashing import file_sha256, frame_sha256, keyed_file_fingerprint, keyed_fingerprint, lineage_key
-from trust.data.io import atomic_path, atomic_write_json, atomic_write_text, read_table, write_table
-from trust.data.registry import (DATASETS, DatasetInfo, data_dir, dataset_info, dataset_schema, list_datasets,
-                                 load_dataset)
-from trust.data.schema import KINDS, ColumnSpec, TableSchema, infer_schema
-from trust.data.splits import Splits, split_table
+The names below are imported on first use (PEP 562), so that ``import trust.data.io`` (what the
+command line needs to check a path) does not load pandas and scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "file_sha256": "hashing", "frame_sha256": "hashing", "keyed_fingerprint": "hashing",
+    "keyed_file_fingerprint": "hashing", "lineage_key": "hashing",
+    "atomic_path": "io", "atomic_write_json": "io", "atomic_write_text": "io", "read_table": "io",
+    "write_table": "io",
+    "DATASETS": "registry", "DatasetInfo": "registry", "data_dir": "registry", "dataset_info": "registry",
+    "dataset_schema": "registry", "list_datasets": "registry", "load_dataset": "registry",
+    "KINDS": "schema", "ColumnSpec": "schema", "TableSchema": "schema", "infer_schema": "schema",
+    "Splits": "splits", "split_table": "splits",
+}
 
 __all__ = [
     "ColumnSpec", "TableSchema", "infer_schema", "KINDS",
@@ -14,3 +27,16 @@ __all__ = [
     "lineage_key",
     "atomic_path", "atomic_write_json", "atomic_write_text", "read_table", "write_table",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trust.data' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"trust.data.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -27,6 +27,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from trust.data.io import check_unique_columns
 from trust.errors import ConfigError, DataError
 
 KINDS = ("categorical", "continuous", "mixed", "general")
@@ -88,6 +89,33 @@ class ColumnSpec:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "ColumnSpec":
+        """A column spec from its dict form; a missing or unknown key is a DataError naming it."""
+        if not isinstance(d, Mapping):
+            raise DataError(f"a column entry of the schema is {type(d).__name__}, not an object with 'name' and 'kind'")
+        name = d.get("name")
+        for key in ("name", "kind"):
+            if key not in d:
+                raise DataError(f"a column entry of the schema{f' (column {name!r})' if name else ''} has no '{key}'; "
+                                "give every column a 'name' and a 'kind'")
+        unknown = [k for k in d if k not in _SPEC_KEYS]
+        if unknown:
+            raise DataError(f"column '{name}' of the schema has unknown key '{unknown[0]}'; the keys are: "
+                            f"{', '.join(_SPEC_KEYS)}")
+        for key in ("point_masses", "categories", "bounds"):
+            if d.get(key) is not None and (isinstance(d[key], (str, bytes, Mapping)) or not hasattr(d[key], "__len__")):
+                raise DataError(f"column '{name}' of the schema: '{key}' must be a list")
+        if d.get("bounds") is not None and len(d["bounds"]) != 2:
+            raise DataError(f"column '{name}' of the schema: 'bounds' must be a list of two numbers [low, high]")
+        for key in ("integer", "log", "allow_missing"):
+            if key in d and not isinstance(d[key], bool):
+                raise DataError(f"column '{name}' of the schema: '{key}' must be true or false, not {d[key]!r}")
+        try:
+            return cls._from_dict(d)
+        except (TypeError, ValueError):
+            raise DataError(f"column '{name}' of the schema: 'point_masses' and 'bounds' must hold numbers") from None
+
+    @classmethod
+    def _from_dict(cls, d: Mapping[str, Any]) -> "ColumnSpec":
         d = dict(d)
         d["point_masses"] = tuple(float(x) for x in d.get("point_masses") or ())
         if d.get("categories") is not None:
@@ -95,6 +123,15 @@ class ColumnSpec:
         if d.get("bounds") is not None:
             d["bounds"] = (float(d["bounds"][0]), float(d["bounds"][1]))
         return cls(**d)
+
+
+_SPEC_KEYS = ("name", "kind", "integer", "log", "point_masses", "allow_missing", "categories", "bounds")
+
+#: A declared category list is refused as identifier-like when it has more levels than this share of the
+#: rows (and more than :data:`MAX_CATEGORY_LEVELS`), one level per row, or mostly numbers (a numeric column
+#: read as text because of a stray value). See :func:`check_category_lists`.
+CATEGORY_SHARE = 0.05
+MAX_CATEGORY_LEVELS = 50
 
 
 def _plain(x: Any) -> Any:
@@ -187,9 +224,29 @@ class TableSchema:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "TableSchema":
-        """A *declared* schema from its dict form (a reviewed ``schema.json``)."""
+        """A *declared* schema from its dict form (a reviewed ``schema.json``).
+
+        Raises:
+            DataError: not an object with a ``columns`` list, a column entry malformed (missing ``name`` or
+                ``kind``, an unknown key, a list that is not a list), or two columns of the same name.
+            ConfigError: an unknown kind or problem type, a target that is not a column.
+        """
+        if not isinstance(d, Mapping) or not isinstance(d.get("columns"), list) or not d["columns"]:
+            raise DataError("the schema must be a JSON object with a non-empty 'columns' list (see "
+                            "'trust data schema draft' for one to start from)")
+        unknown = [k for k in d if k not in ("target", "problem_type", "columns", "meta")]
+        if unknown:
+            raise DataError(f"the schema has unknown key '{unknown[0]}'; the keys are: target, problem_type, "
+                            "columns, meta")
         cols = [ColumnSpec.from_dict(c) for c in d["columns"]]
-        return cls({c.name: c for c in cols}, d.get("target"), d.get("problem_type"), dict(d.get("meta") or {}))
+        names = [c.name for c in cols]
+        dup = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if dup is not None:
+            raise DataError(f"the schema lists column '{dup}' twice; keep one entry per column")
+        meta = d.get("meta") or {}
+        if not isinstance(meta, Mapping):
+            raise DataError("the schema's 'meta' must be an object")
+        return cls({c.name: c for c in cols}, d.get("target"), d.get("problem_type"), dict(meta))
 
     # -- validation --------------------------------------------------------------------------
     def validate(self, df: pd.DataFrame, *, require_target: bool = True) -> pd.DataFrame:
@@ -202,6 +259,7 @@ class TableSchema:
         """
         if not isinstance(df, pd.DataFrame):
             raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        check_unique_columns(df)
         if len(df) == 0:
             raise DataError("the table has no rows; pass a table with at least one row")
         needed = [n for n in self.columns if require_target or n != self.target]
@@ -301,6 +359,7 @@ def infer_schema(
     """
     if not isinstance(df, pd.DataFrame) or len(df) == 0:
         raise DataError("infer_schema needs a non-empty pandas DataFrame")
+    check_unique_columns(df)
     overrides: dict[str, str] = {}
     for kind, cols in (("categorical", categorical), ("continuous", continuous), ("general", general),
                        ("mixed", list(mixed or {}))):
@@ -352,4 +411,72 @@ def infer_schema(
     return TableSchema(specs, target, problem_type, declared=False)
 
 
-__all__ = ["ColumnSpec", "TableSchema", "infer_schema", "KINDS", "PROBLEM_TYPES"]
+def _identifier_reason(levels: Sequence[Any], n_rows: int) -> str | None:
+    """Why a category list of ``levels`` over ``n_rows`` rows looks like identifiers or raw values, or None."""
+    k = len(levels)
+    if k < 2:
+        return None
+    if n_rows >= 10 and k >= 0.9 * n_rows:
+        return "one level per row, as identifiers (e-mails, ids, names) have"
+    if k > max(MAX_CATEGORY_LEVELS, CATEGORY_SHARE * n_rows):
+        return f"more levels than {CATEGORY_SHARE:.0%} of the rows"
+    if k > 20:
+        numeric = pd.to_numeric(pd.Series([str(v) for v in levels]), errors="coerce").notna().mean()
+        if numeric >= 0.9:
+            return "levels that are mostly numbers (a numeric column with stray text?)"
+    return None
+
+
+def check_category_lists(schema: TableSchema, n_rows: int) -> None:
+    """Refuse declared category lists that look like identifiers or raw values, not public metadata.
+
+    A category list is published as public metadata by a DP fit (in the model and as the values of the
+    synthetic rows), so a list with one level per row (e-mail addresses, ids), with more levels than
+    :data:`CATEGORY_SHARE` of the ``n_rows`` rows (and more than :data:`MAX_CATEGORY_LEVELS`), or of more
+    than 20 levels that are mostly numbers (a numeric column turned text by one stray value, whose exact
+    values would be published) is refused. The message names the column and the number of declared
+    levels (public), never a row count or a value. (The share rule compares the public list with the row
+    count, so near its threshold the decision depends on the exact count; it is a guard against publishing
+    raw values, not a DP mechanism.)
+
+    Raises:
+        DataError: naming the first such column, why, and the fix.
+    """
+    for name, spec in schema.columns.items():
+        if spec.categories is None:
+            continue
+        why = _identifier_reason(spec.categories, n_rows)
+        if why is not None:
+            raise DataError(
+                f"column '{name}' declares {len(spec.categories)} categories, {why}: publishing them under DP would "
+                "release raw values; drop the column, or make it numeric ('continuous'/'general') in the schema")
+
+
+def draft_schema(df: pd.DataFrame, *, target: str | None = None, max_categories: int = 20
+                 ) -> tuple[TableSchema, list[str]]:
+    """A draft schema read off ``df``, for a person to review before a DP fit: ``(schema, warnings)``.
+
+    Kinds, ``integer`` and ``allow_missing`` are inferred as :func:`infer_schema` does, and every categorical
+    column gets the category list seen in the data, except lists that :func:`check_category_lists` would
+    refuse (left out, with a warning naming the column). The draft reads the private rows, so it is marked
+    inferred: it becomes a declared schema only when read back from the reviewed file
+    (:meth:`TableSchema.from_dict`). ``mixed`` point masses, ``log`` and ``bounds`` are never drafted: they are
+    decisions for the reviewer.
+    """
+    schema = infer_schema(df, target=target, max_categories=max_categories)
+    warnings: list[str] = []
+    for name, spec in list(schema.columns.items()):
+        if spec.kind != "categorical":
+            continue
+        levels = tuple(_plain(v) for v in sorted(df[name].dropna().unique(), key=str))
+        why = _identifier_reason(levels, len(df))
+        if why is not None:
+            warnings.append(f"column '{name}' has {len(levels)} distinct values, {why}: no category list drafted; "
+                            "drop the column or declare it numeric before a DP fit")
+            continue
+        schema = schema.replace_column(name, categories=levels)
+    return schema, warnings
+
+
+__all__ = ["ColumnSpec", "TableSchema", "infer_schema", "KINDS", "PROBLEM_TYPES", "check_category_lists",
+           "draft_schema", "CATEGORY_SHARE", "MAX_CATEGORY_LEVELS"]

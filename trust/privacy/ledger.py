@@ -19,7 +19,7 @@ No combined record-level statement is made: a label-level release does not prote
 from __future__ import annotations
 
 import math
-from dataclasses import InitVar, asdict, dataclass, field, fields
+from dataclasses import MISSING, InitVar, asdict, dataclass, field, fields
 from typing import Any, Iterable, Mapping
 
 from trust.errors import ConfigError, PrivacyBudgetError
@@ -77,7 +77,7 @@ class LedgerEntry:
     def __post_init__(self, data_sha256: str = "") -> None:
         if not (isinstance(self.epsilon, (int, float)) and self.epsilon > 0 and math.isfinite(self.epsilon)):
             raise ConfigError(f"ledger entry '{self.release}': epsilon={self.epsilon} must be a finite number > 0")
-        if not 0.0 <= float(self.delta) < 1.0:
+        if isinstance(self.delta, bool) or not isinstance(self.delta, (int, float)) or not 0.0 <= self.delta < 1.0:
             raise ConfigError(f"ledger entry '{self.release}': delta={self.delta} must lie in [0, 1)")
         if self.unit_of_privacy not in UNITS:
             raise ConfigError(
@@ -98,7 +98,13 @@ class LedgerEntry:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "LedgerEntry":
         names = {f.name for f in fields(cls)}
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"a ledger entry must be a dict of its fields, not {type(d).__name__} {d!r:.40}")
         d = {k: v for k, v in d.items() if k != "data_sha256"}  # legacy entries: the plain hash is dropped
+        missing = sorted(f.name for f in fields(cls)
+                         if f.default is MISSING and f.default_factory is MISSING and f.name not in d)
+        if missing:
+            raise ConfigError(f"ledger entry '{d.get('release', '?')}' lacks field(s) {missing}")
         unknown = set(d) - names
         if unknown:
             raise ConfigError(f"ledger entry has unknown field(s) {sorted(unknown)}; expected {sorted(names)}")
@@ -143,6 +149,11 @@ class PrivacyLedger:
     """An ordered collection of :class:`LedgerEntry`, with composition per dataset."""
 
     entries: list[LedgerEntry] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.entries, list) or not all(isinstance(e, LedgerEntry) for e in self.entries):
+            raise ConfigError("PrivacyLedger(entries=...) takes a list of LedgerEntry; build one from dicts with "
+                              "PrivacyLedger.from_list(...)")
 
     def append(self, entry: LedgerEntry | Mapping[str, Any]) -> LedgerEntry:
         """Add a release; its name must be new."""
@@ -226,6 +237,8 @@ class PrivacyLedger:
 
     @classmethod
     def from_list(cls, items: Iterable[Mapping[str, Any]]) -> "PrivacyLedger":
+        if isinstance(items, (str, bytes, Mapping)) or not hasattr(items, "__iter__"):
+            raise ConfigError(f"a ledger is built from a list of entries (dicts), not {type(items).__name__}")
         led = cls()
         for d in items:
             led.append(d)

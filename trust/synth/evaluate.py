@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trust.data.io import check_unique_columns
 from trust.data.schema import TableSchema
 from trust.errors import DataError
 from trust.privacy.audit import privacy_audit
@@ -50,16 +51,56 @@ def _cap(df: pd.DataFrame, n: int | None, rng: np.random.Generator) -> pd.DataFr
 
 
 def _check_tables(schema: TableSchema, **tables: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every table a non-empty DataFrame with unique names and the schema's columns, numeric columns numeric,
+    no missing value where the schema allows none, and (classification) target labels the real tables know."""
     out = {}
     for name, df in tables.items():
         if not isinstance(df, pd.DataFrame) or len(df) == 0:
             raise DataError(f"the {name} table is empty or not a DataFrame; pass a table with rows")
+        check_unique_columns(df, f"the {name} table")
         for c in schema.names:
             if c not in df.columns:
                 what = "target column" if c == schema.target else "column"
                 raise DataError(f"{what} '{c}' is missing from the {name} table; pass tables with the same columns")
+        for c in schema.names:
+            spec, col = schema[c], df[c]
+            if spec.is_numeric:
+                numeric = pd.to_numeric(col, errors="coerce")
+                if (numeric.isna() & col.notna()).any():
+                    raise DataError(f"column '{c}' of the {name} table holds text, but the schema says it is "
+                                    f"{spec.kind}; fix that table or declare the column categorical")
+                values = numeric.dropna().to_numpy(dtype=float)
+                if not np.isfinite(values).all() or (values.size and np.abs(values).max() > 1e150):
+                    raise DataError(f"column '{c}' of the {name} table holds infinite values or values beyond 1e150 "
+                                    "in magnitude (their distances overflow); rescale or replace them")
+            if name != "synthetic":  # real tables: missing values are imputed, rows without a target dropped
+                continue
+            if c == schema.target and col.isna().any():
+                raise DataError(f"target '{c}' has missing values in the {name} table; drop those rows (a missing "
+                                "target is not a class)")
+            if c != schema.target and not spec.allow_missing and col.isna().any():
+                raise DataError(f"column '{c}' of the {name} table has missing values, which the schema does not "
+                                "allow for it; fill or drop them, or declare the column allow_missing")
         out[name] = df[schema.names].reset_index(drop=True)
+    _check_labels(schema, out)
     return out
+
+
+def _check_labels(schema: TableSchema, tables: dict[str, pd.DataFrame]) -> None:
+    """Classification: the synthetic labels must be spelled as the real ones; the real test split needs two classes."""
+    target = schema.target
+    if target is None or schema[target].kind != "categorical":
+        return
+    labels = {k: set(df[target].dropna().map(_category_str)) for k, df in tables.items()}
+    real = set().union(*(v for k, v in labels.items() if k != "synthetic"))
+    if "synthetic" in labels and labels["synthetic"] - real:
+        extra = sorted(labels["synthetic"] - real)[:3]
+        raise DataError(f"the synthetic table's target '{target}' has label(s) {', '.join(map(repr, extra))} that "
+                        f"the real tables lack ({', '.join(map(repr, sorted(real)[:6]))}); the synthetic table "
+                        "must spell the classes as the real data does")
+    if "real_test" in labels and len(labels["real_test"]) < 2:
+        raise DataError(f"the real test table's target '{target}' has a single class, so AUC is undefined; make a "
+                        "stratified split (`trust data split DATA --target ...`) with a larger test part")
 
 
 def _preprocessor(schema: TableSchema, features: list[str]):

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trust.data.hashing import frame_sha256
+from trust.data.io import load_torch_weights, model_dir_writer, read_model_dir
 from trust.data.schema import PROBLEM_TYPES, TableSchema, infer_schema
 from trust.errors import ConfigError, DataError, PrivacyBudgetError
 from trust.privacy.accountants import ACCOUNTANTS, epsilon_for, make_accountant, noise_for_epsilon
@@ -35,6 +34,7 @@ from trust.synth.trainer import (OutputLayout, critic_loss, critic_per_sample_gr
 from trust.synth.transformer import DataTransformer
 
 _STATE_VERSION = 1
+MODEL_KIND = "ctabgan-plus"
 _MECHANISM = "DP-SGD (Poisson subsampled Gaussian, per-sample clipping)"
 
 
@@ -753,6 +753,8 @@ class CTABGANPlus:
         self._check_fitted()
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"n={n!r} must be an integer >= 1")
+        if conditions is not None and not isinstance(conditions, Mapping):
+            raise ConfigError(f"conditions must be a dict {{column: value}}, not a {type(conditions).__name__}")
         n = int(n)
         seed = random_state if random_state is not None else self.random_state
         rng = np.random.default_rng(seed)
@@ -819,12 +821,13 @@ class CTABGANPlus:
     # save / load
     # ------------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save to the directory ``path`` (weights, transformer, schema, ledger, params), atomically."""
+        """Save to the directory ``path`` (weights, transformer, schema, ledger, params), atomically.
+
+        ``path`` may be new, empty or a CTAB-GAN+ model directory (replaced as a whole); a directory holding
+        anything else, or a file, is refused with a DataError and left untouched (see :mod:`trust.data.io`).
+        """
         self._check_fitted()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
+        with model_dir_writer(path, kind=MODEL_KIND) as tmp:
             torch.save({"generator": self.generator_.state_dict(), "critic": self.critic_.state_dict()},
                        tmp / "weights.pt")
             state = {
@@ -834,33 +837,21 @@ class CTABGANPlus:
                 "steps": self.steps_, "dp": self.dp_,
             }
             (tmp / "model.json").write_text(json.dumps(state, indent=1, default=float))
-            old = None
-            if path.exists():
-                old = path.with_name(f".{path.name}.old")
-                if old.exists():
-                    shutil.rmtree(old)
-                os.replace(path, old)
-            os.replace(tmp, path)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return path
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "CTABGANPlus":
-        """Load a model saved with :meth:`save`."""
+        """Load a model saved with :meth:`save` (a DataError names a missing, foreign or damaged file)."""
         path = Path(path)
-        if not (path / "model.json").is_file() or not (path / "weights.pt").is_file():
-            raise DataError(f"'{path}' is not a saved CTAB-GAN+ model (model.json and weights.pt expected); "
-                            "pass the directory written by fit/save")
+        read_model_dir(path, kind=MODEL_KIND, files=("model.json", "weights.pt"), what="CTAB-GAN+ model")
         try:
             state = json.loads((path / "model.json").read_text())
-        except json.JSONDecodeError as e:
-            raise DataError(f"'{path / 'model.json'}' is not valid JSON ({e}); save the model again") from None
-        if state.get("version") != _STATE_VERSION:
-            raise DataError(f"'{path}' holds model state version {state.get('version')!r}; refit the model")
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DataError(f"'{path / 'model.json'}' is not valid JSON ({type(e).__name__}); save the model "
+                            "again") from None
+        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
+            raise DataError(f"'{path}' holds model state version "
+                            f"{state.get('version') if isinstance(state, dict) else None!r}; refit the model")
         params = dict(state["params"])
         for k in ("generator_dims", "critic_dims", "betas", "aux_dims"):
             if params.get(k) is not None:
@@ -879,9 +870,7 @@ class CTABGANPlus:
         self.sampler_ = CondSampler(blocks, [b.counts for b in tr.cond_blocks_])
         self.layout_ = OutputLayout(tr.spans_, blocks)
         G, D = self._make_networks(tr.output_dim_, self.sampler_.dim)
-        weights = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
-        G.load_state_dict(weights["generator"])
-        D.load_state_dict(weights["critic"])
+        load_torch_weights(path / "weights.pt", {"generator": G, "critic": D})
         G.eval()
         D.eval()
         self.generator_, self.critic_ = G, D

@@ -1,0 +1,179 @@
+"""Pieces every command shares: warnings and progress on stderr, the schema file, the evidence file.
+
+Only the standard library and typer at import time (see :mod:`trust.cli`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from trust.errors import ConfigError, DataError
+
+#: Above this total epsilon a guarantee says next to nothing (a likelihood ratio of e^10, about 22,000):
+#: the commands warn, they do not refuse.
+VACUOUS_EPSILON = 10.0
+#: Model directory kinds (the ``kind`` in ``trust-model.json``); ``SYNTH_KIND`` equals
+#: ``trust.synth.model.MODEL_KIND`` (tested), kept here so paths are checked before torch is imported.
+SYNTH_KIND = "ctabgan-plus"
+AGGREGATE_FIT_KIND = "aggregate-fit"
+AGGREGATE_SWEEP_KIND = "aggregate-sweep"
+
+
+def warn(message: str) -> None:
+    """One line on stderr, ``warning: ...``."""
+    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    """One line on stderr for progress and results that are not the command's output."""
+    print(message, file=sys.stderr)
+
+
+def show_progress(quiet: bool) -> bool:
+    """Progress bars go to stderr, only when it is a terminal and ``--quiet`` is not given."""
+    return not quiet and sys.stderr.isatty()
+
+
+def check_finite(value: float | None, flag: str, *, positive: bool = False) -> None:
+    """A float option must be a finite number (click accepts ``nan`` and ``inf``), > 0 when ``positive``."""
+    if value is None:
+        return
+    if not math.isfinite(value) or (positive and not value > 0):
+        raise ConfigError(f"{flag} {value} must be a finite number{' > 0' if positive else ''}")
+
+
+def warn_if_vacuous(epsilon: float | None) -> None:
+    if epsilon is not None and epsilon > VACUOUS_EPSILON:
+        warn(f"epsilon {epsilon:g} is above {VACUOUS_EPSILON:g}: the guarantee is vacuous in practice (a likelihood "
+             f"ratio up to e^{epsilon:g}); treat the output as not private, or lower --epsilon")
+
+
+def read_schema_file(path: Path, flag: str = "--schema"):
+    """A declared :class:`~trust.data.TableSchema` from a reviewed ``schema.json``; one line on any problem."""
+    import json
+
+    from trust.data.io import check_input_file
+    from trust.data.schema import TableSchema
+
+    p = check_input_file(path, flag=flag)
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise DataError(f"{flag} '{p}' is not valid JSON ({type(e).__name__}: {str(e).splitlines()[0][:80]}); "
+                        "fix the file, or draft one with `trust data schema draft DATA --out schema.json`") from None
+    try:
+        return TableSchema.from_dict(d)
+    except (DataError, ConfigError) as e:
+        raise type(e)(f"{flag} '{p}': {e}") from None
+
+
+def check_schema_for_dp(schema, path: Path, n_rows: int) -> None:
+    """Public-schema checks a DP fit needs, in CLI terms: category lists declared and not identifier-like,
+    a target that cannot become a class of its own."""
+    from trust.data.schema import check_category_lists
+
+    for name, spec in schema.columns.items():
+        if spec.kind == "categorical" and spec.categories is None:
+            raise DataError(f"column '{name}' is categorical without a category list in --schema '{path}'; under DP "
+                            "the list must be public: add \"categories\": [...] to that column in the file (values "
+                            "from documentation, not from the data)")
+    check_category_lists(schema, n_rows)
+
+
+def check_target(df, schema, target: str, source: str, *, dp: bool = False) -> None:
+    """The target must be present in every row (a missing target would become a class of its own).
+
+    Under DP only the public part is checked (the declared schema must not allow a missing target): an error
+    that depends on whether one private row lacks its target would reveal that row.
+    """
+    if schema is not None and schema.target is not None and schema[schema.target].allow_missing:
+        raise DataError(f"the schema declares target '{schema.target}' with \"allow_missing\": true; a missing "
+                        "target would become a class of its own: set it to false and drop rows without a target")
+    if not dp and df[target].isna().any():
+        raise DataError(f"target '{target}' has missing values in {source}; drop those rows first (a missing target "
+                        "would otherwise be learnt as a class of its own)")
+
+
+#: Numeric values beyond this magnitude overflow the encoders' squares and mixtures.
+MAX_ABS_VALUE = 1e150
+
+
+def check_magnitudes(df, schema, source: str) -> None:
+    """Numeric columns must stay within :data:`MAX_ABS_VALUE` (1e300 overflows the encoders to inf/NaN).
+
+    Used on non-DP fits only: under DP an error that depends on one private value would reveal it; there the
+    declared bounds govern.
+    """
+    import numpy as np
+    import pandas as pd
+
+    for name, spec in schema.columns.items():
+        if spec.is_numeric and name in df:
+            v = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            if v.size and np.abs(v).max() > MAX_ABS_VALUE:
+                raise DataError(f"column '{name}' of {source} has values beyond {MAX_ABS_VALUE:g} in magnitude, which "
+                                "overflow the encoder; rescale the column (or mark those values missing)")
+
+
+def evidence_path(evidence_dir: Path | None, stage: str, overwrite: bool, *, ledger: bool = False) -> Path | None:
+    """``DIR/<stage>.json``, checked before any work (see :func:`trust.data.io.check_output_file`); with
+    ``ledger`` (a DP release will be recorded) the evidence schema is probed with a ledger entry first."""
+    if evidence_dir is None:
+        return None
+    from trust.data.io import check_output_file
+
+    d = Path(evidence_dir)
+    if d.exists() and not d.is_dir():
+        raise DataError(f"--evidence '{d}' is a file; give a directory (e.g. evidence/)")
+    path = check_output_file(d / f"{stage}.json", flag="--evidence", overwrite=overwrite, suffixes=(".json",))
+    if ledger:
+        _probe_evidence_schema()
+    return path
+
+
+def _probe_evidence_schema() -> None:
+    """Fail before the work, not after it, if this version's evidence schema refuses a ledger entry as the
+    ledger writes it (a mismatch between trust.privacy.ledger and trust.report.evidence: a bug, reported
+    as such)."""
+    from trust.privacy.ledger import LedgerEntry
+    from trust.report.evidence import make_evidence
+
+    probe = LedgerEntry(release="probe", mechanism="probe", epsilon=1.0, delta=0.0, accountant="closed-form",
+                        noise_multiplier=1.0, sample_rate=1.0, steps=1, max_grad_norm=1.0, unit_of_privacy="label",
+                        adjacency="replace-one")
+    try:
+        make_evidence("probe", "probe", ledger=[probe.to_dict()])
+    except DataError as e:
+        raise RuntimeError(f"trust bug: the evidence schema refuses the ledger's own entries ({e}); --evidence "
+                           "cannot work in this version") from None
+
+
+def write_evidence(path: Path | None, *, stage: str, kind: str, title: str, params: Mapping[str, Any],
+                   metrics: Mapping[str, Any], checks: Iterable[Mapping[str, Any]] = (),
+                   ledger: Iterable[Mapping[str, Any]] = (), details: Mapping[str, Any] | None = None) -> None:
+    """Write schema-valid evidence (``trust.report.evidence``) that ``trust report --root`` renders.
+
+    The document carries no data fingerprint (lineage is the pipeline's job) and no rows; the ledger
+    entries are the release's own.
+    """
+    if path is None:
+        return
+    from trust.data.io import atomic_write_json
+    from trust.report.evidence import make_evidence
+    from trust.tracking import git_commit
+
+    flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    doc = make_evidence(stage, kind, title=title, params=dict(params), checks=checks, metrics=flat, ledger=ledger,
+                        details=details, git_commit=git_commit(Path.cwd()))
+    atomic_write_json(path, doc, finite=True)
+    note(f"wrote evidence to {path}")
+
+
+__all__ = ["warn", "note", "show_progress", "check_finite", "warn_if_vacuous", "read_schema_file",
+           "check_schema_for_dp", "check_target", "check_magnitudes", "MAX_ABS_VALUE", "evidence_path",
+           "write_evidence", "VACUOUS_EPSILON",
+           "SYNTH_KIND", "AGGREGATE_FIT_KIND", "AGGREGATE_SWEEP_KIND"]
