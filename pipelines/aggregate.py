@@ -213,9 +213,7 @@ def run() -> None:
         # 4. the deployed release and a model trained on it (post-processing)
         ids = make_bags(len(Xtr), rel_k, random_state=seed)
         noisy, entry = release_bag_means(y_tr, ids, rel_eps, clip, center=center, scale=scale,
-                                         release=f"aggregate/{dataset}/bag-means", dataset=dataset,
-                                         data_sha256=hashes[f"{dataset}/train"],
-                                         random_state=np.random.default_rng([seed, 7]))
+                                         release=f"aggregate/{dataset}/bag-means", dataset=dataset)
         ledger = PrivacyLedger()
         ledger.check_budget(dataset, entry.epsilon, max_epsilon=max_eps)
         ledger.append(entry)

@@ -123,11 +123,8 @@ def fit(
         ids = make_bags(n, bag_size, "random", drop_last=not keep_last, random_state=seed)
     entry = None
     if epsilon is not None:
-        from trust.data import frame_sha256
-
         yb, entry = release_bag_means(ytr, ids, epsilon, clip, center=center, scale=scale,
-                                      release=f"aggregate/cli/{Path(data).name}", dataset=Path(data).name,
-                                      data_sha256=frame_sha256(tr), random_state=seed)
+                                      release=f"aggregate/cli/{Path(data).name}", dataset=Path(data).name)
     else:
         yb = bag_means((ytr - center) / scale, ids)
     est = InterpolatingRegressor(rho=rho_value, model=model, epochs=epochs, random_state=seed,

@@ -42,8 +42,8 @@ def scaled_keep_mask(like: torch.Tensor, p: float) -> torch.Tensor:
     """
     if p == 0.5 and not torch._C._functorch.is_functorch_wrapped_tensor(like):
         n = like.numel()
-        r = torch.empty((n + 7) // 8, dtype=torch.uint8).random_(0, 256)
-        bits = ((r.unsqueeze(1) >> _BIT_SHIFTS) & 1) << 1          # 0 or 2 = 1 / (1 - p)
+        r = torch.empty((n + 7) // 8, dtype=torch.uint8, device=like.device).random_(0, 256)
+        bits = ((r.unsqueeze(1) >> _BIT_SHIFTS.to(like.device)) & 1) << 1          # 0 or 2 = 1 / (1 - p)
         return bits.view(-1)[:n].view(like.shape)
     return (torch.rand_like(like) >= p).to(like.dtype) * (1.0 / (1.0 - p))
 
