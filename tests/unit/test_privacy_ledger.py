@@ -89,7 +89,7 @@ def test_noise_for_epsilon_meets_the_target_and_refuses_impossible_budgets():
 def test_laplace_noise_has_the_stated_scale():
     import numpy as np
 
-    noisy = laplace_mechanism(np.zeros(200_000), sensitivity=2.0, epsilon=0.5, random_state=0)
+    noisy = laplace_mechanism(np.zeros(200_000), sensitivity=2.0, epsilon=0.5, insecure_noise_seed=0)
     b = 2.0 / 0.5
     assert np.var(noisy) == pytest.approx(2 * b * b, rel=0.03)
     assert math.isclose(float(np.median(noisy)), 0.0, abs_tol=0.1)
