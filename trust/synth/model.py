@@ -57,8 +57,8 @@ from trust.privacy.noise import NoiseSource, noise_source
 from trust.synth.networks import ARCHITECTURES, Auxiliary, make_networks
 from trust.synth.plan import PrivacyPlan, metadata_epsilon, plan_privacy, steps_per_epoch
 from trust.synth.sampler import CondSampler
-from trust.synth.trainer import (OutputLayout, critic_loss, critic_per_sample_grads, fake_partners,
-                                 information_loss, mlp_critic_clipped_sum)
+from trust.synth.trainer import (OutputLayout, critic_loss, critic_per_sample_grads, dp_pairs, information_loss,
+                                 mlp_critic_clipped_sum)
 from trust.synth.transformer import DataTransformer
 
 _STATE_VERSION = 2
@@ -622,12 +622,8 @@ class CTABGANPlus(BaseEstimator):
     def _critic_step_dp(self, st: _Training, rng: np.random.Generator, meter: _Meter) -> None:
         """DP-SGD critic step: Poisson rows, each paired with its own fake row, clipped per pair, noised."""
         rows = poisson_rows(len(st.X), st.plan.critic.sample_rate, rng)
-        cond_r, _, _ = st.sampler.cond_from_rows(rows, rng)
-        fake_in = fake_partners(st.G, st.layout, st.sampler, len(rows), st.batch, self.noise_dim, self.tau, rng)
-        real_in = torch.cat([st.X[st.tensor(rows)], st.tensor(cond_r)], dim=1)
-        m = real_in.shape[0]
-        alpha = torch.rand(m, 1, device=st.device)
-        pair = fake_in[:m]
+        real_in, pair, alpha, fake_in = dp_pairs(st.G, st.layout, st.sampler, st.X, rows, st.batch, self.noise_dim,
+                                                 self.tau, rng)
         if st.ghost:
             summed, _ = mlp_critic_clipped_sum(st.D, real_in, pair, alpha, self.lambda_gp, self.max_grad_norm,
                                                include_fake=self.clip_pairs)

@@ -217,7 +217,7 @@ def information_loss(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor
 
 
 __all__ = ["OutputLayout", "gradient_penalty", "critic_loss", "critic_per_sample_grads", "information_loss",
-           "fake_partners", "frozen_batchnorm_stats", "mlp_critic_clipped_sum"]
+           "fake_partners", "frozen_batchnorm_stats", "dp_pairs", "mlp_critic_clipped_sum"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,3 +359,22 @@ def fake_partners(generator: nn.Module, layout: OutputLayout, sampler, m: int, c
             fake = layout.activate(generator(torch.cat([z, cond], dim=1)), tau)
             out.append(torch.cat([fake, cond], dim=1))
     return torch.cat(out)
+
+
+def dp_pairs(generator: nn.Module, layout: OutputLayout, sampler, X: torch.Tensor, rows: np.ndarray, chunk: int,
+             noise_dim: int, tau: float, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                                            torch.Tensor]:
+    """The pairs of one DP critic step: ``(real_in, partner_in, alpha, fake_in)``.
+
+    ``real_in`` are the Poisson-sampled rows ``X[rows]`` with conditional vectors derived from each row;
+    ``partner_in`` their fake partners (:func:`fake_partners`), ``alpha`` one interpolation weight per pair,
+    ``fake_in`` all generated rows (``fake_in[:chunk]`` feeds the fake-only term). Draw order: conditional vectors
+    of the real rows, the partner chunks, then ``alpha`` (so a pair's draws do not move when a row is added to the
+    same chunk).
+    """
+    cond_r, _, _ = sampler.cond_from_rows(rows, rng)
+    fake_in = fake_partners(generator, layout, sampler, len(rows), chunk, noise_dim, tau, rng)
+    real_in = torch.cat([X[torch.as_tensor(rows, device=X.device)], torch.as_tensor(cond_r, device=X.device)], dim=1)
+    m = real_in.shape[0]
+    alpha = torch.rand(m, 1, device=X.device)
+    return real_in, fake_in[:m], alpha, fake_in
