@@ -219,3 +219,9 @@ def test_device_cuda_without_a_gpu_is_a_config_error():
     df = _table()
     with pytest.raises(ConfigError, match="cuda"):
         CTABGANPlus(epochs=1, device="cuda", **SMALL).fit(df, target="y")
+
+
+def test_a_dp_fit_on_an_empty_table_raises_nothing_that_reveals_its_size():
+    df = _table()
+    m = _dp(insecure_noise_seed=0, delta=1e-7).fit(df.iloc[:0], _schema(df))
+    assert m.plan_.n_dp >= 1 and len(m.sample()) == m.sample_rows_

@@ -460,10 +460,12 @@ class DataTransformer:
 
         Each continuous value's mode is drawn from its posterior with a generator seeded by
         ``random_state`` (default: the transformer's own), so the same call gives the same matrix.
-        Values outside the fitted range are clipped to it.
+        Values outside the fitted range are clipped to it. A transformer fitted from a DP release
+        coerces instead of validating (:meth:`~trust.data.schema.TableSchema.coerce`), so encoding the
+        private table raises no error that depends on its values or its size.
         """
         self._check_fitted()
-        df = self.schema_.validate(df)
+        df = self.schema_.coerce(df) if self.dp_ else self.schema_.validate(df)
         n = len(df)
         out = np.zeros((n, self.output_dim_), dtype=np.float32)
         seed = self._seed(7919) if random_state is None else int(random_state)
