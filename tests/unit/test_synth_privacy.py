@@ -40,7 +40,7 @@ def _weights(m):
 
 
 def _dp(**kw):
-    return CTABGANPlus(epochs=1, batch_size=50, epsilon=4.0, delta=1e-4, random_state=0, **SMALL, **kw)
+    return CTABGANPlus(**{**dict(epochs=1, batch_size=50, epsilon=4.0, delta=1e-4, random_state=0), **SMALL, **kw})
 
 
 def test_two_dp_fits_with_the_same_random_state_release_different_noise_and_models():
