@@ -39,35 +39,33 @@ def noise_ledger(insecure_noise_seed: int | None) -> str:
     return noise_source(insecure_noise_seed).ledger
 
 
-def _bernoulli(p: Fraction, rng: np.random.Generator) -> bool:
-    return int(rng.integers(0, p.denominator)) < p.numerator
-
-
-def _bernoulli_exp_le1(gamma: Fraction, rng: np.random.Generator) -> bool:
-    # Bernoulli(exp(-gamma)) for 0 <= gamma <= 1 (CKS 2020, Algorithm 1)
+# Exact samplers on integers: a rational gamma is passed as (numerator, denominator).
+def _bernoulli_exp_le1(num: int, den: int, rng: np.random.Generator) -> bool:
+    # Bernoulli(exp(-num/den)) for 0 <= num/den <= 1 (CKS 2020, Algorithm 1): K = first k with
+    # Bernoulli(gamma / k) = 0; return whether K is odd
     k = 1
-    while _bernoulli(gamma / k, rng):
+    while int(rng.integers(0, den * k)) < num:
         k += 1
     return k % 2 == 1
 
 
-def _bernoulli_exp(gamma: Fraction, rng: np.random.Generator) -> bool:
-    while gamma > 1:
-        if not _bernoulli_exp_le1(Fraction(1), rng):
+def _bernoulli_exp(num: int, den: int, rng: np.random.Generator) -> bool:
+    # Bernoulli(exp(-num/den)) for any num/den >= 0: exp(-1) as often as needed, then the remainder
+    while num > den:
+        if not _bernoulli_exp_le1(1, 1, rng):
             return False
-        gamma -= 1
-    return _bernoulli_exp_le1(gamma, rng)
+        num -= den
+    return _bernoulli_exp_le1(num, den, rng)
 
 
-def _geometric_exp(x: Fraction, rng: np.random.Generator) -> int:
-    # Geometric(1 - exp(-x)) on {0, 1, ...} for rational x = s / t > 0 (CKS 2020, Algorithm 2, steps 1-4)
-    s, t = x.numerator, x.denominator
+def _geometric_exp(s: int, t: int, rng: np.random.Generator) -> int:
+    # Geometric(1 - exp(-s/t)) on {0, 1, ...} (CKS 2020, Algorithm 2, steps 1-4)
     while True:
         u = int(rng.integers(0, t))
-        if _bernoulli_exp(Fraction(u, t), rng):
+        if _bernoulli_exp(u, t, rng):
             break
     v = 0
-    while _bernoulli_exp(Fraction(1), rng):
+    while _bernoulli_exp_le1(1, 1, rng):
         v += 1
     return (v * t + u) // s
 
@@ -85,11 +83,12 @@ def sample_discrete_laplace(scale: float, size: int, rng: np.random.Generator) -
     ``rng`` must come from :func:`~trust.privacy.noise.noise_source` for a private release.
     """
     inv = 1 / rational_scale(scale)
+    s, t = inv.numerator, inv.denominator
     out = np.empty(int(size), dtype=np.int64)
     for i in range(out.size):
         while True:
-            negative = _bernoulli(Fraction(1, 2), rng)
-            magnitude = _geometric_exp(inv, rng)
+            negative = int(rng.integers(0, 2)) == 1
+            magnitude = _geometric_exp(s, t, rng)
             if not (negative and magnitude == 0):
                 break
         out[i] = -magnitude if negative else magnitude
