@@ -53,3 +53,9 @@ def test_discrete_laplace_mechanism_releases_integer_counts_only():
     assert out.dtype == np.int64 and out.shape == (3,)
     with pytest.raises(TypeError):
         discrete_laplace_mechanism(np.array([0.5]), 1, 1.0)
+
+
+def test_noise_ledger_names_the_source_a_release_with_that_seed_gets():
+    from trust.privacy.mechanisms import noise_ledger
+
+    assert noise_ledger(None) == "os-entropy" and noise_ledger(3) == "seeded (not a valid guarantee)"

@@ -22,8 +22,8 @@ DP range (columns without declared bounds): a share ``range_fraction`` of the co
 buys a coarse Laplace histogram of the continuous part over a wide *public* grid: sign-symmetric
 powers of ``range_base`` (default 10) from ``1e-3`` to ``1e12`` (values beyond are clipped into
 the end bins; 32 bins for base 10). A bin *passes* when its noisy count exceeds
-``tau = b * ln(n_bins / (2 * beta))`` (``b`` the Laplace scale, ``beta = 0.05``: some empty bin
-passes with probability at most ``beta``). The range grows from the bin with the largest noisy
+``tau = b * ln(n_bins / (2 * beta))`` (``b`` the discrete Laplace scale, ``beta = 0.05``: some empty
+bin passes with probability at most ``2 beta / (1 + exp(-1/b))``, about ``beta`` at the scales used). The range grows from the bin with the largest noisy
 count to the nearest passing bin on either side as long as the empty stretch between them is no
 wider (in value) than the range so far, so that data over neighbouring decades (or across 0) join
 up while an isolated false positive orders of magnitude away cannot stretch the range; if the
