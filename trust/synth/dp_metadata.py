@@ -19,14 +19,14 @@ What is released, per column:
   declared ``bounds`` (public) when given; otherwise it is estimated under DP (below).
 
 DP range (columns without declared bounds): a share ``range_fraction`` of the column's budget
-buys a coarse Laplace histogram of the continuous part over a wide *public* grid: sign-symmetric
+buys a coarse discrete Laplace histogram of the continuous part over a wide *public* grid: sign-symmetric
 powers of ``range_base`` (default 10) from ``1e-3`` to ``1e12`` (values beyond are clipped into
 the end bins; 32 bins for base 10). A bin *passes* when its noisy count exceeds
 ``tau = b * ln(n_bins / (2 * beta))`` (``b`` the discrete Laplace scale, ``beta = 0.05``: some empty
-bin passes with probability at most ``2 beta / (1 + exp(-1/b))``, about ``beta`` at the scales used). The range grows from the bin with the largest noisy
-count to the nearest passing bin on either side as long as the empty stretch between them is no
-wider (in value) than the range so far, so that data over neighbouring decades (or across 0) join
-up while an isolated false positive orders of magnitude away cannot stretch the range; if the
+bin passes with probability at most ``2 beta / (1 + exp(-1/b))``, about ``beta`` at the scales used).
+The range grows from the bin with the largest noisy count to the nearest passing bin on either
+side as long as the empty stretch between them is no wider (in value) than the range so far, so
+that data over neighbouring decades (or across 0) join up while an isolated false positive orders of magnitude away cannot stretch the range; if the
 fullest bin does not pass, the range is that bin. All of this is post-processing of the noisy
 coarse histogram. Such ranges are loose (up to a factor ``range_base``) and can cut off thin tails
 at small epsilon (a coarser base puts more rows in each bin, so fewer bins drown in noise; on
@@ -188,7 +188,8 @@ def _noisy(counts: np.ndarray, scale: float, rng: np.random.Generator) -> tuple[
 
 def _dp_range(values: np.ndarray, epsilon: float, rng: np.random.Generator, beta: float = 0.05,
               base: float = 10.0) -> tuple[float, float]:
-    """DP ``(low, high)`` of ``values`` from a coarse Laplace histogram on the public power-of-``base`` grid."""
+    """DP ``(low, high)`` of ``values`` from a coarse discrete Laplace histogram on the public power-of-``base``
+    grid."""
     edges = _coarse_edges(base)
     v = np.clip(values, edges[0], edges[-1])
     idx = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(edges) - 2)
@@ -228,7 +229,7 @@ def release_histograms(
     release: str = "synth/transformer-histograms",
     dataset: str = "",
 ) -> tuple[HistogramRelease, LedgerEntry]:
-    """Release every column's histogram under ``(epsilon, 0)``-DP (Laplace mechanism).
+    """Release every column's histogram under ``(epsilon, 0)``-DP (exact discrete Laplace mechanism).
 
     Args:
         df: the real table (validated against ``schema``).
@@ -244,7 +245,7 @@ def release_histograms(
         dataset: the protected dataset's name for the ledger.
 
     Returns:
-        ``(release, ledger_entry)``: the noisy histograms, and the ledger entry (Laplace, basic
+        ``(release, ledger_entry)``: the noisy histograms, and the ledger entry (discrete Laplace, basic
         composition, record-level, add/remove adjacency, delta 0).
 
     Raises:
@@ -298,7 +299,8 @@ def release_histograms(
         dataset=dataset,
         noise_source=noise.ledger,
         notes=(f"{c} column histograms (L1 sensitivity 1 each), epsilon split equally ({eps_col:.4g} per column, "
-               f"discrete Laplace scale {c / epsilon:.4g} per count on fully public-bounded columns); {n_range} column(s) spent "
+               f"discrete Laplace scale {c / epsilon:.4g} per count on fully public-bounded columns); "
+               f"{n_range} column(s) spent "
                f"{range_fraction:g} of their share on a DP range; composed sequentially. Fits the transformer's "
                "mixtures, ranges and category/mode frequencies by post-processing."),
     )

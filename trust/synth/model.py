@@ -281,9 +281,9 @@ class CTABGANPlus(BaseEstimator):
                  auxiliary: bool = True, aux_dims: tuple[int, ...] | None = None, aux_epochs: int = 5,
                  information_loss: bool = True, metadata_epsilon_fraction: float = 0.2,
                  metadata_epsilon: float | None = None, aux_epsilon_fraction: float = 0.3, n_modes: int = 10,
-                 max_fit_rows: int = 20000, max_sample_retries: int = 50, dataset_name: str = "", release_name: str = "",
-                 per_sample: str = "auto", clip_pairs: bool = True, pac: int = 1, generator_ema: float | None = 0.995,
-                 downstream_weight: float = 1.0, insecure_noise_seed: int | None = None, device: str = "auto",
+                 max_fit_rows: int = 20000, max_sample_retries: int = 50, dataset_name: str = "",
+                 release_name: str = "", per_sample: str = "auto", clip_pairs: bool = True, pac: int = 1,
+                 generator_ema: float | None = 0.995, downstream_weight: float = 1.0, insecure_noise_seed: int | None = None, device: str = "auto",
                  random_state: int | None = None, verbose: bool = True) -> None:
         self.epochs = epochs
         self.batch_size = batch_size
@@ -393,13 +393,14 @@ class CTABGANPlus(BaseEstimator):
         elif schema is not None and not isinstance(schema, TableSchema):
             raise ConfigError(f"schema must be a TableSchema, a dict or None, got {type(schema).__name__}")
         if self.dp and (schema is None or not schema.declared):
-            raise ConfigError("a DP fit needs a declared schema, not one inferred from the private rows: review a draft "
-                              "(trust data schema draft data.csv > schema.json) and pass it with --schema / "
+            raise ConfigError("a DP fit needs a declared schema, not one inferred from the private rows: review a "
+                              "draft (trust data schema draft data.csv > schema.json) and pass it with --schema / "
                               "TableSchema.from_dict, or call schema.as_declared() in code")
         if schema is None:
             schema = infer_schema(df, target=target, problem_type=problem_type)
         if target is not None and target not in schema.columns:
-            raise DataError(f"target '{target}' is not a column of the schema; choose one of: {', '.join(schema.names)}")
+            raise DataError(f"target '{target}' is not a column of the schema; choose one of: "
+                            f"{', '.join(schema.names)}")
         tgt = target if target is not None else schema.target
         ptype = problem_type or (schema.problem_type if tgt == schema.target else None)
         if tgt is not None and ptype is None:
@@ -479,7 +480,8 @@ class CTABGANPlus(BaseEstimator):
         """The histogram release (budget fixed by the settings alone), then the plan from its DP row count."""
         from trust.synth.dp_metadata import release_histograms
 
-        rel, entry = release_histograms(df, schema, metadata_epsilon(self), insecure_noise_seed=self.insecure_noise_seed,
+        rel, entry = release_histograms(df, schema, metadata_epsilon(self),
+                                        insecure_noise_seed=self.insecure_noise_seed,
                                         release=self._release("transformer-histograms"), dataset=self.dataset_name)
         use_aux = self.auxiliary and schema.target is not None and self.aux_epsilon_fraction > 0
         plan = plan_privacy(self, int(round(rel.n_rows)), use_aux)
