@@ -26,9 +26,9 @@ the end bins; 32 bins for base 10). A bin *passes* when its noisy count exceeds
 bin passes with probability at most ``2 beta / (1 + exp(-1/b))``, about ``beta`` at the scales used).
 The range grows from the bin with the largest noisy count to the nearest passing bin on either
 side as long as the empty stretch between them is no wider (in value) than the range so far, so
-that data over neighbouring decades (or across 0) join up while an isolated false positive orders of magnitude away cannot stretch the range; if the
-fullest bin does not pass, the range is that bin. All of this is post-processing of the noisy
-coarse histogram. Such ranges are loose (up to a factor ``range_base``) and can cut off thin tails
+that data over neighbouring decades (or across 0) join up while an isolated false positive orders
+of magnitude away cannot stretch the range; if the fullest bin does not pass, the range is that
+bin. All of this is post-processing of the noisy coarse histogram. Such ranges are loose (up to a factor ``range_base``) and can cut off thin tails
 at small epsilon (a coarser base puts more rows in each bin, so fewer bins drown in noise; on
 Adult, base 2 gave unstable and sometimes absurd ranges at small epsilon, base 10 stable ones).
 Declare bounds when they are public (e.g. documented value ranges): cheaper and more accurate.

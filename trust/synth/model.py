@@ -283,7 +283,8 @@ class CTABGANPlus(BaseEstimator):
                  metadata_epsilon: float | None = None, aux_epsilon_fraction: float = 0.3, n_modes: int = 10,
                  max_fit_rows: int = 20000, max_sample_retries: int = 50, dataset_name: str = "",
                  release_name: str = "", per_sample: str = "auto", clip_pairs: bool = True, pac: int = 1,
-                 generator_ema: float | None = 0.995, downstream_weight: float = 1.0, insecure_noise_seed: int | None = None, device: str = "auto",
+                 generator_ema: float | None = 0.995, downstream_weight: float = 1.0,
+                 insecure_noise_seed: int | None = None, device: str = "auto",
                  random_state: int | None = None, verbose: bool = True) -> None:
         self.epochs = epochs
         self.batch_size = batch_size

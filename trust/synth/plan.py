@@ -93,11 +93,13 @@ def metadata_epsilon(settings: Any) -> float:
 def plan_privacy(settings: Any, n_dp: int, use_aux: bool) -> PrivacyPlan:
     """The plan for a table whose DP row count is ``n_dp`` (``settings``: a :class:`CTABGANPlus`).
 
+    ``n_dp`` is taken as at least 2 (post-processing), so that the expected batch has two rows.
+
     Raises:
         ConfigError: ``delta`` is not below ``1 / n_dp``.
         PrivacyBudgetError: a DP-SGD share cannot be met.
     """
-    n_dp = max(1, int(n_dp))
+    n_dp = max(2, int(n_dp))   # at least 2: a generator batch needs two rows for its BatchNorm statistics
     if settings.delta >= 1.0 / n_dp:
         raise ConfigError(f"delta={settings.delta:g} is not below 1/n for this table's DP row count: such a delta "
                           "allows releasing whole rows; use delta well below 1/n (e.g. 1e-5, or 1e-7 for small tables)")
