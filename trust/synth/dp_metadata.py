@@ -28,8 +28,8 @@ The range grows from the bin with the largest noisy count to the nearest passing
 side as long as the empty stretch between them is no wider (in value) than the range so far, so
 that data over neighbouring decades (or across 0) join up while an isolated false positive orders
 of magnitude away cannot stretch the range; if the fullest bin does not pass, the range is that
-bin. All of this is post-processing of the noisy coarse histogram. Such ranges are loose (up to a factor ``range_base``) and can cut off thin tails
-at small epsilon (a coarser base puts more rows in each bin, so fewer bins drown in noise; on
+bin. All of this is post-processing of the noisy coarse histogram. Such ranges are loose (up to a
+factor ``range_base``) and can cut off thin tails at small epsilon (a coarser base puts more rows in each bin, so fewer bins drown in noise; on
 Adult, base 2 gave unstable and sometimes absurd ranges at small epsilon, base 10 stable ones).
 Declare bounds when they are public (e.g. documented value ranges): cheaper and more accurate.
 Values outside the range are clipped into the end bins (clipping does not change sensitivity).
