@@ -18,21 +18,22 @@ What is released, per column:
   a missing bin (when allowed); every row lands in exactly one bin. The range of the bins is the
   declared ``bounds`` (public) when given; otherwise it is estimated under DP (below).
 
-DP range (columns without declared bounds): a share ``range_fraction`` of the column's budget
-buys a coarse discrete Laplace histogram of the continuous part over a wide *public* grid: sign-symmetric
-powers of ``range_base`` (default 10) from ``1e-3`` to ``1e12`` (values beyond are clipped into
-the end bins; 32 bins for base 10). A bin *passes* when its noisy count exceeds
-``tau = b * ln(n_bins / (2 * beta))`` (``b`` the discrete Laplace scale, ``beta = 0.05``: some empty
-bin passes with probability at most ``2 beta / (1 + exp(-1/b))``, about ``beta`` at the scales used).
-The range grows from the bin with the largest noisy count to the nearest passing bin on either
-side as long as the empty stretch between them is no wider (in value) than the range so far, so
-that data over neighbouring decades (or across 0) join up while an isolated false positive orders
-of magnitude away cannot stretch the range; if the fullest bin does not pass, the range is that
-bin. All of this is post-processing of the noisy coarse histogram. Such ranges are loose (up to a
-factor ``range_base``) and can cut off thin tails at small epsilon (a coarser base puts more rows in each bin, so fewer bins drown in noise; on
-Adult, base 2 gave unstable and sometimes absurd ranges at small epsilon, base 10 stable ones).
-Declare bounds when they are public (e.g. documented value ranges): cheaper and more accurate.
-Values outside the range are clipped into the end bins (clipping does not change sensitivity).
+DP range (columns without declared bounds): a share ``range_fraction`` of the column's budget buys a
+coarse discrete Laplace histogram of the continuous part over a wide *public* grid: sign-symmetric
+powers of ``range_base`` (default 10) from ``1e-3`` to ``1e12`` (values beyond are clipped into the
+end bins; 32 bins for base 10). A bin *passes* when its noisy count exceeds ``tau = b * ln(n_bins /
+(2 * beta))`` (``b`` the discrete Laplace scale, ``beta = 0.05``: some empty bin passes with
+probability at most ``2 beta / (1 + exp(-1/b))``, about ``beta`` at the scales used). The range
+grows from the bin with the largest noisy count to the nearest passing bin on either side as long as
+the empty stretch between them is no wider (in value) than the range so far, so that data over
+neighbouring decades (or across 0) join up while an isolated false positive orders of magnitude away
+cannot stretch the range; if the fullest bin does not pass, the range is that bin. All of this is
+post-processing of the noisy coarse histogram. Such ranges are loose (up to a factor ``range_base``)
+and can cut off thin tails at small epsilon (a coarser base puts more rows in each bin, so fewer
+bins drown in noise; on Adult, base 2 gave unstable and sometimes absurd ranges at small epsilon,
+base 10 stable ones). Declare bounds when they are public (e.g. documented value ranges): cheaper
+and more accurate. Values outside the range are clipped into the end bins (clipping does not change
+sensitivity).
 
 Privacy accounting (add/remove adjacency, unit of privacy: one record = one row):
 adding or removing one row changes each column's histogram by exactly 1 in one bin, so each
