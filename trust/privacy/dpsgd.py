@@ -7,7 +7,9 @@ Split the way Opacus's ``PrivacyEngine`` is (``_prepare_data_loader`` / ``_prepa
   delta and accountant of one DP-SGD run, fixed *before* training (from an epsilon target through
   the accountant, or from an explicit noise multiplier); :meth:`DPSGDPlan.epsilon` is the Opacus
   accountant's epsilon of the run and :meth:`DPSGDPlan.ledger_entry` its ledger entry (one place).
-* :func:`poisson_rows`: Poisson sampling, each row in the batch independently with probability q.
+* :func:`poisson_rows`: Poisson sampling, each row in the batch independently with probability q. Draw
+  it from the run's secret :class:`~trust.privacy.noise.NoiseSource` (its ``numpy`` generator), never
+  from ``random_state``: amplification by subsampling needs the sample to be secret.
 * :func:`per_sample_grads`: per-row gradients with ``torch.func`` (``vmap(grad(...))``), handed to
   Opacus with :func:`set_grad_samples`.
 * :func:`make_dp_optimizer`: Opacus's :class:`~opacus.optimizers.DPOptimizer` with

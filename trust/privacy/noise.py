@@ -9,13 +9,18 @@ critic and the auxiliary model, the label-DP bag means, :mod:`trust.privacy.mech
   128 bits from :func:`secrets.randbits` (the operating system's entropy) and a
   :class:`torch.Generator` seeded with 64 further bits from :func:`secrets.randbits` (torch
   generators take a 64-bit seed; that is the most they accept). The seeds are drawn afresh at every
-  call and never stored, returned, logged or derived from ``random_state``: ``random_state`` seeds
-  only what is not privacy noise (initialisation, shuffles, Poisson sampling, synthetic sampling).
+  call, kept only inside the :class:`NoiseSource`, never saved, logged or derived from
+  ``random_state``: ``random_state`` seeds only what is not privacy noise (initialisation,
+  shuffles, synthetic sampling).
   Ledger string ``"os-entropy"``.
 * ``insecure_seed=<int>``: both generators seeded from that integer (and a ``stream`` label, so
   the several releases of one fit draw distinct streams). For tests only: anyone holding the
   seed can subtract the noise. Ledger string ``"seeded (not a valid guarantee)"``, which the
   report fails under ``require_secure_noise``.
+
+DP-SGD's Poisson sampling is drawn from the run's :attr:`NoiseSource.numpy` too: the accountant's
+amplification by subsampling assumes nobody knows which rows each step used, so a sampling mask
+reproducible from a published seed would void it.
 
 Not protected: PCG64 and torch's generators are not cryptographic generators. The seed is secret,
 but an attacker who sees enough raw outputs of one stream could in principle recover its state;

@@ -17,7 +17,10 @@ What a DP fit never holds or releases (model directory, ledger, error messages):
 (the plan, the delta check and ``sample()``'s default use the DP count from the histogram release),
 a hash of the data, fit timings, or a seed of the privacy noise. The noise is drawn from generators
 seeded afresh from the operating system's entropy at every fit (:mod:`trust.privacy.noise`);
-``random_state`` seeds only initialisation, Poisson sampling, partners and synthetic sampling.
+The Poisson sampling of DP-SGD (whose secrecy the accountant's amplification by subsampling
+assumes) comes from the same secret source. ``random_state`` seeds only what the guarantee does not
+rest on: initialisation, fake partners, interpolation weights, conditional vectors, dropout masks,
+the transformer's mode draws and synthetic sampling.
 ``insecure_noise_seed`` makes the noise reproducible for tests, and every ledger entry then says
 ``noise_source="seeded (not a valid guarantee)"``.
 
@@ -126,6 +129,7 @@ class _Training:
     opt_a: torch.optim.Optimizer | None = None
     ema: list[torch.Tensor] | None = None
     noise_ledger: str = ""      # the critic's noise source, for its ledger entry
+    sampling: np.random.Generator | None = None   # the critic's secret Poisson sampling (DP only)
     g_steps: int = 0
     steps: int = 0
 
@@ -260,8 +264,8 @@ class CTABGANPlus(BaseEstimator):
             records ``noise_source="seeded (not a valid guarantee)"`` and the report fails the release under
             ``require_secure_noise``.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``. Results on CPU do not depend on it.
-        random_state: seed of everything that is not DP noise (initialisation, Poisson sampling, partners,
-            conditional vectors, synthetic sampling); same seed, data and params give the same model without DP
+        random_state: seed of everything that is not DP noise or DP sampling (initialisation, partners,
+            conditional vectors, synthetic sampling; Poisson sampling under DP is secret like the noise); same seed, data and params give the same model without DP
             (and with DP only together with ``insecure_noise_seed``).
         verbose: show a progress bar per epoch with the losses.
 
@@ -532,7 +536,8 @@ class CTABGANPlus(BaseEstimator):
         opt_d = self._adam(D) if noise is None else make_dp_optimizer(self._adam(D), plan.critic, noise, X.device)
         st = _Training(X, G, D, self._adam(G), opt_d, sampler, OutputLayout(tr.spans_, blocks).to(X.device), batch,
                        spe, plan, ghost, target=self._target_layout(schema, X.device),
-                       noise_ledger=noise.ledger if noise is not None else "")
+                       noise_ledger=noise.ledger if noise is not None else "",
+                       sampling=noise.numpy if noise is not None else None)
         if self.generator_ema is not None:
             st.ema = [p.detach().clone() for p in G.parameters()]
         if st.target is not None and plan is None:
@@ -552,7 +557,7 @@ class CTABGANPlus(BaseEstimator):
                                 noise, st.device)
         aux.train()
         for _ in range(run.steps):
-            rows = st.X[st.tensor(poisson_rows(len(st.X), run.sample_rate, rng))]
+            rows = st.X[st.tensor(poisson_rows(len(st.X), run.sample_rate, noise.numpy))]   # secret sampling
             set_grad_samples(aux, per_sample_grads(aux, lay.loss, rows[:, lay.feat], rows))
             dp_step(opt, aux)
         aux.eval()
@@ -624,7 +629,7 @@ class CTABGANPlus(BaseEstimator):
 
     def _critic_step_dp(self, st: _Training, rng: np.random.Generator, meter: _Meter) -> None:
         """DP-SGD critic step: Poisson rows, each paired with its own fake row, clipped per pair, noised."""
-        rows = poisson_rows(len(st.X), st.plan.critic.sample_rate, rng)
+        rows = poisson_rows(len(st.X), st.plan.critic.sample_rate, st.sampling)   # secret, like the noise
         real_in, pair, alpha, fake_in = dp_pairs(st.G, st.layout, st.sampler, st.X, rows, st.batch, self.noise_dim,
                                                  self.tau, rng)
         if st.ghost:
