@@ -265,8 +265,9 @@ class CTABGANPlus(BaseEstimator):
             ``require_secure_noise``.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``. Results on CPU do not depend on it.
         random_state: seed of everything that is not DP noise or DP sampling (initialisation, partners,
-            conditional vectors, synthetic sampling; Poisson sampling under DP is secret like the noise); same seed, data and params give the same model without DP
-            (and with DP only together with ``insecure_noise_seed``).
+            conditional vectors, synthetic sampling; Poisson sampling under DP is secret like the noise); same
+            seed, data and params give the same model without DP (and with DP only together with
+            ``insecure_noise_seed``).
         verbose: show a progress bar per epoch with the losses.
 
     Attributes (after fit):
@@ -513,7 +514,7 @@ class CTABGANPlus(BaseEstimator):
         return _TargetLayout(feat, "regression", len(tgt_idx), idx=torch.as_tensor(tgt_idx, device=device))
 
     def _adam(self, net: nn.Module) -> torch.optim.Adam:
-        # fused: one kernel for all parameters (the per-parameter loop costs ~2.5x more on CPU)
+        # fused: one kernel for all parameters (faster on CPU; measured in benchmarks/README.md)
         return torch.optim.Adam(net.parameters(), lr=self.lr, betas=tuple(self.betas), weight_decay=self.weight_decay,
                                 fused=True)
 

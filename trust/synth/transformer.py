@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 import pandas as pd
 
+from trust._validation import check_scalar
 from trust.data.schema import ColumnSpec, TableSchema
 from trust.errors import ConfigError, DataError
 from trust.synth.numeric import log_forward, log_inverse, plain as _plain, split_numeric
@@ -171,12 +172,9 @@ class DataTransformer:
 
     # ------------------------------------------------------------------------------------------
     def _check_params(self) -> None:
-        if not (isinstance(self.n_modes, (int, np.integer)) and self.n_modes >= 1):
-            raise ConfigError(f"n_modes={self.n_modes!r} must be an integer >= 1")
-        if not (0 <= float(self.weight_threshold) < 1):
-            raise ConfigError(f"weight_threshold={self.weight_threshold!r} must lie in [0, 1)")
-        if not (isinstance(self.max_fit_rows, (int, np.integer)) and self.max_fit_rows >= 10):
-            raise ConfigError(f"max_fit_rows={self.max_fit_rows!r} must be an integer >= 10")
+        check_scalar(self.n_modes, "n_modes", int, min_val=1)
+        check_scalar(self.weight_threshold, "weight_threshold", float, min_val=0, max_val=1, include_boundaries="left")
+        check_scalar(self.max_fit_rows, "max_fit_rows", int, min_val=10)
 
     def _seed(self, salt: int) -> int:
         base = 0 if self.random_state is None else int(self.random_state)
