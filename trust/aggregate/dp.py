@@ -41,13 +41,10 @@ layout are checked.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from trust._validation import check_scalar
 from trust.aggregate.bags import check_bags
-from trust.errors import ConfigError
 from trust.privacy import LedgerEntry
 from trust.privacy.noise import noise_source
 
@@ -72,8 +69,7 @@ def clip_responses(y, clip: float, *, center: float = 0.0, scale: float = 1.0) -
     Missing and non-finite responses become 0 (``center``), so no error depends on a private label."""
     c = _positive("clip", clip)
     s = _positive("scale", scale)
-    if not math.isfinite(float(center)):
-        raise ConfigError(f"center={center!r} must be a finite number")
+    check_scalar(center, "center", float)
     y = np.asarray(y, dtype=float).reshape(-1)
     z = np.where(np.isfinite(y), (y - float(center)) / s, 0.0)
     return np.clip(z, -c, c)
