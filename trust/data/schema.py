@@ -250,7 +250,6 @@ class TableSchema:
                     )
         return out
 
-
     def coerce(self, df: pd.DataFrame, *, require_target: bool = True) -> pd.DataFrame:
         """The validation of a differentially private fit: only public-schema checks may fail.
 
