@@ -46,7 +46,8 @@ def main() -> int:
                 if eps is None:
                     props = bag_means(ytr, ids)
                 else:  # z = (y - 0.5) / 0.5 in [-1, 1]; release with C = 1; map back to a proportion
-                    z, _ = release_bag_means(ytr, ids, eps, 1.0, center=0.5, scale=0.5, random_state=seed)
+                    z, _ = release_bag_means(ytr, ids, eps, 1.0, center=0.5, scale=0.5,
+                                             insecure_noise_seed=seed)
                     props = np.clip(0.5 + 0.5 * z, 0.0, 1.0)
                 ests = {"bag": 0.0, "instance": 1.0, "auto": "auto"} if k > 1 else {"labels": 1.0}
                 for name, rho in ests.items():

@@ -13,7 +13,7 @@ def test_empirical_noise_variance_matches_laplace_calibration():
     y = np.random.default_rng(0).uniform(-1, 1, n)
     ids = make_bags(n, k, random_state=0)
     exact = np.bincount(ids, weights=y) / k
-    noisy, entry = release_bag_means(y, ids, eps, C, random_state=1)
+    noisy, entry = release_bag_means(y, ids, eps, C, insecure_noise_seed=1)
     noise = noisy - exact
     target = 2 * (2 * C / (k * eps)) ** 2
     assert noise_variance(k, eps, C) == pytest.approx(target)
@@ -36,21 +36,36 @@ def test_unequal_bags_get_noise_scaled_by_their_own_size():
     _, ids = np.unique(ids, return_inverse=True)
     sizes = bag_sizes(ids)
     assert set(sizes) == {2, 8}
-    noisy, entry = release_bag_means(np.zeros(n), ids, 1.0, 1.0, random_state=0)
+    noisy, entry = release_bag_means(np.zeros(n), ids, 1.0, 1.0, insecure_noise_seed=0)
     v2, v8 = np.var(noisy[sizes == 2]), np.var(noisy[sizes == 8])
     assert v2 == pytest.approx(noise_variance(2, 1.0, 1.0), rel=0.1)
     assert v8 == pytest.approx(noise_variance(8, 1.0, 1.0), rel=0.1)
     assert "k from 2 to 8" in entry.notes
 
 
-def test_responses_are_standardised_and_clipped_and_release_is_seeded():
+def test_responses_are_standardised_and_clipped():
     y = np.array([100.0] * 50 + [-100.0] * 50)
     ids = np.repeat(np.arange(10), 10)
-    noisy, _ = release_bag_means(y, ids, 1e6, 2.0, center=0.0, scale=10.0, random_state=0)
+    noisy, _ = release_bag_means(y, ids, 1e6, 2.0, center=0.0, scale=10.0)
     assert np.allclose(noisy[:5], 2.0, atol=1e-3) and np.allclose(noisy[5:], -2.0, atol=1e-3)
-    a, _ = release_bag_means(y, ids, 1.0, 2.0, random_state=3)
-    b, _ = release_bag_means(y, ids, 1.0, 2.0, random_state=3)
-    assert np.array_equal(a, b)
+
+
+def test_release_noise_is_fresh_each_time_unless_the_insecure_seed_is_given():
+    y = np.zeros(100)
+    ids = np.repeat(np.arange(10), 10)
+    a, ea = release_bag_means(y, ids, 1.0, 2.0)
+    b, _ = release_bag_means(y, ids, 1.0, 2.0)
+    assert not np.array_equal(a, b) and ea.noise_source == "os-entropy"
+    c, ec = release_bag_means(y, ids, 1.0, 2.0, insecure_noise_seed=3)
+    d, _ = release_bag_means(y, ids, 1.0, 2.0, insecure_noise_seed=3)
+    assert np.array_equal(c, d) and ec.noise_source == "seeded (not a valid guarantee)"
+
+
+def test_a_non_finite_response_is_mapped_to_the_center_not_an_error():
+    y = np.array([np.nan, np.inf, 1.0, 1.0])
+    ids = np.array([0, 0, 1, 1])
+    noisy, _ = release_bag_means(y, ids, 1e6, 2.0, center=0.5, scale=1.0)
+    np.testing.assert_allclose(noisy, [0.0, 0.5], atol=1e-3)
 
 
 @pytest.mark.parametrize("eps,clip,scale", [(0.0, 1.0, 1.0), (-1.0, 1.0, 1.0), (1.0, 0.0, 1.0), (1.0, -2.0, 1.0),

@@ -280,9 +280,6 @@ def test_no_stage_file_of_the_release_states_the_dp_fit_row_count(project):
     assert "train_rows" not in metrics and n not in metrics.values()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 3 is the mechanisms side (trust/synth): q = batch / n and "
-                                       "model.json n_rows still use the exact n on this branch; remove this marker "
-                                       "when the DP row count is merged (the test then passes)")
 def test_no_release_figure_gives_back_the_dp_fit_row_count(project):
     n = _dp_train_rows(project)
     token = _token(str(n))

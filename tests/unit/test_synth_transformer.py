@@ -189,12 +189,15 @@ def test_histogram_noise_matches_the_stated_epsilon():
     true = df["color"].value_counts().reindex(["blue", "green", "red"]).to_numpy(float)
     noise = []
     for seed in range(300):
-        rel, entry = release_histograms(df, schema, eps, random_state=seed)
+        rel, entry = release_histograms(df, schema, eps, insecure_noise_seed=seed)
         noise.append(rel.columns["color"].counts - true)
     noise = np.concatenate(noise)
     b = c / eps  # epsilon split equally over the c columns, each histogram L1 sensitivity 1
-    # counts are far from 0, so clipping at 0 never bites: Laplace(b) has variance 2 b^2
-    assert np.var(noise) == pytest.approx(2 * b * b, rel=0.15)
+    # integer noise: the released counts stay whole numbers
+    assert np.array_equal(noise, np.round(noise))
+    # counts are far from 0, so clipping at 0 never bites: discrete Laplace(b) has variance 2r/(1-r)^2, r = e^(-1/b)
+    r = np.exp(-1 / b)
+    assert np.var(noise) == pytest.approx(2 * r / (1 - r) ** 2, rel=0.15)
     assert abs(np.mean(noise)) < 0.3 * b
     assert isinstance(entry, LedgerEntry)
     assert entry.epsilon == eps and entry.delta == 0.0 and entry.unit_of_privacy == "record"
@@ -207,7 +210,7 @@ def test_histogram_noise_matches_the_stated_epsilon():
 def test_transformer_fits_from_the_release_alone():
     df = _table(1500)
     schema = _dp_schema(df).replace_column("age", bounds=(0.0, 120.0))
-    rel, _ = release_histograms(df, schema, 50.0, random_state=0)
+    rel, _ = release_histograms(df, schema, 50.0, insecure_noise_seed=0)
     rel = HistogramRelease.from_dict(json.loads(json.dumps(rel.to_dict())))
     tr = DataTransformer(random_state=0).fit(None, schema, histograms=rel)
     assert tr.dp_ and tr.columns_ == schema.names

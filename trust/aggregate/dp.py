@@ -22,6 +22,17 @@ leak them outside the accounted mechanism): pass declared public values (domain 
 dataset, or a separate DP estimate whose epsilon you add to the ledger). The clip bound ``C`` is in the
 standardised units; responses beyond it are clipped (bias, not a privacy loss).
 
+**Noise.** Drawn from :func:`trust.privacy.noise.noise_source` afresh at every release (a generator seeded
+with 128 bits of OS entropy), never from a seed that is saved or logged; ``insecure_noise_seed`` makes it
+reproducible for tests only, and the ledger entry then says ``noise_source="seeded (not a valid guarantee)"``.
+Not protected: the Laplace draws are floating-point (NumPy's sampler); the floating-point attack on
+textbook Laplace samplers (Mironov 2012) is not mitigated.
+
+**Errors do not depend on private labels.** A missing or non-finite response is mapped to ``center``
+(standardised 0) before clipping instead of raising: a per-label map, so replacing one label still moves
+one clipped value by at most ``2C`` and the guarantee is unchanged. Only the settings and the public bag
+layout are checked.
+
 **Ledger conventions.** ``noise_multiplier`` is the Laplace scale relative to the sensitivity,
 ``b_a / (2C / k_a) = 1 / epsilon``, as :class:`~trust.privacy.LedgerEntry` defines it (the absolute scale
 ``2C / (k epsilon)`` is in ``notes``); ``max_grad_norm`` holds the clip bound ``C`` of a response;
@@ -30,20 +41,16 @@ standardised units; responses beyond it are clipped (bias, not a privacy loss).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from trust._validation import check_scalar
 from trust.aggregate.bags import check_bags, warn_if_mostly_clipped
-from trust.errors import ConfigError, DataError
 from trust.privacy import LedgerEntry
+from trust.privacy.noise import noise_source
 
 
 def _positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(float(value)) or value <= 0:
-        raise ConfigError(f"{name}={value!r} must be a finite number > 0")
-    return float(value)
+    return float(check_scalar(value, name, float, min_val=0, include_boundaries="neither"))
 
 
 def laplace_scale(bag_size, epsilon: float, clip: float):
@@ -57,20 +64,20 @@ def noise_variance(bag_size, epsilon: float, clip: float):
 
 
 def clip_responses(y, clip: float, *, center: float = 0.0, scale: float = 1.0) -> np.ndarray:
-    """``clip((y - center) / scale, -C, C)``: the standardised, clipped responses the mechanism averages."""
+    """``clip((y - center) / scale, -C, C)``: the standardised, clipped responses the mechanism averages.
+
+    Missing and non-finite responses become 0 (``center``), so no error depends on a private label."""
     c = _positive("clip", clip)
     s = _positive("scale", scale)
-    if not math.isfinite(float(center)):
-        raise ConfigError(f"center={center!r} must be a finite number")
+    check_scalar(center, "center", float)
     y = np.asarray(y, dtype=float).reshape(-1)
-    if not np.all(np.isfinite(y)):
-        raise DataError("responses have missing or infinite values; drop or impute them before release")
-    return np.clip((y - float(center)) / s, -c, c)
+    z = np.where(np.isfinite(y), (y - float(center)) / s, 0.0)
+    return np.clip(z, -c, c)
 
 
 def release_bag_means(y, bag_ids, epsilon: float, clip: float, *, center: float = 0.0, scale: float = 1.0,
-                      release: str = "aggregate/bag-means", dataset: str = "", data_sha256: str = "",
-                      random_state=None) -> tuple[np.ndarray, LedgerEntry]:
+                      release: str = "aggregate/bag-means", dataset: str = "",
+                      insecure_noise_seed: int | None = None) -> tuple[np.ndarray, LedgerEntry]:
     """Release each bag's mean response with epsilon-label-DP (see the module doc for the guarantee).
 
     Args:
@@ -79,8 +86,9 @@ def release_bag_means(y, bag_ids, epsilon: float, clip: float, *, center: float 
         epsilon: privacy parameter (> 0).
         clip: clip bound ``C`` (> 0) in standardised units.
         center, scale: declared public standardisation, ``z = (y - center) / scale`` (never from the private y).
-        release, dataset, data_sha256: names for the ledger entry.
-        random_state: seed or ``numpy.random.Generator`` for the noise.
+        release, dataset: names for the ledger entry.
+        insecure_noise_seed: None (default: noise from OS entropy, the only setting that backs the guarantee)
+            or an integer that makes the noise reproducible, FOR TESTS ONLY (the ledger entry says so).
 
     Returns:
         ``(noisy_means, entry)``: ``(m,)`` noisy clipped bag means in standardised units (map back with
@@ -94,15 +102,15 @@ def release_bag_means(y, bag_ids, epsilon: float, clip: float, *, center: float 
     keep = ids >= 0
     k = np.bincount(ids[keep], minlength=m)
     means = np.bincount(ids[keep], weights=z[keep], minlength=m) / k
-    rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    noise = noise_source(insecure_noise_seed, stream="bag-means")
     b = 2.0 * c / (k * eps)
-    noisy = means + rng.laplace(0.0, 1.0, size=m) * b
+    noisy = means + noise.numpy.laplace(0.0, 1.0, size=m) * b
     sizes = f"k = {int(k[0])}" if k.min() == k.max() else f"k from {int(k.min())} to {int(k.max())}"
     scales = (f"{b[0]:.4g}" if k.min() == k.max() else f"{b.min():.4g} to {b.max():.4g}")
     entry = LedgerEntry(
         release=release, mechanism="Laplace (clipped bag means)", epsilon=eps, delta=0.0, accountant="closed-form",
         noise_multiplier=1.0 / eps, sample_rate=1.0, steps=1, max_grad_norm=c, unit_of_privacy="label",
-        adjacency="replace-one", data_sha256=data_sha256, dataset=dataset,
+        adjacency="replace-one", dataset=dataset, noise_source=noise.ledger,
         notes=(f"{m} disjoint bags ({sizes}); responses standardised with declared center {float(center):.6g} and "
                f"scale {float(scale):.6g}, clipped to [-{c:g}, {c:g}]; Laplace scale 2C/(k eps) = {scales} per bag; "
                "parallel composition over disjoint bags. Features and bag membership are NOT protected."),

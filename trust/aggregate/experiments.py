@@ -156,7 +156,7 @@ def dp_sweep(X_train, y_train, X_test, y_test, epsilons: Sequence[float], bag_si
              seeds: Sequence[int], *, clip: float, center: float = 0.0, scale: float = 1.0, model: str = "linear",
              rho_grid: Sequence[float] = DEFAULT_RHO_GRID, val_fraction: float = 0.2, n_folds: int = 1,
              oracle: bool = True,
-             dataset: str = "", data_sha256: str = "", progress: bool = False,
+             dataset: str = "", progress: bool = False,
              **model_params: Any) -> tuple[list[dict[str, Any]], list[Any]]:
     """Label-DP bag means over (epsilon, k, seed); estimators trained on the release, scored on the test set.
 
@@ -184,8 +184,7 @@ def dp_sweep(X_train, y_train, X_test, y_test, epsilons: Sequence[float], bag_si
         ids = make_bags(len(X_train), int(k), random_state=seed)
         noisy, entry = release_bag_means(y_train, ids, eps, clip, center=center, scale=scale,
                                          release=f"aggregate/dp-sweep/eps{eps:g}/k{int(k)}/seed{int(seed)}",
-                                         dataset=dataset, data_sha256=data_sha256,
-                                         random_state=np.random.default_rng([int(seed), int(k), int(eps * 1000)]))
+                                         dataset=dataset)
         ledger.append(entry)
         fits = {"bag": 0.0, "instance": 1.0}
         best, _ = choose_rho(X_train, ids, noisy, rho_grid, val_fraction=val_fraction, n_folds=n_folds,

@@ -20,7 +20,7 @@ from typing import Optional
 import typer
 
 from trust.cli._common import (AGGREGATE_FIT_KIND, AGGREGATE_SWEEP_KIND, check_finite,
-                               evidence_path, warn, warn_if_vacuous, write_evidence)
+                               evidence_path, warn_if_vacuous, write_evidence)
 from trust.errors import ConfigError, DataError
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)

@@ -308,6 +308,47 @@ class TableSchema:
                     )
         return out
 
+    def coerce(self, df: pd.DataFrame, *, require_target: bool = True) -> pd.DataFrame:
+        """The validation of a differentially private fit: only public-schema checks may fail.
+
+        An error that depends on a private value would itself be a release (one row could turn the
+        output into an error that reveals it), so under DP the values are mapped instead of checked:
+
+        * numeric columns: text and non-finite values become missing; values outside declared
+          ``bounds`` are clipped to them;
+        * categorical columns with declared ``categories``: an undeclared category becomes missing;
+        * a missing value in a column declared non-missing: the row is dropped. Each row is mapped
+          (or dropped) on its own, so adding or removing one row still changes the table by at most
+          one row and the guarantee of the mechanism that reads it holds unchanged.
+
+        No count is checked (an empty table is returned as such) and no message names a value or a
+        count. Raises :class:`~trust.errors.DataError` only for what the schema alone decides: ``df``
+        is not a DataFrame, or a declared column is absent.
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        needed = [n for n in self.columns if require_target or n != self.target]
+        for name in needed:
+            if name not in df.columns:
+                role = "target column" if name == self.target else "column"
+                raise DataError(f"{role} '{name}' is missing from the data; the data has: {_preview(df.columns)}")
+        out = df[needed].copy()
+        keep = np.ones(len(out), dtype=bool)
+        for name in needed:
+            spec = self.columns[name]
+            col = out[name]
+            if spec.is_numeric:
+                x = pd.to_numeric(col, errors="coerce").astype(float)
+                x = x.where(np.isfinite(x.to_numpy()))
+                if spec.bounds is not None:
+                    x = x.clip(float(spec.bounds[0]), float(spec.bounds[1]))
+                out[name] = x
+            elif spec.categories is not None:
+                out[name] = col.where(col.isin(list(spec.categories)))
+            if not spec.allow_missing:
+                keep &= out[name].notna().to_numpy()
+        return out.loc[keep].reset_index(drop=True) if not keep.all() else out
+
 
 def _preview(names: Iterable[Any], n: int = 12) -> str:
     names = [str(x) for x in names]

@@ -32,11 +32,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from trust._validation import check_random_state
 from trust.errors import DataError
-
-
-def _rng(random_state: Any) -> np.random.Generator:
-    return random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
 
 
 def _subsample(x: np.ndarray, n: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -160,7 +157,7 @@ def dcr_share(synthetic: np.ndarray, train: np.ndarray, holdout: np.ndarray, *, 
     Returns:
         the share, in [0, 1].
     """
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     train, holdout, synthetic = (_as_matrix(a, n) for a, n in ((train, "train"), (holdout, "holdout"),
                                                                 (synthetic, "synthetic")))
     m = min(len(train), len(holdout), max_rows or len(train))
@@ -189,7 +186,7 @@ def dcr_statistics(synthetic: np.ndarray, train: np.ndarray, *, percentile: floa
         closest / second-closest distance; a synthetic row at distance 0 from duplicated training
         rows has NNDR 0.
     """
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     s = _subsample(_as_matrix(synthetic, "synthetic"), max_rows, rng)
     t = _subsample(_as_matrix(train, "train"), max_reference, rng)
     d = closest_distances(s, t, k=2)
@@ -233,7 +230,7 @@ def distance_mia_auc(members: np.ndarray, non_members: np.ndarray, synthetic: np
     """
     from sklearn.metrics import roc_auc_score
 
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     mem = _as_matrix(members, "members")
     non = _as_matrix(non_members, "non_members")
     m = min(len(mem), len(non), max_rows or len(mem))
@@ -261,7 +258,7 @@ def privacy_audit(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Data
         ``dcr_median``, the same for the holdout as a reference (``holdout_dcr_p5``: what an
         independent sample scores), ``exact_copies``, ``exact_copy_rate`` and ``mia_auc``.
     """
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     cols = list(train.columns)
     enc = DistanceEncoder(categorical=[c for c in categorical if c in cols]).fit(train)
     T, H, S = enc.transform(train), enc.transform(holdout[cols]), enc.transform(synthetic[cols])

@@ -19,7 +19,7 @@ No combined record-level statement is made: a label-level release does not prote
 from __future__ import annotations
 
 import math
-from dataclasses import MISSING, InitVar, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Iterable, Mapping
 
 from trust.errors import ConfigError, PrivacyBudgetError
@@ -70,11 +70,8 @@ class LedgerEntry:
     noise_source: str = "os-entropy"
     composition: str = "sequential"
     notes: str = ""
-    # Transitional, removed at merge: accepted from callers that still pass it and DISCARDED (a plain
-    # hash of the private table may not enter a release). It is no field: not stored, not serialised.
-    data_sha256: InitVar[str] = ""
 
-    def __post_init__(self, data_sha256: str = "") -> None:
+    def __post_init__(self) -> None:
         if not (isinstance(self.epsilon, (int, float)) and self.epsilon > 0 and math.isfinite(self.epsilon)):
             raise ConfigError(f"ledger entry '{self.release}': epsilon={self.epsilon} must be a finite number > 0")
         if isinstance(self.delta, bool) or not isinstance(self.delta, (int, float)) or not 0.0 <= self.delta < 1.0:

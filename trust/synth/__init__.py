@@ -22,6 +22,8 @@ _EXPORTS = {
     "ConvCritic": "trust.synth.networks",
     "Auxiliary": "trust.synth.networks",
     "critic_per_sample_grads": "trust.synth.trainer",
+    "PrivacyPlan": "trust.synth.plan",
+    "plan_privacy": "trust.synth.plan",
     "DataTransformer": "trust.synth.transformer",
     "Span": "trust.synth.transformer",
     "CondBlock": "trust.synth.transformer",

@@ -18,33 +18,47 @@ What is released, per column:
   a missing bin (when allowed); every row lands in exactly one bin. The range of the bins is the
   declared ``bounds`` (public) when given; otherwise it is estimated under DP (below).
 
-DP range (columns without declared bounds): a share ``range_fraction`` of the column's budget
-buys a coarse Laplace histogram of the continuous part over a wide *public* grid: sign-symmetric
-powers of ``range_base`` (default 10) from ``1e-3`` to ``1e12`` (values beyond are clipped into
-the end bins; 32 bins for base 10). A bin *passes* when its noisy count exceeds
-``tau = b * ln(n_bins / (2 * beta))`` (``b`` the Laplace scale, ``beta = 0.05``: some empty bin
-passes with probability at most ``beta``). The range grows from the bin with the largest noisy
-count to the nearest passing bin on either side as long as the empty stretch between them is no
-wider (in value) than the range so far, so that data over neighbouring decades (or across 0) join
-up while an isolated false positive orders of magnitude away cannot stretch the range; if the
-fullest bin does not pass, the range is that bin. All of this is post-processing of the noisy
-coarse histogram. Such ranges are loose (up to a factor ``range_base``) and can cut off thin tails
-at small epsilon (a coarser base puts more rows in each bin, so fewer bins drown in noise; on
-Adult, base 2 gave unstable and sometimes absurd ranges at small epsilon, base 10 stable ones).
-Declare bounds when they are public (e.g. documented value ranges): cheaper and more accurate.
-Values outside the range are clipped into the end bins (clipping does not change sensitivity).
+DP range (columns without declared bounds): a share ``range_fraction`` of the column's budget buys a
+coarse discrete Laplace histogram of the continuous part over a wide *public* grid: sign-symmetric
+powers of ``range_base`` (default 10) from ``1e-3`` to ``1e12`` (values beyond are clipped into the
+end bins; 32 bins for base 10). A bin *passes* when its noisy count exceeds ``tau = b * ln(n_bins /
+(2 * beta))`` (``b`` the discrete Laplace scale, ``beta = 0.05``: some empty bin passes with
+probability at most ``2 beta / (1 + exp(-1/b))``, about ``beta`` at the scales used). The range
+grows from the bin with the largest noisy count to the nearest passing bin on either side as long as
+the empty stretch between them is no wider (in value) than the range so far, so that data over
+neighbouring decades (or across 0) join up while an isolated false positive orders of magnitude away
+cannot stretch the range; if the fullest bin does not pass, the range is that bin. All of this is
+post-processing of the noisy coarse histogram. Such ranges are loose (up to a factor ``range_base``)
+and can cut off thin tails at small epsilon (a coarser base puts more rows in each bin, so fewer
+bins drown in noise; on Adult, base 2 gave unstable and sometimes absurd ranges at small epsilon,
+base 10 stable ones). Declare bounds when they are public (e.g. documented value ranges): cheaper
+and more accurate. Values outside the range are clipped into the end bins (clipping does not change
+sensitivity).
 
 Privacy accounting (add/remove adjacency, unit of privacy: one record = one row):
 adding or removing one row changes each column's histogram by exactly 1 in one bin, so each
 column's histogram has L1 sensitivity 1 (and the coarse range histogram of a column likewise 1).
-With ``c`` columns the release is ``c`` (or ``c + r``, with ``r`` range histograms) Laplace
-queries. We split ``epsilon`` equally across the ``c`` columns, ``epsilon / c`` each (equivalent to
-adding ``Laplace(c / epsilon)`` to the concatenated histogram, whose L1 sensitivity is ``c``); a
-column whose range is estimated spends ``range_fraction * epsilon / c`` on the coarse histogram
-and the rest on the fine one. Each count gets ``Laplace(1 / epsilon_query)`` and, by basic
-sequential composition, the release is ``(epsilon, 0)``-DP. Negative counts are set to 0
-(post-processing). The noisy total ``n_rows`` (mean over columns of the noisy totals) is
-post-processing too.
+With ``c`` columns the release is ``c`` (or ``c + r``, with ``r`` range histograms) counting
+queries. We split ``epsilon`` equally across the ``c`` columns, ``epsilon / c`` each; a column
+whose range is estimated spends ``range_fraction * epsilon / c`` on the coarse histogram and the
+rest on the fine one. Each count gets discrete Laplace noise of scale ``1 / epsilon_query``
+(:func:`trust.privacy.mechanisms.sample_discrete_laplace`: exact integer noise, so no
+floating-point Laplace value is released; the scale is rounded up by at most ``2**-20``) and, by
+basic sequential composition, the release is ``(epsilon, 0)``-DP. Negative counts are set to 0
+(post-processing).
+
+DP row count ``n_rows``: each column's *unclipped* noisy total (its counts before negatives are set
+to 0) is an unbiased estimate of ``n``; ``n_rows`` is their inverse-variance weighted mean
+(post-processing, free). It is what the synthesiser's privacy plan, its delta check and its default
+number of synthetic rows use instead of the exact ``n`` (see :mod:`trust.synth.plan`).
+
+Noise: drawn from :func:`trust.privacy.noise.noise_source` afresh at every release (OS entropy),
+never from ``random_state``; ``insecure_noise_seed`` makes it reproducible for tests and the ledger
+entry then says ``noise_source="seeded (not a valid guarantee)"``.
+
+Input under DP: the table is coerced, not checked (:meth:`trust.data.schema.TableSchema.coerce`):
+values outside declared bounds are clipped, undeclared categories and non-finite values become
+missing, so no error depends on a private value.
 """
 
 from __future__ import annotations
@@ -55,11 +69,13 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from trust.data.hashing import frame_sha256
+from trust._validation import check_scalar
 from trust.data.schema import ColumnSpec, TableSchema
-from trust.errors import ConfigError, DataError
+from trust.errors import DataError
 from trust.privacy.ledger import LedgerEntry
-from trust.synth.transformer import _plain, log_forward, split_numeric
+from trust.privacy.mechanisms import discrete_laplace_variance, rational_scale, sample_discrete_laplace
+from trust.privacy.noise import noise_source
+from trust.synth.numeric import log_forward, plain as _plain, split_numeric
 
 #: the public coarse grid for DP range estimation: sign-symmetric powers of ``base`` from 1e-3 to 1e12
 _GRID_LOW, _GRID_HIGH = 1e-3, 1e12
@@ -88,7 +104,8 @@ class ColumnHistogram:
         missing_count: noisy count of missing values (None when the column allows none).
         range_source: ``declared`` (public bounds) or ``dp`` (estimated under DP); None for categoricals.
         epsilon: the budget this column's queries spent.
-        noise_scale: the Laplace scale ``b`` of the fine histogram's counts.
+        noise_scale: the discrete Laplace scale ``b`` of the fine histogram's counts.
+        total: the column's unclipped noisy total (an unbiased DP estimate of the row count).
     """
 
     column: str
@@ -104,6 +121,7 @@ class ColumnHistogram:
     range_source: str | None = None
     epsilon: float = 0.0
     noise_scale: float = 0.0
+    total: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,7 +132,7 @@ class ColumnHistogram:
             "mass_counts": [float(c) for c in self.mass_counts],
             "missing_count": None if self.missing_count is None else float(self.missing_count),
             "range_source": self.range_source, "epsilon": float(self.epsilon),
-            "noise_scale": float(self.noise_scale),
+            "noise_scale": float(self.noise_scale), "total": float(self.total),
         }
 
     @classmethod
@@ -136,10 +154,10 @@ class HistogramRelease:
     Attributes:
         columns: per column, its :class:`ColumnHistogram`.
         epsilon: the release's total epsilon (delta is 0).
-        n_rows: noisy number of rows (post-processing).
+        n_rows: the DP row count (inverse-variance weighted mean of the columns' unclipped noisy totals).
         bins: continuous bins per numeric column.
         range_fraction: share of an unbounded column's budget spent on its DP range.
-        mechanism: ``Laplace``.
+        mechanism: ``discrete Laplace``.
     """
 
     columns: dict[str, ColumnHistogram]
@@ -147,7 +165,7 @@ class HistogramRelease:
     n_rows: float
     bins: int
     range_fraction: float
-    mechanism: str = "Laplace"
+    mechanism: str = "discrete Laplace"
 
     def to_dict(self) -> dict[str, Any]:
         return {"columns": {k: v.to_dict() for k, v in self.columns.items()}, "epsilon": float(self.epsilon),
@@ -158,24 +176,27 @@ class HistogramRelease:
     def from_dict(cls, d: Mapping[str, Any]) -> "HistogramRelease":
         return cls(columns={k: ColumnHistogram.from_dict(v) for k, v in d["columns"].items()},
                    epsilon=float(d["epsilon"]), n_rows=float(d["n_rows"]), bins=int(d["bins"]),
-                   range_fraction=float(d["range_fraction"]), mechanism=d.get("mechanism", "Laplace"))
+                   range_fraction=float(d["range_fraction"]), mechanism=d.get("mechanism", "discrete Laplace"))
 
 
-def _noisy(counts: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
-    """Laplace noise of scale ``scale`` on every count, negatives set to 0 (post-processing)."""
-    counts = np.asarray(counts, dtype=float)
-    return np.maximum(counts + rng.laplace(0.0, scale, size=counts.shape), 0.0)
+def _noisy(counts: np.ndarray, scale: float, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Exact discrete Laplace noise of scale ``scale`` on every (integer) count; returns the counts with negatives
+    set to 0 (post-processing) and the unclipped noisy total."""
+    counts = np.asarray(counts, dtype=np.int64)
+    noisy = counts + sample_discrete_laplace(scale, counts.size, rng).reshape(counts.shape)
+    return np.maximum(noisy, 0).astype(float), float(noisy.sum())
 
 
 def _dp_range(values: np.ndarray, epsilon: float, rng: np.random.Generator, beta: float = 0.05,
               base: float = 10.0) -> tuple[float, float]:
-    """DP ``(low, high)`` of ``values`` from a coarse Laplace histogram on the public power-of-``base`` grid."""
+    """DP ``(low, high)`` of ``values`` from a coarse discrete Laplace histogram on the public power-of-``base``
+    grid."""
     edges = _coarse_edges(base)
     v = np.clip(values, edges[0], edges[-1])
     idx = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(edges) - 2)
-    counts = np.bincount(idx, minlength=len(edges) - 1).astype(float)
-    scale = 1.0 / epsilon
-    noisy = counts + rng.laplace(0.0, scale, size=counts.shape)
+    counts = np.bincount(idx, minlength=len(edges) - 1)
+    scale = float(rational_scale(1.0 / epsilon))
+    noisy = counts + sample_discrete_laplace(scale, counts.size, rng)
     tau = scale * np.log(len(counts) / (2.0 * beta))
     passing = noisy > tau
     top = int(np.argmax(noisy))
@@ -205,11 +226,11 @@ def release_histograms(
     bins: int = 32,
     range_fraction: float = 0.5,
     range_base: float = 10.0,
-    random_state: int | np.random.Generator | None = None,
+    insecure_noise_seed: int | None = None,
     release: str = "synth/transformer-histograms",
     dataset: str = "",
 ) -> tuple[HistogramRelease, LedgerEntry]:
-    """Release every column's histogram under ``(epsilon, 0)``-DP (Laplace mechanism).
+    """Release every column's histogram under ``(epsilon, 0)``-DP (exact discrete Laplace mechanism).
 
     Args:
         df: the real table (validated against ``schema``).
@@ -219,52 +240,54 @@ def release_histograms(
         bins: equal-width bins of each numeric column's continuous part (log domain for ``log``).
         range_fraction: share of an unbounded numeric column's budget for its DP range.
         range_base: the public coarse grid of the DP range: powers of this base (> 1).
-        random_state: seed (or generator) of the noise.
+        insecure_noise_seed: None (default: noise from OS entropy, the only setting that backs the guarantee)
+            or an integer that makes the noise reproducible, for tests only (the ledger entry says so).
         release: the ledger entry's release name.
         dataset: the protected dataset's name for the ledger.
 
     Returns:
-        ``(release, ledger_entry)``: the noisy histograms, and the ledger entry (Laplace, basic
+        ``(release, ledger_entry)``: the noisy histograms, and the ledger entry (discrete Laplace, basic
         composition, record-level, add/remove adjacency, delta 0).
 
     Raises:
         ConfigError: epsilon <= 0, bins < 2, range_fraction outside (0, 1).
-        DataError: ``df`` does not match ``schema``; a categorical column has no declared categories.
+        DataError: a column of ``schema`` is missing from ``df``; a categorical column has no declared categories
+            (public-schema checks only: values are coerced, see the module docstring).
 
     Example:
-        >>> rel, entry = release_histograms(train, schema, epsilon=0.1, random_state=0)
+        >>> rel, entry = release_histograms(train, schema, epsilon=0.1)
         >>> tr = DataTransformer(random_state=0).fit(None, schema, histograms=rel)
     """
-    if not (isinstance(epsilon, (int, float)) and np.isfinite(epsilon) and epsilon > 0):
-        raise ConfigError(f"epsilon={epsilon!r} must be a finite number > 0")
-    if not (isinstance(bins, (int, np.integer)) and bins >= 2):
-        raise ConfigError(f"bins={bins!r} must be an integer >= 2")
-    if not 0 < range_fraction < 1:
-        raise ConfigError(f"range_fraction={range_fraction!r} must lie in (0, 1)")
-    if not (isinstance(range_base, (int, float)) and range_base > 1):
-        raise ConfigError(f"range_base={range_base!r} must be a number > 1")
+    check_scalar(epsilon, "epsilon", float, min_val=0, include_boundaries="neither")
+    check_scalar(bins, "bins", int, min_val=2)
+    check_scalar(range_fraction, "range_fraction", float, min_val=0, max_val=1, include_boundaries="neither")
+    check_scalar(range_base, "range_base", float, min_val=1, include_boundaries="neither")
     for name, spec in schema.columns.items():
         if spec.kind == "categorical" and spec.categories is None:
             raise DataError(
                 f"column '{name}' is categorical without declared categories; under DP the category list "
                 "must be public metadata: declare it in the schema (categories={...})"
             )
-    df = schema.validate(df)
-    rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    df = schema.coerce(df)
+    noise = noise_source(insecure_noise_seed, stream="histograms")
+    rng = noise.numpy
     c = len(schema.columns)
     eps_col = float(epsilon) / c
     out: dict[str, ColumnHistogram] = {}
-    totals = []
+    totals, weights = [], []
     n_range = 0
     for name, spec in schema.columns.items():
         h = _release_column(spec, df[name], eps_col, bins, range_fraction, range_base, rng)
         n_range += h.range_source == "dp"
         out[name] = h
-        totals.append(float(h.counts.sum() + h.mass_counts.sum() + (h.missing_count or 0.0)))
-    rel = HistogramRelease(out, float(epsilon), float(np.mean(totals)), int(bins), float(range_fraction))
+        n_bins = len(h.counts) + len(h.mass_counts) + (h.missing_count is not None)
+        totals.append(h.total)
+        weights.append(1.0 / (n_bins * discrete_laplace_variance(h.noise_scale)))
+    n_dp = float(np.average(totals, weights=weights))
+    rel = HistogramRelease(out, float(epsilon), n_dp, int(bins), float(range_fraction))
     entry = LedgerEntry(
         release=release,
-        mechanism="Laplace (per-column histograms)",
+        mechanism="discrete Laplace (per-column histograms)",
         epsilon=float(epsilon),
         delta=0.0,
         accountant="basic",
@@ -274,10 +297,11 @@ def release_histograms(
         max_grad_norm=None,
         unit_of_privacy="record",
         adjacency="add/remove",
-        data_sha256=frame_sha256(df),
         dataset=dataset,
+        noise_source=noise.ledger,
         notes=(f"{c} column histograms (L1 sensitivity 1 each), epsilon split equally ({eps_col:.4g} per column, "
-               f"Laplace scale {c / epsilon:.4g} per count on fully public-bounded columns); {n_range} column(s) spent "
+               f"discrete Laplace scale {c / epsilon:.4g} per count on fully public-bounded columns); "
+               f"{n_range} column(s) spent "
                f"{range_fraction:g} of their share on a DP range; composed sequentially. Fits the transformer's "
                "mixtures, ranges and category/mode frequencies by post-processing."),
     )
@@ -291,12 +315,12 @@ def _release_column(spec: ColumnSpec, col: pd.Series, eps: float, bins: int, ran
         cats = list(spec.categories or ())
         codes = pd.Categorical(col, categories=cats).codes
         k = len(cats)
-        raw = np.bincount(np.where(codes < 0, k, codes), minlength=k + 1).astype(float)
-        scale = 1.0 / eps
-        noisy = _noisy(raw if spec.allow_missing else raw[:k], scale, rng)
+        raw = np.bincount(np.where(codes < 0, k, codes), minlength=k + 1)
+        scale = float(rational_scale(1.0 / eps))
+        noisy, total = _noisy(raw if spec.allow_missing else raw[:k], scale, rng)
         return ColumnHistogram(name, spec.kind, noisy[:k], categories=tuple(cats),
                                missing_count=float(noisy[k]) if spec.allow_missing else None,
-                               epsilon=eps, noise_scale=scale)
+                               epsilon=eps, noise_scale=scale, total=total)
     masses, mass_raw, miss, cont = split_numeric(spec, col)
     if spec.bounds is not None:
         low, high = float(spec.bounds[0]), float(spec.bounds[1])
@@ -315,17 +339,17 @@ def _release_column(spec: ColumnSpec, col: pd.Series, eps: float, bins: int, ran
         t = np.clip(cont, low, high)
     edges = np.linspace(lo_t, hi_t, bins + 1)
     idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, bins - 1)
-    counts = np.bincount(idx, minlength=bins).astype(float)
-    scale = 1.0 / eps_fine
+    counts = np.bincount(idx, minlength=bins)
+    scale = float(rational_scale(1.0 / eps_fine))
     # one histogram: continuous bins, point-mass bins, missing bin (each row in exactly one)
-    full = np.concatenate([counts, np.asarray(mass_raw, dtype=float),
-                           [float(miss.sum())] if spec.allow_missing else []])
-    noisy = _noisy(full, scale, rng)
+    full = np.concatenate([counts, np.asarray(mass_raw, dtype=np.int64),
+                           [int(miss.sum())] if spec.allow_missing else []]).astype(np.int64)
+    noisy, total = _noisy(full, scale, rng)
     return ColumnHistogram(
         name, spec.kind, noisy[:bins], edges=edges, log_bins=log_bins, lower=low, upper=high,
         mass_counts=noisy[bins:bins + len(masses)],
         missing_count=float(noisy[bins + len(masses)]) if spec.allow_missing else None,
-        range_source=source, epsilon=eps, noise_scale=scale,
+        range_source=source, epsilon=eps, noise_scale=scale, total=total,
     )
 
 

@@ -34,14 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trust._validation import check_random_state
 from trust.data.io import check_unique_columns
 from trust.data.schema import TableSchema
 from trust.errors import DataError
 from trust.privacy.audit import privacy_audit
-
-
-def _rng(random_state: Any) -> np.random.Generator:
-    return random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
 
 
 def _cap(df: pd.DataFrame, n: int | None, rng: np.random.Generator) -> pd.DataFrame:
@@ -237,7 +234,7 @@ def ml_utility(real_train: pd.DataFrame, real_test: pd.DataFrame, synthetic: pd.
     if schema.target is None:
         raise DataError("ml_utility needs a target column; set the schema's target (e.g. --target income)")
     t = _check_tables(schema, real_train=real_train, real_test=real_test, synthetic=synthetic)
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     seed = int(rng.integers(2**31 - 1))
     tr, te, sy = (_as_str_categories(t[k], schema) for k in ("real_train", "real_test", "synthetic"))
     tr, sy = _cap(tr, max_train_rows, rng), _cap(sy, max_train_rows, rng)
@@ -270,7 +267,7 @@ def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSchema, *
     from scipy.stats import wasserstein_distance
 
     t = _check_tables(schema, real=real, synthetic=synthetic)
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     r, s = _cap(t["real"], max_rows, rng), _cap(t["synthetic"], max_rows, rng)
     r, s = _as_str_categories(r, schema), _as_str_categories(s, schema)
     from sdmetrics.reports import QualityReport  # the unified report (the single-table one is deprecated)
@@ -335,7 +332,7 @@ def evaluate_synthetic(real_train: pd.DataFrame, real_test: pd.DataFrame, real_h
     t = _check_tables(schema, real_train=real_train, real_test=real_test, real_holdout=real_holdout,
                       synthetic=synthetic)
     t = {k: _as_str_categories(v, schema) for k, v in t.items()}  # one dtype per column in every table
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     out: dict[str, float] = {}
     util = ml_utility(t["real_train"], t["real_test"], t["synthetic"], schema, max_train_rows=max_train_rows,
                       random_state=rng, trtr=trtr)
@@ -357,7 +354,7 @@ def trtr_baseline(real_train: pd.DataFrame, real_test: pd.DataFrame, schema: Tab
     if schema.target is None:
         raise DataError("the TRTR baseline needs a target column; set the schema's target")
     t = _check_tables(schema, real_train=real_train, real_test=real_test)
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     seed = int(rng.integers(2**31 - 1))
     tr, te = (_as_str_categories(t[k], schema) for k in ("real_train", "real_test"))
     tr = _cap(tr, max_train_rows, rng)

@@ -13,8 +13,8 @@ Two architectures, chosen with ``architecture=``:
 
 ``"mlp"``   The CPU default, as CTGAN uses: a residual-MLP generator (each block
             ``Linear -> BatchNorm1d -> ReLU`` whose output is concatenated to its input) and an MLP critic
-            (``Linear -> LeakyReLU(0.2) -> Dropout``). The public convolutional version needs more than 20
-            minutes per Adult epoch on 2 CPU cores; this one needs seconds.
+            (``Linear -> LeakyReLU(0.2) -> Dropout``). The public convolutional version is far slower on CPU
+            (figures in ``benchmarks/README.md``).
 
 The critic never uses batch statistics (no BatchNorm): the gradient penalty and DP-SGD's per-sample
 gradients both need each row's score to depend on that row alone. Every critic exposes
@@ -36,21 +36,22 @@ def scaled_keep_mask(like: torch.Tensor, p: float) -> torch.Tensor:
     """Inverted-dropout mask shaped like ``like``: each entry ``1 / (1 - p)`` with probability ``1 - p``, else 0.
 
     For ``p = 0.5`` (the critic's and the auxiliary model's rate) each entry is one random bit: the bits of
-    random bytes, unpacked, about 2x faster on CPU than thresholding ``rand_like`` and exactly Bernoulli(1/2)
-    (returned as ``uint8`` 0/2; multiplying a float tensor by it promotes to the float type). Inside ``torch.func`` transforms (``vmap(..., randomness="different")`` draws one mask per sample) and for
+    random bytes, unpacked, faster on CPU than thresholding ``rand_like`` (``benchmarks/README.md``) and exactly
+    Bernoulli(1/2) (returned as ``uint8`` 0/2; multiplying a float tensor by it promotes to the float type).
+    Inside ``torch.func`` transforms (``vmap(..., randomness="different")`` draws one mask per sample) and for
     other rates it thresholds ``rand_like`` (``rand >= p``).
     """
     if p == 0.5 and not torch._C._functorch.is_functorch_wrapped_tensor(like):
         n = like.numel()
-        r = torch.empty((n + 7) // 8, dtype=torch.uint8).random_(0, 256)
-        bits = ((r.unsqueeze(1) >> _BIT_SHIFTS) & 1) << 1          # 0 or 2 = 1 / (1 - p)
+        r = torch.empty((n + 7) // 8, dtype=torch.uint8, device=like.device).random_(0, 256)
+        bits = ((r.unsqueeze(1) >> _BIT_SHIFTS.to(like.device)) & 1) << 1          # 0 or 2 = 1 / (1 - p)
         return bits.view(-1)[:n].view(like.shape)
     return (torch.rand_like(like) >= p).to(like.dtype) * (1.0 / (1.0 - p))
 
 
 class Dropout(nn.Module):
     """Inverted dropout with :func:`scaled_keep_mask`: the same distribution as :class:`torch.nn.Dropout`,
-    2-5x faster on CPU, and vmap-able with ``randomness="different"``."""
+    faster on CPU, and vmap-able with ``randomness="different"``."""
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()

@@ -21,7 +21,7 @@ The fake-only term ``mean_j D(fake_j)`` reads no real row (fake rows come from t
 parameters are themselves a post-processing of earlier private steps, with conditional vectors drawn
 from the DP-released frequencies), so it costs no privacy. We compute its ordinary gradient separately
 and add it to ``p.grad`` *after* the DP step has clipped, noised and scaled the real part, then take the
-optimiser step (:func:`dp_critic_step`). Putting it inside the per-sample terms instead would clip it
+optimiser step (:func:`trust.privacy.dpsgd.dp_step`). Putting it inside the per-sample terms instead would clip it
 with the real terms (biasing it and spending clip norm on a public quantity), so adding it afterwards
 is both correct and better. The accountant counts every critic step taken (empty Poisson batches
 included: they are still a noised release).
@@ -31,11 +31,26 @@ instead (``include_fake=True`` below), so the fake push and the real pull are sc
 balance does not depend on the clip bound. Each real row gets its own freshly generated fake partner, so
 every row's randomness (partner, interpolation weight, dropout masks) is drawn independently of the others
 and the per-row sensitivity argument holds; the extra fake rows read no data.
+
+Partners and BatchNorm (:func:`fake_partners`): the generator has BatchNorm layers, which in training
+mode couple the rows of one forward pass. Generating all ``|B|`` partners in one pass would make every
+partner depend on the private batch size (one more real row changes every other row's partner, and the
+per-pair sensitivity argument fails). The partners are therefore generated in chunks of exactly the
+expected batch size ``b`` (a public number): row ``i``'s partner is row ``i mod b`` of chunk ``i // b``,
+each chunk normalised over its own ``b`` rows only, and the chunk's BatchNorm running statistics are
+not updated (:func:`frozen_batchnorm_stats`: the number of chunks depends on ``|B|``). Adding a row
+either falls into an existing chunk (no other partner changes) or opens a new chunk (the other chunks
+are unchanged), so each pair's clipped gradient depends on its own row and its own randomness only
+(tested). The fake-only term reads chunk 0, which always exists.
+
+The DP-SGD machinery itself (Poisson sampling, per-sample gradients, Opacus's clipping and secure noise,
+the plan and the ledger entry) is in :mod:`trust.privacy.dpsgd`.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -78,6 +93,12 @@ class OutputLayout:
         grid, self._block_pad = self._grid(self.cond_blocks)
         self._block_cols = torch.as_tensor(np.maximum(grid, 0))
 
+    def to(self, device: torch.device | str) -> "OutputLayout":
+        """Move the index tensors to ``device`` (in place); returns self."""
+        for k in ("_tanh_idx", "_soft_mask", "_soft_cols", "_soft_cells", "_block_pad", "_block_cols"):
+            setattr(self, k, getattr(self, k).to(device))
+        return self
+
     @staticmethod
     def _grid(ranges: Sequence[tuple[int, int]]) -> tuple[np.ndarray, torch.Tensor]:
         """Column indices of each range in a row of a ``(len(ranges), widest)`` grid, -1 padded; and the padding."""
@@ -117,9 +138,9 @@ class OutputLayout:
         (mean over rows)."""
         if len(blocks) == 0:
             return raw.new_zeros(())
-        b = torch.as_tensor(blocks)
+        b = torch.as_tensor(blocks, device=raw.device)
         logits = raw.gather(1, self._block_cols[b]).masked_fill(self._block_pad[b], -torch.inf)
-        return F.cross_entropy(logits, torch.as_tensor(cats))
+        return F.cross_entropy(logits, torch.as_tensor(cats, device=raw.device))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,48 +209,6 @@ def critic_per_sample_grads(critic: nn.Module, real: torch.Tensor, fake: torch.T
     return vmap(grad(loss_one), in_dims=(None, 0, 0, 0), randomness="different")(params, real, fake, alpha)
 
 
-def per_sample_grads(model: nn.Module, loss_fn, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-row gradients of ``loss_fn(model_output_for_one_row, *one_row_of_the_other_inputs)``.
-
-    ``inputs[0]`` is fed to the model; the rest (e.g. labels) go to ``loss_fn``. Used for the auxiliary
-    classifier under DP-SGD.
-    """
-    params = {k: v.detach() for k, v in model.named_parameters()}
-    buffers = {k: v.detach() for k, v in model.named_buffers()}
-
-    def loss_one(p, x, *rest):
-        out = functional_call(model, (p, buffers), (x.unsqueeze(0),))
-        return loss_fn(out, *[r.unsqueeze(0) for r in rest])
-
-    if inputs[0].shape[0] == 0:
-        return {k: v.new_zeros((0,) + tuple(v.shape)) for k, v in params.items()}
-    in_dims = (None,) + (0,) * len(inputs)
-    return vmap(grad(loss_one), in_dims=in_dims, randomness="different")(params, *inputs)
-
-
-def set_grad_samples(model: nn.Module, grads: dict[str, torch.Tensor]) -> None:
-    """Hand per-sample gradients to Opacus (``p.grad_sample``)."""
-    for name, p in model.named_parameters():
-        p.grad_sample = grads[name]
-
-
-def dp_step(optimizer, model: nn.Module, extra_grads: Sequence[torch.Tensor | None] | None = None) -> None:
-    """Clip + noise + scale the per-sample gradients (Opacus), add the privacy-free ``extra_grads``, step.
-
-    ``optimizer`` is an :class:`opacus.optimizers.DPOptimizer`; ``extra_grads`` (one per parameter, or
-    None) are gradients of terms that read no real row (the critic's fake-only term). They are added
-    after the noise, so they are neither clipped nor counted against the budget.
-    """
-    if not optimizer.pre_step():   # clip_and_accumulate, add_noise, scale_grad
-        raise RuntimeError("DPOptimizer skipped a step; gradient accumulation is not used here")
-    if extra_grads is not None:
-        for p, g in zip(model.parameters(), extra_grads):
-            if g is not None:
-                p.grad = p.grad + g
-    optimizer.original_optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-
-
 def information_loss(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor:
     """CTAB-GAN's information loss: L1 between feature means plus L1 between feature stds (real detached)."""
     f_real = f_real.detach()
@@ -237,13 +216,8 @@ def information_loss(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor
             + torch.norm(f_fake.std(0) - f_real.std(0), 1))
 
 
-def poisson_rows(n: int, q: float, rng: np.random.Generator) -> np.ndarray:
-    """Poisson sampling: each of ``n`` rows is in the batch independently with probability ``q``."""
-    return np.flatnonzero(rng.random(n) < q)
-
-
-__all__ = ["OutputLayout", "gradient_penalty", "critic_loss", "critic_per_sample_grads", "per_sample_grads",
-           "set_grad_samples", "dp_step", "information_loss", "poisson_rows"]
+__all__ = ["OutputLayout", "gradient_penalty", "critic_loss", "critic_per_sample_grads", "information_loss",
+           "fake_partners", "frozen_batchnorm_stats", "dp_pairs", "mlp_critic_clipped_sum"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,7 +297,7 @@ def mlp_critic_clipped_sum(critic: nn.Module, real: torch.Tensor, fake: torch.Te
         terms = [[(deltas[k], hs_r[k]), (s[k], ts[k])] + ([(deltas_f[k], hs_f[k])] if include_fake else [])
                  for k in range(len(linears))]
         bias_out = 0.0 if include_fake else -1.0         # d l / d b_out
-        sq = torch.full((m,), bias_out ** 2, dtype=real.dtype)
+        sq = torch.full((m,), bias_out ** 2, dtype=real.dtype, device=real.device)
         for k in range(len(linears)):
             t = terms[k]
             for a in range(len(t)):
@@ -346,21 +320,61 @@ def mlp_critic_clipped_sum(critic: nn.Module, real: torch.Tensor, fake: torch.Te
     return out, norms
 
 
-def dp_step_summed(optimizer, model: nn.Module, summed: dict[str, torch.Tensor],
-                   extra_grads: Sequence[torch.Tensor | None] | None = None) -> None:
-    """DP step from an already clipped sum: Opacus's ``add_noise``, division by the expected batch size, the
-    privacy-free ``extra_grads``, then the optimiser step (the ghost-clipping counterpart of :func:`dp_step`)."""
-    for name, p in model.named_parameters():
-        p.summed_grad = summed[name].reshape(p.shape).to(p.dtype)
-    optimizer.add_noise()
-    for p in model.parameters():
-        p.grad = p.grad / optimizer.expected_batch_size
-    if extra_grads is not None:
-        for p, g in zip(model.parameters(), extra_grads):
-            if g is not None:
-                p.grad = p.grad + g
-    optimizer.original_optimizer.step()
-    for p in model.parameters():
-        p.summed_grad = None
-        p.grad_sample = None
-    optimizer.original_optimizer.zero_grad(set_to_none=True)
+# ---------------------------------------------------------------------------------------------
+# Fake partners for DP-SGD pairs, independent of the private batch (see the module docstring)
+# ---------------------------------------------------------------------------------------------
+@contextmanager
+def frozen_batchnorm_stats(module: nn.Module) -> Iterator[None]:
+    """Inside, BatchNorm layers in training mode normalise with batch statistics but leave their running
+    statistics unchanged (momentum 0)."""
+    bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [bn.momentum for bn in bns]
+    tracked = [bn.num_batches_tracked.clone() if bn.num_batches_tracked is not None else None for bn in bns]
+    for bn in bns:
+        bn.momentum = 0.0
+    try:
+        yield
+    finally:
+        for bn, m, t in zip(bns, momenta, tracked):
+            bn.momentum = m
+            if t is not None:
+                bn.num_batches_tracked.copy_(t)
+
+
+def fake_partners(generator: nn.Module, layout: OutputLayout, sampler, m: int, chunk: int, noise_dim: int,
+                  tau: float, rng: np.random.Generator) -> torch.Tensor:
+    """``max(chunk, m)``-ish fake critic inputs (row ++ conditional vector) in chunks of exactly ``chunk`` rows.
+
+    Returns ``(chunk * max(1, ceil(m / chunk)), d)``: rows ``[:m]`` are the partners of the ``m`` real rows,
+    rows ``[:chunk]`` the fake-only term's batch. Each chunk is one generator pass over ``chunk`` rows (its own
+    BatchNorm statistics, running statistics untouched), its conditional vectors from the DP-released
+    frequencies, its noise drawn after the previous chunk's, so no partner depends on how many chunks follow.
+    """
+    device = next(generator.parameters()).device
+    out = []
+    with torch.no_grad(), frozen_batchnorm_stats(generator):
+        for _ in range(max(1, -(-m // chunk))):
+            cond = torch.as_tensor(sampler.sample_generation(chunk, rng)[0], device=device)
+            z = torch.randn(chunk, noise_dim, device=device)
+            fake = layout.activate(generator(torch.cat([z, cond], dim=1)), tau)
+            out.append(torch.cat([fake, cond], dim=1))
+    return torch.cat(out)
+
+
+def dp_pairs(generator: nn.Module, layout: OutputLayout, sampler, X: torch.Tensor, rows: np.ndarray, chunk: int,
+             noise_dim: int, tau: float, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                                            torch.Tensor]:
+    """The pairs of one DP critic step: ``(real_in, partner_in, alpha, fake_in)``.
+
+    ``real_in`` are the Poisson-sampled rows ``X[rows]`` with conditional vectors derived from each row;
+    ``partner_in`` their fake partners (:func:`fake_partners`), ``alpha`` one interpolation weight per pair,
+    ``fake_in`` all generated rows (``fake_in[:chunk]`` feeds the fake-only term). Draw order: conditional vectors
+    of the real rows, the partner chunks, then ``alpha`` (so a pair's draws do not move when a row is added to the
+    same chunk).
+    """
+    cond_r, _, _ = sampler.cond_from_rows(rows, rng)
+    fake_in = fake_partners(generator, layout, sampler, len(rows), chunk, noise_dim, tau, rng)
+    real_in = torch.cat([X[torch.as_tensor(rows, device=X.device)], torch.as_tensor(cond_r, device=X.device)], dim=1)
+    m = real_in.shape[0]
+    alpha = torch.rand(m, 1, device=X.device)
+    return real_in, fake_in[:m], alpha, fake_in

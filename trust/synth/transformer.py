@@ -64,8 +64,10 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 import pandas as pd
 
+from trust._validation import check_scalar
 from trust.data.schema import ColumnSpec, TableSchema
 from trust.errors import ConfigError, DataError
+from trust.synth.numeric import log_forward, log_inverse, plain as _plain, split_numeric
 
 if TYPE_CHECKING:  # pragma: no cover
     from trust.synth.dp_metadata import HistogramRelease
@@ -114,49 +116,6 @@ class CondBlock:
     @property
     def width(self) -> int:
         return self.end - self.start
-
-
-# -- log transform (shared with dp_metadata) --------------------------------------------------
-def log_forward(x: np.ndarray, lower: float) -> np.ndarray:
-    """The paper's log transform with shift ``lower`` (values below ``lower`` are clipped to it)."""
-    x = np.maximum(np.asarray(x, dtype=float), lower)
-    if lower > 0:
-        return np.log(x)
-    if lower == 0:
-        return np.log1p(x)
-    return np.log(x - lower + 1.0)
-
-
-def log_inverse(y: np.ndarray, lower: float) -> np.ndarray:
-    """Exact inverse of :func:`log_forward` for all three cases."""
-    y = np.asarray(y, dtype=float)
-    if lower > 0:
-        return np.exp(y)
-    if lower == 0:
-        return np.expm1(y)
-    return np.exp(y) + lower - 1.0
-
-
-def split_numeric(spec: ColumnSpec, col: pd.Series) -> tuple[list[float], list[float], np.ndarray, np.ndarray]:
-    """A numeric column's parts: ``(masses, mass_counts, missing_mask, continuous_values)``.
-
-    Point masses (``mixed`` columns only) and missing values are taken out; every row lands in exactly one
-    part. Shared by the transformer's fit and the DP histogram release, so both see the same split.
-    """
-    x = col.to_numpy(dtype=float)
-    miss = np.isnan(x)
-    masses = [float(m) for m in spec.point_masses] if spec.kind == "mixed" else []
-    is_mass = np.zeros(len(x), dtype=bool)
-    mass_counts = []
-    for m in masses:
-        hit = (x == m) & ~is_mass
-        mass_counts.append(float(hit.sum()))
-        is_mass |= hit
-    return masses, mass_counts, miss, x[~miss & ~is_mass]
-
-
-def _plain(x: Any) -> Any:
-    return x.item() if isinstance(x, np.generic) else x
 
 
 def _sort_key(x: Any) -> tuple[int, Any]:
@@ -213,12 +172,9 @@ class DataTransformer:
 
     # ------------------------------------------------------------------------------------------
     def _check_params(self) -> None:
-        if not (isinstance(self.n_modes, (int, np.integer)) and self.n_modes >= 1):
-            raise ConfigError(f"n_modes={self.n_modes!r} must be an integer >= 1")
-        if not (0 <= float(self.weight_threshold) < 1):
-            raise ConfigError(f"weight_threshold={self.weight_threshold!r} must lie in [0, 1)")
-        if not (isinstance(self.max_fit_rows, (int, np.integer)) and self.max_fit_rows >= 10):
-            raise ConfigError(f"max_fit_rows={self.max_fit_rows!r} must be an integer >= 10")
+        check_scalar(self.n_modes, "n_modes", int, min_val=1)
+        check_scalar(self.weight_threshold, "weight_threshold", float, min_val=0, max_val=1, include_boundaries="left")
+        check_scalar(self.max_fit_rows, "max_fit_rows", int, min_val=10)
 
     def _seed(self, salt: int) -> int:
         base = 0 if self.random_state is None else int(self.random_state)
@@ -502,10 +458,12 @@ class DataTransformer:
 
         Each continuous value's mode is drawn from its posterior with a generator seeded by
         ``random_state`` (default: the transformer's own), so the same call gives the same matrix.
-        Values outside the fitted range are clipped to it.
+        Values outside the fitted range are clipped to it. A transformer fitted from a DP release
+        coerces instead of validating (:meth:`~trust.data.schema.TableSchema.coerce`), so encoding the
+        private table raises no error that depends on its values or its size.
         """
         self._check_fitted()
-        df = self.schema_.validate(df)
+        df = self.schema_.coerce(df) if self.dp_ else self.schema_.validate(df)
         n = len(df)
         out = np.zeros((n, self.output_dim_), dtype=np.float32)
         seed = self._seed(7919) if random_state is None else int(random_state)

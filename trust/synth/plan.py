@@ -1,0 +1,128 @@
+"""The privacy plan of a DP CTAB-GAN+ fit: the budget split and both DP-SGD runs, fixed before training.
+
+Guarantee: one row of the training table (unit of privacy: record), add/remove adjacency. The
+fit makes up to three releases, composed sequentially (their epsilons and deltas add):
+
+1. the transformer's histogram release (:func:`trust.synth.dp_metadata.release_histograms`),
+   ``(metadata_epsilon, 0)``-DP, exact discrete Laplace noise;
+2. the auxiliary model's DP-SGD run (when a target is given and ``aux_epsilon_fraction > 0``),
+   half of ``delta``;
+3. the critic's DP-SGD run, the rest of ``epsilon`` and of ``delta``.
+
+The DP row count: the exact number of rows ``n`` is never used. The histogram release already
+yields a DP estimate of it (its noisy total, :attr:`HistogramRelease.n_rows`; free by
+post-processing), and everything that would depend on ``n`` depends on that DP count ``n_dp``
+instead: the expected batch ``b = min(batch_size, n_dp)``, the sampling rate ``q = b / n_dp``, the
+steps per epoch ``round(n_dp / b)``, the delta check ``delta < 1 / n_dp`` and the default number of
+synthetic rows. Poisson sampling at any fixed rate ``q`` is a valid subsampled mechanism whatever
+the true ``n``, so the accounting is unchanged; the plan is a function of the settings and
+``n_dp`` alone (:func:`plan_privacy` takes nothing else), so neighbouring tables whose DP counts
+agree get the same mechanism.
+
+Order (what is fixed before what): the histogram budget :func:`metadata_epsilon` is fixed from the
+settings alone, before any data is read; the histogram release then reads the table once; the DP-SGD
+plan is fixed from ``n_dp`` before any training. A budget that DP-SGD cannot meet raises
+:class:`~trust.errors.PrivacyBudgetError` after the histogram release but before any training, and
+the fit returns nothing (the histogram release is then spent without being published; its
+message names no private figure).
+
+Not protected: the schema (declared, public), the number of columns and the settings; tuning the
+settings on the same private data is not accounted for (Papernot and Steinke 2022).
+
+Ledger conventions: one :class:`~trust.privacy.LedgerEntry` per release, built in one place
+(:meth:`trust.privacy.dpsgd.DPSGDPlan.ledger_entry` for the DP-SGD runs); ``sample_rate`` and
+``steps`` are the plan's (so ``batch / q`` gives ``n_dp``, never ``n``); no data hash, exact count or
+timing; ``noise_source`` says whether the noise came from OS entropy or the insecure test seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from trust.errors import ConfigError
+from trust.privacy.dpsgd import DPSGDPlan, plan_dpsgd
+
+
+@dataclass(frozen=True)
+class PrivacyPlan:
+    """Budget split and DP-SGD runs of one DP fit (see the module docstring).
+
+    Attributes:
+        n_dp: the DP row count the plan was made for.
+        metadata_epsilon: epsilon of the histogram release (delta 0).
+        critic: the critic's DP-SGD run.
+        aux: the auxiliary model's DP-SGD run, or None.
+    """
+
+    n_dp: int
+    metadata_epsilon: float
+    critic: DPSGDPlan
+    aux: DPSGDPlan | None
+
+    @property
+    def batch(self) -> int:
+        """Expected batch size (rows per step) of both runs."""
+        return self.critic.expected_batch_size
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return steps_per_epoch(self.n_dp, self.batch)
+
+    @property
+    def epsilon_targets(self) -> dict[str, float]:
+        """Planned epsilon per release (the ledger holds the accountant's figures)."""
+        out = {"histograms": self.metadata_epsilon, "critic": self.critic.epsilon()}
+        if self.aux is not None:
+            out["auxiliary"] = self.aux.epsilon()
+        return out
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """``round(n / min(batch_size, n))``, at least 1: every row once per epoch in expectation."""
+    return max(1, int(round(n / min(batch_size, n))))
+
+
+def metadata_epsilon(settings: Any) -> float:
+    """The histogram release's epsilon, from the settings alone (fixed before any data is read)."""
+    if settings.epsilon is not None:
+        return float(settings.epsilon) * float(settings.metadata_epsilon_fraction)
+    return 0.1 if settings.metadata_epsilon is None else float(settings.metadata_epsilon)
+
+
+def plan_privacy(settings: Any, n_dp: int, use_aux: bool) -> PrivacyPlan:
+    """The plan for a table whose DP row count is ``n_dp`` (``settings``: a :class:`CTABGANPlus`).
+
+    ``n_dp`` is taken as at least 2 (post-processing), so that the expected batch has two rows.
+
+    Raises:
+        ConfigError: ``delta`` is not below ``1 / n_dp``.
+        PrivacyBudgetError: a DP-SGD share cannot be met.
+    """
+    n_dp = max(2, int(n_dp))   # at least 2: a generator batch needs two rows for its BatchNorm statistics
+    if settings.delta >= 1.0 / n_dp:
+        raise ConfigError(f"delta={settings.delta:g} is not below 1/n for this table's DP row count: such a delta "
+                          "allows releasing whole rows; use delta well below 1/n (e.g. 1e-5, or 1e-7 for small tables)")
+    batch = min(int(settings.batch_size), n_dp)
+    q = batch / n_dp
+    spe = steps_per_epoch(n_dp, settings.batch_size)
+    delta_critic = settings.delta / 2 if use_aux else settings.delta
+    common = dict(sample_rate=q, accountant=settings.accountant, max_grad_norm=float(settings.max_grad_norm),
+                  expected_batch_size=batch)
+    eps_meta = metadata_epsilon(settings)
+    if settings.epsilon is not None:
+        eps_aux = settings.epsilon * settings.aux_epsilon_fraction if use_aux else 0.0
+        critic = plan_dpsgd(epsilon=settings.epsilon - eps_meta - eps_aux, steps=settings.epochs * spe,
+                            delta=delta_critic, what="the critic's", **common)
+        aux = plan_dpsgd(epsilon=eps_aux, steps=settings.aux_epochs * spe, delta=settings.delta / 2,
+                         what="the auxiliary model's (raise aux_epsilon_fraction, use accountant='prv', or set "
+                              "aux_epsilon_fraction=0)", **common) if use_aux else None
+    else:
+        sigma = float(settings.noise_multiplier)
+        critic = plan_dpsgd(noise_multiplier=sigma, steps=settings.epochs * spe, delta=delta_critic, **common)
+        aux = plan_dpsgd(noise_multiplier=sigma, steps=settings.aux_epochs * spe, delta=settings.delta / 2,
+                         **common) if use_aux else None
+    return PrivacyPlan(n_dp, eps_meta, critic, aux)
+
+
+__all__ = ["PrivacyPlan", "plan_privacy", "metadata_epsilon", "steps_per_epoch"]
