@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -36,6 +37,32 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``path``; swap it in for ``path`` if the block succeeds.
+
+    On an exception the temporary folder is removed and ``path`` (a previous version, say) is left
+    untouched. On success a previous ``path`` is first renamed aside, the new folder renamed into
+    place, then the old one deleted: a process killed between the two renames leaves the old
+    folder under ``.<name>.old-*`` beside it, never a half-written ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
@@ -103,4 +130,4 @@ def read_table(path: str | os.PathLike[str], *, na_values: list[str] | None = No
     return df
 
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_write_json", "write_table", "read_table"]
+__all__ = ["atomic_path", "atomic_dir", "atomic_write_text", "atomic_write_bytes", "atomic_write_json", "write_table", "read_table"]
