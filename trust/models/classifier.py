@@ -212,6 +212,7 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits, ``(N, K)`` (column ``j`` is ``classes_[j]``)."""
+        check_is_fitted(self, "network_")
         return self._batched(X, self.network_)
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -223,7 +224,8 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row, from ``classes_``."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        logits = self.decision_function(X)
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def embed(self, X: Any) -> np.ndarray:
         """The network's representation before its linear head, ``(N, embed_dim)``."""
