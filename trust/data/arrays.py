@@ -128,13 +128,13 @@ def load_arrays(path: str | os.PathLike[str], *, kind: str | None = None, name: 
     return ArrayDataset(name or p.stem, X, y, kind, tuple(str(c) for c in range(int(y.max()) + 1)))
 
 
-def save_arrays(path: str | os.PathLike[str], X: np.ndarray, y: np.ndarray, **extra: Any) -> Path:
-    """Write ``X``, ``y`` and ``extra`` arrays as a compressed ``.npz``, atomically."""
+def save_arrays(path: str | os.PathLike[str], **arrays: Any) -> Path:
+    """Write the named arrays as a compressed ``.npz`` (``load_arrays`` reads ``X``, ``y``), atomically."""
     from trust.data.io import atomic_path
 
     with atomic_path(path) as tmp:
         with tmp.open("wb") as f:
-            np.savez_compressed(f, X=X, y=y, **extra)
+            np.savez_compressed(f, **arrays)
     return Path(path)
 
 

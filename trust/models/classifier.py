@@ -181,6 +181,7 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
                 net = build_network(net_name, self.input_shape_, len(classes), hidden=self.hidden,
                                     channels=self.channels, dropout=self.dropout)
         self.network_ = net
+        self.network_name_ = net_name
         self.device_ = device.type
         val = None
         if eval_set is not None:
@@ -311,6 +312,7 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
             raise DataError(f"the weights in '{p}' do not fit the network; pass the module it was trained with") from None
         dev = resolve_device(params["device"])
         est.network_ = net.to(dev).eval()
+        est.network_name_ = config["params"]["network"]
         est.device_ = dev.type
         h = config.get("history", {})
         est.history_ = FitHistory(list(h.get("loss", [])), list(h.get("val_loss", [])), h.get("best_epoch"),
