@@ -22,3 +22,17 @@ def king():
     from trust.data import load_dataset
 
     return load_dataset("king")
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run the ``trust`` command line in-process: ``run_cli(*argv) -> (exit code, stdout, stderr)``."""
+    from trust.cli import main
+
+    def run(*argv):
+        with pytest.raises(SystemExit) as e:
+            main([str(a) for a in argv])
+        out = capsys.readouterr()
+        return e.value.code, out.out, out.err
+
+    return run
