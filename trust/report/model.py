@@ -299,7 +299,7 @@ def build_report(
         out = {"blocks": out} if isinstance(out, list) else dict(out)
         sections.append({"id": spec.id, "title": spec.title, "order": spec.order,
                          "kinds": sorted({d["kind"] for d in sdocs}), "stages": [d["stage"] for d in sdocs],
-                         "blocks": out.get("blocks", [])})
+                         "blocks": [b for b in out.get("blocks", []) if b is not None]})  # empty blocks dropped
         for c in out.get("claims", []):
             if c not in claims:
                 claims.append(c)
