@@ -15,16 +15,6 @@ from trust.synth.sampler import CondSampler
 from trust.synth.trainer import critic_per_sample_grads, dp_step, gradient_penalty, set_grad_samples
 
 
-def _table(n=400, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    return pd.DataFrame({
-        "x": rng.normal(2.0 * y, 1.0),
-        "c": np.where(rng.random(n) < 0.8, np.where(y == 1, "a", "b"), "c"),
-        "y": np.where(y == 1, "yes", "no"),
-    })
-
-
 def _schema(df):
     return infer_schema(df, target="y", categorical=["c", "y"], categories={"c": ["a", "b", "c"], "y": ["no", "yes"]},
                         bounds={"x": (-6.0, 8.0)})
@@ -88,8 +78,8 @@ def test_dp_conditional_vectors_come_from_the_rows_themselves():
         assert c[s.offsets[b] + k] == 1
 
 
-def test_privacy_report_epsilon_matches_an_independent_accountant():
-    df = _table()
+def test_privacy_report_epsilon_matches_an_independent_accountant(make_table):
+    df = make_table("two_class")
     m = CTABGANPlus(epochs=2, batch_size=50, epsilon=4.0, delta=1e-4, generator_dims=(32,), critic_dims=(32,),
                     aux_dims=(16,), aux_epochs=1, noise_dim=8, random_state=0, verbose=False).fit(df, _schema(df))
     rep = m.privacy_report()
@@ -104,8 +94,8 @@ def test_privacy_report_epsilon_matches_an_independent_accountant():
     assert len(rep["sentences"]) == 3 and all("differentially private" in s for s in rep["sentences"])
 
 
-def test_explicit_noise_multiplier_with_prv_accountant():
-    df = _table(300)
+def test_explicit_noise_multiplier_with_prv_accountant(make_table):
+    df = make_table("two_class", 300)
     m = CTABGANPlus(epochs=1, batch_size=30, noise_multiplier=1.5, accountant="prv", auxiliary=False,
                     generator_dims=(16,), critic_dims=(16,), noise_dim=4, random_state=0, verbose=False)
     rep = m.fit(df, _schema(df)).privacy_report()
@@ -115,8 +105,8 @@ def test_explicit_noise_multiplier_with_prv_accountant():
     assert rep["critic_epsilon"] == pytest.approx(acc.get_epsilon(delta=rep["critic_delta"]), rel=0.01)
 
 
-def test_unmeetable_budget_raises_before_any_training():
-    df = _table(400)
+def test_unmeetable_budget_raises_before_any_training(make_table):
+    df = make_table("two_class", 400)
     m = CTABGANPlus(epochs=200, batch_size=400, epsilon=1e-5, random_state=0, verbose=False)
     with pytest.raises(PrivacyBudgetError, match="cannot be met"):
         m.fit(df, _schema(df))
@@ -128,8 +118,8 @@ def test_unmeetable_budget_raises_before_any_training():
     ({"epsilon": 1.0, "delta": 0.01}, "below 1/n"),
     ({"epsilon": 1.0, "noise_multiplier": 1.0}, "not both"),
 ])
-def test_bad_privacy_params_are_config_errors(kwargs, match):
-    df = _table(400)
+def test_bad_privacy_params_are_config_errors(kwargs, match, make_table):
+    df = make_table("two_class", 400)
     with pytest.raises(ConfigError, match=match):
         CTABGANPlus(epochs=1, verbose=False, **kwargs).fit(df, _schema(df))
 
@@ -154,8 +144,8 @@ def test_ghost_clipping_equals_clipping_the_torch_func_per_sample_grads(dropout,
                                    atol=1e-8, rtol=1e-8)
 
 
-def test_conv_architecture_trains_under_dp_with_the_torch_func_path():
-    df = _table(300)
+def test_conv_architecture_trains_under_dp_with_the_torch_func_path(make_table):
+    df = make_table("two_class", 300)
     m = CTABGANPlus(epochs=1, batch_size=50, epsilon=5.0, delta=1e-4, architecture="conv", conv_channels=4,
                     noise_dim=8, aux_epochs=1, aux_dims=(8,), random_state=0, verbose=False).fit(df, _schema(df))
     rep = m.privacy_report()
