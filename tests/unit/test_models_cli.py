@@ -81,3 +81,8 @@ def test_predict_on_wrongly_shaped_data_exits_2_and_writes_nothing(signals, tmp_
 def test_predict_with_a_folder_that_is_not_a_model_exits_2(tmp_path, run_cli):
     code, _, err = run_cli("models", "predict", tmp_path, "digits", "--out", tmp_path / "p.csv")
     assert code == 2 and "not a saved NeuralClassifier" in err
+
+
+def test_data_list_shows_the_array_datasets_with_their_licences(run_cli):
+    code, out, _ = run_cli("data", "list")
+    assert code == 0 and "digits" in out and "mnist1d" in out and "Apache" in out and "scikit-learn" in out

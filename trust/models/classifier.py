@@ -65,7 +65,8 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
 
     Attributes:
         classes_, n_features_in_ (features per sample, ``C*H*W`` for images), input_shape_ (one sample's
-        shape as the network sees it), network_ (the trained module, on CPU or ``device_``), device_,
+        shape as the network sees it), network_ (the trained module, on ``device_``), network_name_
+        (``"mlp"``, ``"cnn"``, ``"cnn1d"`` or ``"custom"``), device_,
         history_ (a :class:`~trust.models.training.FitHistory`), mean_, scale_ (standardisation or None).
     """
 

@@ -13,10 +13,10 @@ it samples from. :func:`make_view` builds one by input kind.
 - :class:`SignalView` ``(N, L)`` or ``(N, C, L)``: a shift (not circular) by up to ``max_shift`` steps
   (zero padding), a scale factor in ``[1 - scale, 1 + scale]``, additive Gaussian noise of sd
   ``noise`` and a masked (zeroed) window of ``mask`` times the length.
-- :class:`TableView` ``(N, d)``: SCARF-style corruption (Bahri et al., ICLR 2022): each feature of each
-  row is replaced, with probability ``corruption``, by the value of that feature in a random row of
-  the fitted data, i.e. a draw from its empirical marginal. ``dropout > 0`` instead zeroes features
-  with that probability (feature dropout); both may be set, corruption first.
+- :class:`TableView` ``(N, d)``: SCARF corruption (Bahri et al., ICLR 2022): in each row
+  ``round(corruption * d)`` features chosen at random are replaced by the value of that feature in a
+  random row of the fitted data, i.e. a draw from its empirical marginal. ``dropout > 0`` also zeroes
+  each feature with that probability (feature dropout); both may be set, corruption first.
 """
 
 from __future__ import annotations
@@ -151,8 +151,9 @@ class TableView(View):
             raise DataError(f"X has {x.shape[1]} features but the view was fitted on {self.pool_.shape[1]}")
         rng = check_random_state(random_state)
         n, d = x.shape
-        if self.corruption > 0:
-            replace = rng.random((n, d)) < self.corruption
+        q = int(round(self.corruption * d))
+        if q > 0:
+            replace = rng.random((n, d)).argsort(axis=1) < q   # q distinct features per row
             donor = rng.integers(0, len(self.pool_), size=(n, d))
             x[replace] = self.pool_[donor, np.arange(d)[None, :].repeat(n, 0)][replace]
         if self.dropout > 0:
