@@ -30,6 +30,12 @@ def test_train_writes_a_model_that_predict_reads(signals, tmp_path, run_cli):
     assert code == 0 and np.allclose(pred[["proba_0", "proba_1", "proba_2"]].to_numpy(), expected)
 
 
+def test_default_network_follows_the_kind_of_data(signals, tmp_path, run_cli):
+    path, _, _ = signals
+    run_cli("models", "train", path, "--epochs", "1", "--quiet", "--out", tmp_path / "m")
+    assert NeuralClassifier.load(tmp_path / "m").network_name_ == "cnn1d"
+
+
 def test_predict_writes_npz_with_logits(signals, tmp_path, run_cli):
     path, X, _ = signals
     run_cli("models", "train", path, "--network", "mlp", "--epochs", "1", "--quiet", "--out", tmp_path / "m")

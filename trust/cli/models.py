@@ -23,7 +23,8 @@ def _arrays(data: str, kind: Optional[str]):
 def train(
     data: str = typer.Argument(..., help="A bundled array dataset (digits, mnist1d) or an .npz with X and y."),
     out: Path = typer.Option(..., "--out", help="Folder to save the model to (replaced atomically)."),
-    network: str = typer.Option("cnn", "--network", help="mlp, cnn (images) or cnn1d (signals)."),
+    network: Optional[str] = typer.Option(None, "--network", help="mlp, cnn (images) or cnn1d (signals); "
+                                                                  "default: cnn for images, cnn1d for signals."),
     epochs: int = typer.Option(20, "--epochs", help="Training epochs."),
     lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate."),
     batch_size: int = typer.Option(128, "--batch-size", help="Rows per step."),
@@ -42,7 +43,7 @@ def train(
     from trust.models import NeuralClassifier
 
     ds = _arrays(data, kind)
-    clf = NeuralClassifier(network, epochs=epochs, lr=lr, batch_size=batch_size, device=device,
+    clf = NeuralClassifier(network or {"image": "cnn", "signal": "cnn1d"}[ds.kind], epochs=epochs, lr=lr, batch_size=batch_size, device=device,
                            n_classes=ds.n_classes, random_state=seed, progress=not quiet)
     # a two-way split: the stratified train and validation parts are both trained on
     splits = split_arrays(ds.y, val_size=0.1 if ds.test_index is not None else (1 - test_size) / 2,

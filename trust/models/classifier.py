@@ -213,7 +213,8 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         return np.concatenate(outs).astype(np.float64)
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Logits, ``(N, K)`` (column ``j`` is ``classes_[j]``)."""
+        """Logits, ``(N, K)`` (column ``j`` is ``classes_[j]``); two columns for two classes, unlike
+        scikit-learn's one-column binary convention."""
         check_is_fitted(self, "network_")
         return self._batched(X, self.network_)
 
