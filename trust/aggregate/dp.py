@@ -30,20 +30,16 @@ standardised units; responses beyond it are clipped (bias, not a privacy loss).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from trust.aggregate.bags import check_bags
-from trust.errors import ConfigError, DataError
+from trust._validation import check_scalar
+from trust.errors import DataError
 from trust.privacy import LedgerEntry
 
 
 def _positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(float(value)) or value <= 0:
-        raise ConfigError(f"{name}={value!r} must be a finite number > 0")
-    return float(value)
+    return float(check_scalar(value, name, float, min_val=0.0, include_boundaries="neither"))
 
 
 def laplace_scale(bag_size, epsilon: float, clip: float):
@@ -60,8 +56,7 @@ def clip_responses(y, clip: float, *, center: float = 0.0, scale: float = 1.0) -
     """``clip((y - center) / scale, -C, C)``: the standardised, clipped responses the mechanism averages."""
     c = _positive("clip", clip)
     s = _positive("scale", scale)
-    if not math.isfinite(float(center)):
-        raise ConfigError(f"center={center!r} must be a finite number")
+    check_scalar(center, "center", float)
     y = np.asarray(y, dtype=float).reshape(-1)
     if not np.all(np.isfinite(y)):
         raise DataError("responses have missing or infinite values; drop or impute them before release")
