@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
 
 from trust.report.examples import EXAMPLE_POLICY, example_evidence, example_png

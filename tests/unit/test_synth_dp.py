@@ -1,7 +1,6 @@
 """DP-SGD for CTAB-GAN+: per-sample gradients (incl. the gradient penalty), clipping, accounting, budgets."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from opacus.accountants import PRVAccountant, RDPAccountant
