@@ -243,3 +243,14 @@ def test_cuda_device_gives_the_cpu_predictions_up_to_float_error(digits):
     gpu = NeuralClassifier("cnn", epochs=2, device="cuda", random_state=0).fit(X[s.train], y[s.train])
     assert gpu.device_ == "cuda"
     assert (gpu.predict(X[s.test]) == cpu.predict(X[s.test])).mean() > 0.95
+
+
+def test_custom_network_round_trips_when_the_module_is_given_back(tmp_path):
+    X, y = _blobs()
+    net = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    clf = NeuralClassifier(net, epochs=2).fit(X, y)
+    clf.save(tmp_path / "m")
+    with pytest.raises(ConfigError, match="custom network"):
+        NeuralClassifier.load(tmp_path / "m")
+    back = NeuralClassifier.load(tmp_path / "m", network=net)
+    np.testing.assert_array_equal(back.decision_function(X), clf.decision_function(X))
