@@ -254,3 +254,28 @@ def test_custom_network_round_trips_when_the_module_is_given_back(tmp_path):
         NeuralClassifier.load(tmp_path / "m")
     back = NeuralClassifier.load(tmp_path / "m", network=net)
     np.testing.assert_array_equal(back.decision_function(X), clf.decision_function(X))
+
+
+def test_a_failing_final_rename_puts_the_previous_model_back(tmp_path, monkeypatch):
+    import os
+    from pathlib import Path
+
+    X, y = _blobs()
+    NeuralClassifier("mlp", epochs=1).fit(X, y).save(tmp_path / "m")
+    before = (tmp_path / "m" / "weights.pt").read_bytes()
+    real = os.replace
+    calls = []
+
+    def flaky(src, dst):
+        if Path(dst) == tmp_path / "m":
+            calls.append(src)
+            if len(calls) == 1:  # the new folder onto the target (the old one is already aside)
+                raise OSError("simulated crash")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky)
+    with pytest.raises(OSError):
+        NeuralClassifier("mlp", epochs=2, random_state=1).fit(X, y).save(tmp_path / "m")
+    monkeypatch.setattr(os, "replace", real)
+    assert (tmp_path / "m" / "weights.pt").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

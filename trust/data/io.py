@@ -45,8 +45,9 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     On an exception the temporary folder is removed and ``path`` (a previous version, say) is left
     untouched. On success a previous ``path`` is first renamed aside, the new folder renamed into
-    place, then the old one deleted: a process killed between the two renames leaves the old
-    folder under ``.<name>.old-*`` beside it, never a half-written ``path``.
+    place, then the old one deleted; if the second rename fails the old folder is put back. A process
+    killed between the two renames leaves the old folder under ``.<name>.old-*/<name>`` beside it,
+    never a half-written ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,9 +56,16 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-            os.replace(path, old / path.name)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
+            try:
+                os.replace(path, old / path.name)
+                try:
+                    os.replace(tmp, path)
+                except OSError:
+                    os.replace(old / path.name, path)  # put the previous version back
+                    raise
+            finally:
+                if path.exists():  # the new or the restored version is in place: drop the aside copy
+                    shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
     finally:
