@@ -7,6 +7,7 @@ from sklearn.linear_model import LinearRegression
 from trust.aggregate import (BagLevelClassifier, BagLevelRegressor, InstanceLevelRegressor, InterpolatingClassifier,
                              InterpolatingRegressor, bag_level_loss, bag_means, bag_sizes, choose_rho,
                              interpolating_loss, make_bags)
+from trust._validation import NotFittedError
 from trust.errors import ConfigError, DataError
 
 
@@ -172,5 +173,5 @@ def test_bad_estimator_inputs_raise(make, args, err):
         X[0, 0] = np.nan
     with pytest.raises(err):
         make().fit(X, ids, yb)
-    with pytest.raises(ConfigError):
-        InterpolatingRegressor().predict(X)  # not fitted
+    with pytest.raises(NotFittedError):
+        InterpolatingRegressor().predict(X)

@@ -11,21 +11,9 @@ from trust.privacy.audit import (DistanceEncoder, closest_distances, dcr_share, 
                                  distance_mia_auc, exact_copies, privacy_audit)
 
 
-def _table(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x1 = rng.normal(0, 1, n)
-    return pd.DataFrame({
-        "x1": x1,
-        "x2": rng.normal(5, 2, n) + x1,
-        "x3": np.where(rng.random(n) < 0.1, np.nan, rng.exponential(3, n)),
-        "cat": rng.choice(["a", "b", "c"], n),
-        "y": np.where(x1 + rng.normal(0, 1, n) > 0, "yes", "no"),
-    })
-
-
 @pytest.fixture(scope="module")
-def tables():
-    return _table(600, 0), _table(600, 1), _table(600, 2)  # train, holdout, independent "synthetic"
+def tables(make_table):
+    return make_table("audit", 600, 0), make_table("audit", 600, 1), make_table("audit", 600, 2)  # train, holdout, independent "synthetic"
 
 
 def test_copy_of_train_is_flagged_by_every_measure(tables):

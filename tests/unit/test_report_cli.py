@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
 
-from trust.cli import main
 from trust.report.examples import EXAMPLE_POLICY, example_evidence, example_png
 
 
@@ -22,16 +20,9 @@ def _project(tmp_path, policy=EXAMPLE_POLICY):
     return tmp_path
 
 
-def _run(argv, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
-
-
-def test_report_writes_three_formats_and_strict_passes(tmp_path, capsys):
+def test_report_writes_three_formats_and_strict_passes(tmp_path, run_cli):
     root = _project(tmp_path)
-    code, out, _ = _run(["report", "--root", str(root), "--strict"], capsys)
+    code, out, _ = run_cli("report", "--root", str(root), "--strict")
     assert code == 0 and out.startswith("PASS:")
     names = sorted(p.name for p in (root / "reports").iterdir())
     assert names == ["compliance.html", "compliance.json", "compliance.md"]
@@ -41,11 +32,11 @@ def test_report_writes_three_formats_and_strict_passes(tmp_path, capsys):
     assert "](../outputs/aggregate/risk_vs_bag_size.png)" in md
 
 
-def test_failing_gate_strict_exits_1_and_every_format_says_fail(tmp_path, capsys):
+def test_failing_gate_strict_exits_1_and_every_format_says_fail(tmp_path, run_cli):
     root = _project(tmp_path, {**EXAMPLE_POLICY, "min_tstr_auc": 0.8})
-    code, out, err = _run(["report", "--root", str(root)], capsys)
+    code, out, err = run_cli("report", "--root", str(root))
     assert code == 0 and out.startswith("FAIL:")  # rendering is not failing
-    code, out, err = _run(["report", "--root", str(root), "--strict"], capsys)
+    code, out, err = run_cli("report", "--root", str(root), "--strict")
     assert code == 1
     assert "FAIL eps_1: TSTR ROC AUC: figure 0.74, required >= 0.8 (policy.min_tstr_auc)" in err
     js = json.loads((root / "reports" / "compliance.json").read_text())
@@ -55,25 +46,25 @@ def test_failing_gate_strict_exits_1_and_every_format_says_fail(tmp_path, capsys
     assert "| **FAIL** | eps_3: TSTR ROC AUC" in (root / "reports" / "compliance.md").read_text()
 
 
-def test_no_evidence_exits_2_with_one_line(tmp_path, capsys):
-    code, out, err = _run(["report", "--root", str(tmp_path)], capsys)
+def test_no_evidence_exits_2_with_one_line(tmp_path, run_cli):
+    code, out, err = run_cli("report", "--root", str(tmp_path))
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: no evidence found") and "Traceback" not in err
     assert not (tmp_path / "reports").exists()
 
 
-def test_bad_evidence_exits_2_naming_the_file_and_leaves_no_output(tmp_path, capsys):
+def test_bad_evidence_exits_2_naming_the_file_and_leaves_no_output(tmp_path, run_cli):
     root = _project(tmp_path)
     doc = json.loads((root / "evidence" / "aggregate.json").read_text())
     doc["ledger"][0]["epsilon"] = -1
     (root / "evidence" / "aggregate.json").write_text(json.dumps(doc))
-    code, out, err = _run(["report", "--root", str(root), "--strict"], capsys)
+    code, out, err = run_cli("report", "--root", str(root), "--strict")
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("error: evidence/aggregate.json: invalid evidence at 'ledger/0/epsilon'")
     assert not (root / "reports").exists()
 
 
-def test_bad_policy_exits_2(tmp_path, capsys):
+def test_bad_policy_exits_2(tmp_path, run_cli):
     root = _project(tmp_path, {"max_delta": "tiny"})
-    code, out, err = _run(["report", "--root", str(root)], capsys)
+    code, out, err = run_cli("report", "--root", str(root))
     assert code == 2 and "policy.max_delta" in err and err.count("\n") == 1

@@ -1,7 +1,6 @@
 """DP-SGD for CTAB-GAN+: per-sample gradients (incl. the gradient penalty), clipping, accounting, budgets."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from opacus.accountants import PRVAccountant, RDPAccountant
@@ -14,16 +13,6 @@ from trust.synth.networks import ConvCritic, MLPCritic
 from trust.synth.sampler import CondSampler
 from trust.privacy.dpsgd import dp_step, set_grad_samples
 from trust.synth.trainer import critic_per_sample_grads, gradient_penalty
-
-
-def _table(n=400, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    return pd.DataFrame({
-        "x": rng.normal(2.0 * y, 1.0),
-        "c": np.where(rng.random(n) < 0.8, np.where(y == 1, "a", "b"), "c"),
-        "y": np.where(y == 1, "yes", "no"),
-    })
 
 
 def _schema(df):
@@ -89,8 +78,8 @@ def test_dp_conditional_vectors_come_from_the_rows_themselves():
         assert c[s.offsets[b] + k] == 1
 
 
-def test_privacy_report_epsilon_matches_an_independent_accountant():
-    df = _table()
+def test_privacy_report_epsilon_matches_an_independent_accountant(make_table):
+    df = make_table("two_class")
     m = CTABGANPlus(epochs=2, batch_size=50, epsilon=4.0, delta=1e-4, generator_dims=(32,), critic_dims=(32,),
                     aux_dims=(16,), aux_epochs=1, noise_dim=8, random_state=0, verbose=False).fit(df, _schema(df))
     rep = m.privacy_report()
@@ -106,8 +95,8 @@ def test_privacy_report_epsilon_matches_an_independent_accountant():
     assert len(rep["sentences"]) == 3 and all("differentially private" in s for s in rep["sentences"])
 
 
-def test_explicit_noise_multiplier_with_prv_accountant():
-    df = _table(300)
+def test_explicit_noise_multiplier_with_prv_accountant(make_table):
+    df = make_table("two_class", 300)
     m = CTABGANPlus(epochs=1, batch_size=30, noise_multiplier=1.5, accountant="prv", auxiliary=False,
                     generator_dims=(16,), critic_dims=(16,), noise_dim=4, random_state=0, verbose=False)
     rep = m.fit(df, _schema(df)).privacy_report()
@@ -118,8 +107,8 @@ def test_explicit_noise_multiplier_with_prv_accountant():
     assert rep["critic_epsilon"] == pytest.approx(acc.get_epsilon(delta=rep["critic_delta"]), rel=0.01)
 
 
-def test_unmeetable_budget_raises_before_any_training():
-    df = _table(400)
+def test_unmeetable_budget_raises_before_any_training(make_table):
+    df = make_table("two_class", 400)
     # delta tiny so that the delta check passes whatever DP row count the (very noisy) histograms give
     m = CTABGANPlus(epochs=200, batch_size=400, epsilon=1e-5, delta=1e-12, insecure_noise_seed=0, random_state=0,
                     verbose=False)
@@ -133,8 +122,8 @@ def test_unmeetable_budget_raises_before_any_training():
     ({"epsilon": 1.0, "delta": 0.01}, "below 1/n"),
     ({"epsilon": 1.0, "noise_multiplier": 1.0}, "not both"),
 ])
-def test_bad_privacy_params_are_config_errors(kwargs, match):
-    df = _table(400)
+def test_bad_privacy_params_are_config_errors(kwargs, match, make_table):
+    df = make_table("two_class", 400)
     with pytest.raises(ConfigError, match=match):
         CTABGANPlus(epochs=1, verbose=False, **kwargs).fit(df, _schema(df))
 
@@ -159,8 +148,8 @@ def test_ghost_clipping_equals_clipping_the_torch_func_per_sample_grads(dropout,
                                    atol=1e-8, rtol=1e-8)
 
 
-def test_conv_architecture_trains_under_dp_with_the_torch_func_path():
-    df = _table(300)
+def test_conv_architecture_trains_under_dp_with_the_torch_func_path(make_table):
+    df = make_table("two_class", 300)
     m = CTABGANPlus(epochs=1, batch_size=50, epsilon=5.0, delta=1e-4, architecture="conv", conv_channels=4,
                     noise_dim=8, aux_epochs=1, aux_dims=(8,), random_state=0, verbose=False).fit(df, _schema(df))
     rep = m.privacy_report()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -15,23 +14,9 @@ from trust.errors import DataError
 from trust.synth.evaluate import evaluate_synthetic, fidelity, ml_utility, sdv_metadata, trtr_baseline
 
 
-def _table(n: int, seed: int, regression: bool = False) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x1 = rng.normal(0, 1, n)
-    x2 = rng.exponential(2, n)
-    cat = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
-    logit = 1.5 * x1 - 0.6 * x2 + np.where(cat == "a", 1.0, -0.5)
-    df = pd.DataFrame({"x1": x1, "x2": x2, "cat": cat, "x3": rng.normal(0, 1, n)})
-    if regression:
-        df["y"] = logit + rng.normal(0, 0.5, n)
-    else:
-        df["y"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
-    return df
-
-
 @pytest.fixture(scope="module")
-def data():
-    train, test, holdout, other = (_table(800, s) for s in range(4))
+def data(make_table):
+    train, test, holdout, other = (make_table("utility", 800, s) for s in range(4))
     schema = infer_schema(train, target="y", categorical=["cat", "y"])
     return train, test, holdout, other, schema
 
@@ -62,8 +47,8 @@ def test_tstr_falls_when_the_synthetic_labels_carry_no_signal(data):
     assert one_class["tstr.hgb.accuracy"] == pytest.approx((test["y"] == "yes").mean())
 
 
-def test_regression_utility():
-    train, test, other = (_table(600, s, regression=True) for s in (10, 11, 12))
+def test_regression_utility(make_table):
+    train, test, other = (make_table("utility", 600, s, regression=True) for s in (10, 11, 12))
     schema = infer_schema(train, target="y", categorical=["cat"])
     out = ml_utility(train, test, other, schema, random_state=0)
     assert schema.problem_type == "regression"

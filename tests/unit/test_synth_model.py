@@ -15,26 +15,14 @@ from trust.synth.sampler import CondSampler
 SMALL = dict(generator_dims=(64, 64), critic_dims=(64, 64), aux_dims=(32, 32), noise_dim=16, verbose=False)
 
 
-def _table(n=1200, seed=0):
-    """Two classes; x shifts with the class, c mostly follows it, z is noise."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    return pd.DataFrame({
-        "x": rng.normal(2.5 * y, 1.0),
-        "z": rng.gamma(2.0, 1.0, n),
-        "c": np.where(rng.random(n) < 0.85, np.where(y == 1, "a", "b"), "c"),
-        "y": np.where(y == 1, "yes", "no"),
-    })
-
-
 def _xy(df):
     X = np.column_stack([df["x"].to_numpy(float), (df["c"] == "a").to_numpy(float), (df["c"] == "b").to_numpy(float)])
     return X, (df["y"] == "yes").to_numpy(int)
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    df = _table()
+def fitted(make_table):
+    df = make_table("class_signal")
     # tiny data and few steps: a larger learning rate than the paper's 2e-4 (which needs ~10x more steps here)
     m = CTABGANPlus(epochs=15, batch_size=50, lr=1e-3, random_state=0, **SMALL).fit(df, target="y")
     return df, m
@@ -63,13 +51,13 @@ def test_conv_networks_shapes():
     assert d(torch.randn(3, 45)).shape == (3, 1) and d.features(torch.randn(3, 45)).shape[1] == d.feature_dim
 
 
-def test_tiny_fit_learns_the_class_signal(fitted):
+def test_tiny_fit_learns_the_class_signal(fitted, make_table):
     df, m = fitted
     syn = m.sample(1500)
     assert list(syn.columns) == list(df.columns) and len(syn) == 1500
     assert set(syn["y"].unique()) <= {"yes", "no"} and syn["y"].nunique() == 2
     Xs, ys = _xy(syn)
-    test = _table(2000, seed=1)
+    test = make_table("class_signal", 2000, seed=1)
     Xt, yt = _xy(test)
     auc = roc_auc_score(yt, LogisticRegression(max_iter=1000).fit(Xs, ys).predict_proba(Xt)[:, 1])
     Xr, yr = _xy(df)
@@ -105,16 +93,16 @@ def test_same_seed_same_samples_and_save_load_round_trip(fitted, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
-def test_same_seed_same_model():
-    df = _table(300)
+def test_same_seed_same_model(make_table):
+    df = make_table("class_signal", 300)
     kw = dict(epochs=2, batch_size=50, random_state=7, **SMALL)
     a = CTABGANPlus(**kw).fit(df, target="y").sample(100)
     b = CTABGANPlus(**kw).fit(df, target="y").sample(100)
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_bad_input_raises_data_errors():
-    df = _table(300)
+def test_bad_input_raises_data_errors(make_table):
+    df = make_table("class_signal", 300)
     m = CTABGANPlus(epochs=1, **SMALL)
     with pytest.raises(DataError, match="target 'nope'"):
         m.fit(df, target="nope")
@@ -130,8 +118,8 @@ def test_bad_input_raises_data_errors():
         m.fit(const, infer_schema(df.assign(k=[1.0, 2.0] * 150), target="y"))
 
 
-def test_regression_target_uses_an_auxiliary_regressor():
-    df = _table(300)
+def test_regression_target_uses_an_auxiliary_regressor(make_table):
+    df = make_table("class_signal", 300)
     m = CTABGANPlus(epochs=1, batch_size=100, random_state=0, **SMALL).fit(df, target="x")
     assert m.schema_.problem_type == "regression" and "downstream" in m.loss_history_[0]
     assert m.sample(30)["x"].notna().all()
@@ -176,7 +164,7 @@ def test_dropout_masks_are_bernoulli_with_the_inverted_scale():
         assert abs((m > 0).float().mean().item() - (1 - p)) < 0.01 and m.shape == x.shape
 
 
-def test_packed_critic_scores_packs_and_penalises_per_pack():
+def test_packed_critic_scores_packs_and_penalises_per_pack(make_table):
     import torch
 
     from trust.errors import ConfigError
@@ -193,19 +181,19 @@ def test_packed_critic_scores_packs_and_penalises_per_pack():
     g, = torch.autograd.grad(d(xhat).sum(), xhat)
     want = 10 * ((g.reshape(2, 15).norm(dim=1) - 1) ** 2).mean()
     torch.testing.assert_close(gradient_penalty(d, real, fake, alpha, 10.0), want)
-    df = _table(300)
+    df = make_table("class_signal", 300)
     with pytest.raises(ConfigError, match="pac=10"):
         CTABGANPlus(epochs=1, epsilon=1.0, pac=10, **SMALL).fit(df, target="y")
     m = CTABGANPlus(epochs=2, batch_size=60, pac=10, random_state=0, **SMALL).fit(df, target="y")
     assert m.critic_.pac == 10 and m.sample(30).shape == (30, 4)
 
 
-def test_generator_ema_samples_from_averaged_weights_with_matching_batchnorm_statistics():
+def test_generator_ema_samples_from_averaged_weights_with_matching_batchnorm_statistics(make_table):
     import torch
 
     from trust.errors import ConfigError
 
-    df = _table(400)
+    df = make_table("class_signal", 400)
     kw = dict(epochs=3, batch_size=50, lr=1e-3, random_state=0, **SMALL)
     last = CTABGANPlus(generator_ema=None, **kw).fit(df, target="y")
     avg = CTABGANPlus(generator_ema=0.9, **kw).fit(df, target="y")

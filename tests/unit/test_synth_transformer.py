@@ -15,25 +15,6 @@ from trust.synth.dp_metadata import HistogramRelease, release_histograms
 from trust.synth.transformer import DataTransformer, log_forward, log_inverse
 
 
-def _table(n: int = 1500, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    bimodal = np.where(rng.random(n) < 0.4, rng.normal(-5, 1, n), rng.normal(10, 2, n))
-    gain = np.where(rng.random(n) < 0.7, 0.0, np.round(np.exp(rng.normal(7, 1, n))))
-    gain[rng.random(n) < 0.05] = np.nan
-    color = rng.choice(["red", "green", "blue"], n, p=[0.5, 0.3, 0.2]).astype(object)
-    color[rng.random(n) < 0.05] = None
-    return pd.DataFrame({
-        "bimodal": bimodal,                                            # continuous, negative values
-        "income": np.exp(rng.normal(10, 0.6, n)),                      # continuous, log, min > 0
-        "count": rng.poisson(3, n).astype(float),                      # continuous, log, min == 0
-        "shifted": rng.gamma(2.0, 3.0, n) - 4.0,                       # general, log, min < 0
-        "gain": gain,                                                  # mixed, log: point mass 0, missing
-        "age": rng.integers(18, 80, n).astype(float),                  # general, integer
-        "color": color,                                                # categorical with missing
-        "label": rng.choice(["no", "yes"], n),
-    })
-
-
 def _schema(df: pd.DataFrame, **kw):
     return infer_schema(df, target="label", categorical=["color", "label"], general=["age", "shifted"],
                         continuous=["bimodal", "income", "count"], mixed={"gain": [0.0]},
@@ -41,8 +22,8 @@ def _schema(df: pd.DataFrame, **kw):
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    df = _table()
+def fitted(make_table):
+    df = make_table("encodings")
     schema = _schema(df)
     tr = DataTransformer(random_state=0).fit(df, schema)
     return df, schema, tr
@@ -173,16 +154,16 @@ def _dp_schema(df):
     return _schema(df, categories={"color": ["blue", "green", "red"], "label": ["no", "yes"]})
 
 
-def test_histogram_release_needs_declared_categories_and_a_positive_epsilon():
-    df = _table(300)
+def test_histogram_release_needs_declared_categories_and_a_positive_epsilon(make_table):
+    df = make_table("encodings", 300)
     with pytest.raises(DataError, match="color.*declare"):
         release_histograms(df, _schema(df), 1.0)
     with pytest.raises(ConfigError, match="epsilon"):
         release_histograms(df, _dp_schema(df), 0.0)
 
 
-def test_histogram_noise_matches_the_stated_epsilon():
-    df = _table(400)
+def test_histogram_noise_matches_the_stated_epsilon(make_table):
+    df = make_table("encodings", 400)
     schema = _dp_schema(df)
     eps = 2.0
     c = len(schema.columns)
@@ -207,8 +188,8 @@ def test_histogram_noise_matches_the_stated_epsilon():
     assert sum(h.epsilon for h in rel.columns.values()) == pytest.approx(eps)
 
 
-def test_transformer_fits_from_the_release_alone():
-    df = _table(1500)
+def test_transformer_fits_from_the_release_alone(make_table):
+    df = make_table("encodings", 1500)
     schema = _dp_schema(df).replace_column("age", bounds=(0.0, 120.0))
     rel, _ = release_histograms(df, schema, 50.0, insecure_noise_seed=0)
     rel = HistogramRelease.from_dict(json.loads(json.dumps(rel.to_dict())))

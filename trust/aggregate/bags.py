@@ -27,22 +27,14 @@ from typing import Sequence
 
 import numpy as np
 
-from trust._validation import check_random_state
+from trust._validation import check_option, check_random_state, check_scalar
 from trust.errors import ConfigError, DataError
 
 STRATEGIES = ("random", "feature_keyed")
 
 
-def _rng(random_state) -> np.random.Generator:
-    return check_random_state(random_state)
-
-
 def _check_size(bag_size, n: int, what: str = "bag_size") -> int:
-    if isinstance(bag_size, bool) or not isinstance(bag_size, (int, np.integer)):
-        raise ConfigError(f"{what}={bag_size!r} must be an integer between 1 and the number of rows ({n})")
-    if not 1 <= int(bag_size) <= n:
-        raise ConfigError(f"{what}={bag_size} must lie between 1 and the number of rows ({n}); pick a smaller bag size")
-    return int(bag_size)
+    return check_scalar(bag_size, what, int, min_val=1, max_val=n)
 
 
 def make_bags(n: int, bag_size: int | None, strategy: str = "random", *, keys=None, drop_last: bool = True,
@@ -66,14 +58,10 @@ def make_bags(n: int, bag_size: int | None, strategy: str = "random", *, keys=No
     Raises:
         ConfigError: ``bag_size`` < 1 or > n, unknown strategy, missing keys, or no bag left.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ConfigError(f"n={n!r} must be a positive number of rows")
-    n = int(n)
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"bag strategy '{strategy}' is unknown; choose one of {list(STRATEGIES)}")
-    if isinstance(min_bag_size, bool) or not isinstance(min_bag_size, (int, np.integer)) or min_bag_size < 1:
-        raise ConfigError(f"min_bag_size={min_bag_size!r} must be an integer >= 1")
-    rng = _rng(random_state)
+    n = check_scalar(n, "n", int, min_val=1)
+    check_option(strategy, "strategy", STRATEGIES)
+    check_scalar(min_bag_size, "min_bag_size", int, min_val=1)
+    rng = check_random_state(random_state)
     ids = np.full(n, -1, dtype=np.int64)
     if strategy == "random":
         if bag_size is None:
@@ -251,12 +239,11 @@ def warn_if_mostly_clipped(y, clip: float, *, center: float = 0.0, scale: float 
 def split_bags(bag_ids, val_fraction: float = 0.2, random_state=None) -> tuple[np.ndarray, np.ndarray]:
     """Split bags (not rows) into train and validation bags; returns the two sorted arrays of bag numbers."""
     ids, m = check_bags(bag_ids)
-    if not 0.0 < val_fraction < 1.0:
-        raise ConfigError(f"val_fraction={val_fraction} must lie strictly between 0 and 1")
+    check_scalar(val_fraction, "val_fraction", float, min_val=0.0, max_val=1.0, include_boundaries="neither")
     if m < 2:
         raise DataError(f"only {m} bag: need at least 2 bags to hold some out for validation; use smaller bags")
     n_val = min(m - 1, max(1, int(round(val_fraction * m))))
-    perm = _rng(random_state).permutation(m)
+    perm = check_random_state(random_state).permutation(m)
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 

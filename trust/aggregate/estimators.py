@@ -36,6 +36,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from trust.aggregate.bags import check_bags, split_bags, subset_bags
 from trust.aggregate.losses import bag_level_loss
+from trust._validation import check_array, check_is_fitted, check_option, check_random_state, check_scalar
 from trust.errors import ConfigError, DataError
 
 DEFAULT_RHO_GRID: tuple[float, ...] = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -44,25 +45,16 @@ MODELS = ("linear", "mlp")
 
 # --------------------------------------------------------------------------------------------- validation
 def _check_X(X, n_features: int | None = None) -> np.ndarray:
-    try:
-        arr = np.asarray(X, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("X must be numeric (encode categorical columns first, e.g. one-hot)") from None
-    if arr.ndim != 2:
-        raise DataError(f"X must be a 2-d array (rows x features), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise DataError("X has missing or infinite values; impute or drop them first")
+    arr = check_array(X, "X", ndim=2)
     if n_features is not None and arr.shape[1] != n_features:
         raise DataError(f"X has {arr.shape[1]} features but the model was fitted on {n_features}")
     return arr
 
 
 def _check_responses(bag_responses, m: int, task: str) -> np.ndarray:
-    y = np.asarray(bag_responses, dtype=float).reshape(-1)
+    y = check_array(np.asarray(bag_responses, dtype=float).reshape(-1), "bag_responses", allow_empty=True)
     if len(y) != m:
         raise DataError(f"there are {m} bags but {len(y)} bag responses; pass one response per bag (bag a -> y[a])")
-    if not np.all(np.isfinite(y)):
-        raise DataError("bag responses have missing or infinite values")
     if task == "classification" and (y.min() < 0 or y.max() > 1):
         raise DataError("bag responses of a classifier are label proportions and must lie in [0, 1]")
     return y
@@ -70,11 +62,9 @@ def _check_responses(bag_responses, m: int, task: str) -> np.ndarray:
 
 def _check_rho(rho) -> None:
     if isinstance(rho, str):
-        if rho != "auto":
-            raise ConfigError(f"rho='{rho}' is unknown; pass a number >= 0 or 'auto'")
+        check_option(rho, "rho", ("auto",))
         return
-    if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not math.isfinite(rho) or rho < 0:
-        raise ConfigError(f"rho={rho!r} must be a finite number >= 0 (0 = bag-level, 1 = instance-level) or 'auto'")
+    check_scalar(rho, "rho", float, min_val=0.0)
 
 
 # --------------------------------------------------------------------------------------------- linear closed form
@@ -147,21 +137,26 @@ def _build_net(d: int, hidden: Sequence[int], out_bias: float, seed: int):
 
 def train_torch(X, bag_ids, bag_responses, rho: float, *, task: str = "regression", hidden: Sequence[int] = (64, 64),
                 epochs: int = 30, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0,
-                random_state: int = 0, progress: bool = False):
-    """Train a torch model on the interpolating loss by minibatches of whole bags; returns the ``nn.Module``.
+                random_state: int = 0, progress: bool = False, device: str = "auto"):
+    """Train a torch model on the interpolating loss by minibatches of whole bags; returns the ``nn.Module`` (on CPU).
 
     Each step takes about ``batch_size`` rows in whole bags (bags shuffled each epoch) and minimises
     ``(1/N_b) [sum_a k_a l(ybar_a, fbar_a)] + rho (1/N_b) sum_i (f_i - fbar_a)^2`` (regression) or
     ``(1 - rho) (1/N_b) sum_a k_a CE(ybar_a, pbar_a) + rho (1/N_b) sum_i CE(ybar_a, p_i)`` (classification),
     ``N_b`` the rows in the batch: with equal bags an unbiased minibatch estimate of the full loss (with unequal
-    bags a ratio estimate, consistent as batches grow).
+    bags a ratio estimate, consistent as batches grow). Trained by the shared loop
+    (:func:`trust.models.training.fit_torch`, Adam) with the bag batches as its ``batches``, on ``device``
+    (``"auto"``: CUDA when available).
     """
     import torch
     import torch.nn.functional as F
 
+    from trust.models.training import fit_torch, resolve_device
+
+    dev = resolve_device(device)
     ids, m = check_bags(bag_ids, len(X))
     keep = ids >= 0
-    Xt = torch.as_tensor(np.asarray(X, dtype=np.float32)[keep])
+    Xk = np.asarray(X, dtype=np.float32)[keep]
     ids = ids[keep]
     y = np.asarray(bag_responses, dtype=float)
     k = np.bincount(ids, minlength=m)
@@ -171,51 +166,41 @@ def train_torch(X, bag_ids, bag_responses, rho: float, *, task: str = "regressio
         out_bias = math.log(mu / (1 - mu))
     else:
         out_bias = mu
-    net = _build_net(Xt.shape[1], hidden, out_bias, random_state)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
-    rng = np.random.default_rng(random_state)
-    yt = torch.as_tensor(y, dtype=torch.float32)
+    net = _build_net(Xk.shape[1], hidden, out_bias, random_state)
+    yt = torch.as_tensor(y, dtype=torch.float32, device=dev)
+    kt = torch.as_tensor(k, dtype=torch.float32, device=dev)
     bags_per_batch = max(1, int(round(batch_size / max(1.0, len(ids) / m))))
     n_batches = int(math.ceil(m / bags_per_batch))
-    it = range(epochs)
-    if progress:
-        from tqdm.auto import tqdm
 
-        it = tqdm(it, desc=f"aggregate mlp rho={rho:g}", unit="epoch", leave=False)
-    net.train()
-    for _ in it:
+    def batches(rng: np.random.Generator):
         batch_of_bag = np.empty(m, dtype=np.int64)
         batch_of_bag[rng.permutation(m)] = np.arange(m) // bags_per_batch
         row_batch = batch_of_bag[ids]
         order = np.argsort(row_batch, kind="stable")
         bounds = np.r_[0, np.cumsum(np.bincount(row_batch, minlength=n_batches))]
-        for b in range(n_batches):
-            rows = order[bounds[b]:bounds[b + 1]]
-            if rows.size == 0:
-                continue
-            bag_global = ids[rows]
-            uniq, local = np.unique(bag_global, return_inverse=True)
-            local_t = torch.as_tensor(local)
-            kb = torch.as_tensor(k[uniq], dtype=torch.float32)
-            yb = yt[torch.as_tensor(uniq)]
-            out = net(Xt[torch.as_tensor(rows)]).squeeze(-1)
-            nb = float(rows.size)
-            if task == "regression":
-                fbar = torch.zeros(len(uniq)).index_add(0, local_t, out) / kb
-                loss = torch.sum(kb * (yb - fbar) ** 2) / nb
-                if rho > 0:
-                    loss = loss + rho * torch.sum((out - fbar[local_t]) ** 2) / nb
-            else:
-                p = torch.sigmoid(out)
-                pbar = (torch.zeros(len(uniq)).index_add(0, local_t, p) / kb).clamp(1e-6, 1 - 1e-6)
-                l_bag = torch.sum(kb * -(yb * torch.log(pbar) + (1 - yb) * torch.log(1 - pbar))) / nb
-                l_ins = F.binary_cross_entropy_with_logits(out, yb[local_t], reduction="sum") / nb
-                loss = (1 - rho) * l_bag + rho * l_ins
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    net.eval()
-    return net
+        return [order[bounds[b]:bounds[b + 1]] for b in range(n_batches)]
+
+    def loss_fn(model, xb, idb):
+        uniq, local = torch.unique(idb, sorted=True, return_inverse=True)
+        kb, yb = kt[uniq], yt[uniq]
+        out = model(xb).squeeze(-1)
+        nb = float(idb.numel())
+        if task == "regression":
+            fbar = torch.zeros(len(uniq), device=out.device).index_add(0, local, out) / kb
+            loss = torch.sum(kb * (yb - fbar) ** 2) / nb
+            if rho > 0:
+                loss = loss + rho * torch.sum((out - fbar[local]) ** 2) / nb
+            return loss
+        p = torch.sigmoid(out)
+        pbar = (torch.zeros(len(uniq), device=out.device).index_add(0, local, p) / kb).clamp(1e-6, 1 - 1e-6)
+        l_bag = torch.sum(kb * -(yb * torch.log(pbar) + (1 - yb) * torch.log(1 - pbar))) / nb
+        l_ins = F.binary_cross_entropy_with_logits(out, yb[local], reduction="sum") / nb
+        return (1 - rho) * l_bag + rho * l_ins
+
+    fit_torch(net, loss_fn, (Xk, ids), epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+              optimizer="adam", batches=batches, random_state=check_random_state(random_state), device=dev,
+              progress=progress, desc=f"aggregate mlp rho={rho:g}")
+    return net.cpu().eval()
 
 
 # --------------------------------------------------------------------------------------------- rho selection
@@ -240,14 +225,13 @@ def choose_rho(X, bag_ids, bag_responses, rho_grid: Sequence[float] = DEFAULT_RH
     X = _check_X(X)
     ids, m = check_bags(bag_ids, len(X))
     y = _check_responses(bag_responses, m, task)
-    if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 1:
-        raise ConfigError(f"n_folds={n_folds!r} must be an integer >= 1 (1 = one split by val_fraction)")
+    n_folds = check_scalar(n_folds, "n_folds", int, min_val=1)
     if n_folds == 1:
         splits = [split_bags(ids, val_fraction, random_state)]
     else:
         if n_folds > m:
             raise DataError(f"n_folds={n_folds} is more than the {m} bags; use fewer folds or smaller bags")
-        folds = np.array_split(np.random.default_rng(random_state).permutation(m), n_folds)
+        folds = np.array_split(check_random_state(random_state).permutation(m), n_folds)
         splits = [(np.sort(np.concatenate(folds[:i] + folds[i + 1:])), np.sort(folds[i])) for i in range(n_folds)]
     cls = InterpolatingClassifier if task == "classification" else InterpolatingRegressor
     loss = "log" if task == "classification" else "squared"
@@ -276,7 +260,8 @@ class _AggregateBase(BaseEstimator):
     def __init__(self, rho: float | str = 0.5, model: str = "linear", *, rho_grid: Sequence[float] = DEFAULT_RHO_GRID,
                  val_fraction: float = 0.2, n_folds: int = 1, hidden: Sequence[int] = (64, 64), epochs: int = 30,
                  batch_size: int = 256,
-                 lr: float = 1e-3, weight_decay: float = 0.0, random_state: int = 0, progress: bool = False) -> None:
+                 lr: float = 1e-3, weight_decay: float = 0.0, random_state: int = 0, progress: bool = False,
+                 device: str = "auto") -> None:
         """Hyperparameters only (scikit-learn convention); see :class:`InterpolatingRegressor`."""
         self.rho = rho
         self.model = model
@@ -290,24 +275,25 @@ class _AggregateBase(BaseEstimator):
         self.weight_decay = weight_decay
         self.random_state = random_state
         self.progress = progress
+        self.device = device
 
     def _rho_value(self):
         return self.rho
 
     def _torch_params(self) -> dict[str, Any]:
         return dict(hidden=tuple(self.hidden) if self.model == "mlp" else (), epochs=self.epochs,
-                    batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay)
+                    batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay, device=self.device)
 
     def fit(self, X, bag_ids, bag_responses):
         """Fit on features of every row, bag numbers per row and one aggregate response per bag; returns self."""
-        if self.model not in MODELS:
-            raise ConfigError(f"model '{self.model}' is unknown; choose one of {list(MODELS)}")
+        check_option(self.model, "model", MODELS)
         for name in ("epochs", "batch_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ConfigError(f"{name}={v!r} must be an integer >= 1")
-        if isinstance(self.random_state, bool) or not isinstance(self.random_state, (int, np.integer)):
-            raise ConfigError(f"random_state={self.random_state!r} must be an integer seed")
+            check_scalar(getattr(self, name), name, int, min_val=1)
+        check_scalar(self.random_state, "random_state", int, min_val=0)
+        if self.model == "mlp" or self._task == "classification":
+            from trust.models.training import resolve_device
+
+            resolve_device(self.device)
         rho = self._rho_value()
         _check_rho(rho)
         X = _check_X(X)
@@ -316,7 +302,7 @@ class _AggregateBase(BaseEstimator):
         self.rho_scores_ = None
         if rho == "auto":
             params = dict(model=self.model, hidden=self.hidden, epochs=self.epochs, batch_size=self.batch_size,
-                          lr=self.lr, weight_decay=self.weight_decay)
+                          lr=self.lr, weight_decay=self.weight_decay, device=self.device)
             rho, self.rho_scores_ = choose_rho(X, ids, y, self.rho_grid, task=self._task,
                                                val_fraction=self.val_fraction, n_folds=self.n_folds,
                                                random_state=int(self.random_state), **params)
@@ -334,8 +320,7 @@ class _AggregateBase(BaseEstimator):
         return self
 
     def _raw(self, X) -> np.ndarray:
-        if not hasattr(self, "rho_"):
-            raise ConfigError(f"{type(self).__name__} is not fitted; call fit(X, bag_ids, bag_responses) first")
+        check_is_fitted(self, "rho_")
         X = _check_X(X, self.n_features_in_)
         if self.net_ is None:
             return X @ self.coef_ + self.intercept_
@@ -402,6 +387,8 @@ class InterpolatingRegressor(RegressorMixin, _AggregateBase):
         hidden, epochs, batch_size (rows per step, whole bags), lr, weight_decay: the MLP's training.
         random_state: integer seed (network initialisation, batch order, validation split).
         progress: a tqdm bar over epochs.
+        device: where the MLP / logistic model trains, ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``;
+            the trained network is kept on CPU.
 
     Attributes:
         rho_ (the rho used), rho_scores_ (validation loss per rho when ``rho="auto"``), coef_ and intercept_
@@ -418,9 +405,9 @@ class BagLevelRegressor(InterpolatingRegressor):
 
     def __init__(self, model: str = "linear", *, hidden: Sequence[int] = (64, 64), epochs: int = 30,
                  batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0, random_state: int = 0,
-                 progress: bool = False) -> None:
+                 progress: bool = False, device: str = "auto") -> None:
         super().__init__(0.0, model, hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr,
-                         weight_decay=weight_decay, random_state=random_state, progress=progress)
+                         weight_decay=weight_decay, random_state=random_state, progress=progress, device=device)
 
     def _rho_value(self):
         return 0.0
@@ -434,9 +421,9 @@ class InstanceLevelRegressor(InterpolatingRegressor):
 
     def __init__(self, model: str = "linear", *, hidden: Sequence[int] = (64, 64), epochs: int = 30,
                  batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0, random_state: int = 0,
-                 progress: bool = False) -> None:
+                 progress: bool = False, device: str = "auto") -> None:
         super().__init__(1.0, model, hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr,
-                         weight_decay=weight_decay, random_state=random_state, progress=progress)
+                         weight_decay=weight_decay, random_state=random_state, progress=progress, device=device)
 
     def _rho_value(self):
         return 1.0
@@ -456,10 +443,11 @@ class InterpolatingClassifier(ClassifierMixin, _AggregateBase):
     def __init__(self, rho: float | str = 0.5, model: str = "linear", *, rho_grid: Sequence[float] = DEFAULT_RHO_GRID,
                  val_fraction: float = 0.2, n_folds: int = 1, hidden: Sequence[int] = (64, 64), epochs: int = 30,
                  batch_size: int = 256,
-                 lr: float = 1e-2, weight_decay: float = 0.0, random_state: int = 0, progress: bool = False) -> None:
+                 lr: float = 1e-2, weight_decay: float = 0.0, random_state: int = 0, progress: bool = False,
+                 device: str = "auto") -> None:
         super().__init__(rho, model, rho_grid=rho_grid, val_fraction=val_fraction, n_folds=n_folds, hidden=hidden,
                          epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                         random_state=random_state, progress=progress)
+                         random_state=random_state, progress=progress, device=device)
 
     def fit(self, X, bag_ids, bag_responses):
         """Fit on features, bag numbers and each bag's label proportion in [0, 1]; returns self."""
@@ -482,9 +470,9 @@ class BagLevelClassifier(InterpolatingClassifier):
 
     def __init__(self, model: str = "linear", *, hidden: Sequence[int] = (64, 64), epochs: int = 30,
                  batch_size: int = 256, lr: float = 1e-2, weight_decay: float = 0.0, random_state: int = 0,
-                 progress: bool = False) -> None:
+                 progress: bool = False, device: str = "auto") -> None:
         super().__init__(0.0, model, hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr,
-                         weight_decay=weight_decay, random_state=random_state, progress=progress)
+                         weight_decay=weight_decay, random_state=random_state, progress=progress, device=device)
 
     def _rho_value(self):
         return 0.0
@@ -495,9 +483,9 @@ class InstanceLevelClassifier(InterpolatingClassifier):
 
     def __init__(self, model: str = "linear", *, hidden: Sequence[int] = (64, 64), epochs: int = 30,
                  batch_size: int = 256, lr: float = 1e-2, weight_decay: float = 0.0, random_state: int = 0,
-                 progress: bool = False) -> None:
+                 progress: bool = False, device: str = "auto") -> None:
         super().__init__(1.0, model, hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr,
-                         weight_decay=weight_decay, random_state=random_state, progress=progress)
+                         weight_decay=weight_decay, random_state=random_state, progress=progress, device=device)
 
     def _rho_value(self):
         return 1.0

@@ -23,7 +23,8 @@ import numpy as np
 from trust.aggregate.bags import bag_means, make_bags
 from trust.aggregate.dp import release_bag_means
 from trust.aggregate.estimators import DEFAULT_RHO_GRID, InterpolatingRegressor, choose_rho, fit_linear, linear_path
-from trust.errors import ConfigError, DataError
+from trust._validation import check_random_state, check_scalar
+from trust.errors import DataError
 
 
 # --------------------------------------------------------------------------------------------- features
@@ -95,7 +96,7 @@ def synthetic_bias_variance(n: int = 400, d: int = 100, bag_sizes: Sequence[int]
     ``n_reps``; the bias estimate is corrected for the Monte Carlo error of the mean, ``- variance / n_reps``).
     One record per (k, rho) with keys ``k, rho, bias2, variance, risk``.
     """
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     theta = rng.normal(size=d)
     theta *= signal / np.linalg.norm(theta)
     out = []
@@ -179,8 +180,7 @@ def dp_sweep(X_train, y_train, X_test, y_test, epsilons: Sequence[float], bag_si
         combos = tqdm(combos, desc="aggregate DP sweep", unit="release")
     params = dict(model=model, **model_params)
     for eps, k, seed in combos:
-        if not eps > 0:
-            raise ConfigError(f"epsilon={eps} must be > 0")
+        check_scalar(eps, "epsilon", float, min_val=0.0, include_boundaries="neither")
         ids = make_bags(len(X_train), int(k), random_state=seed)
         noisy, entry = release_bag_means(y_train, ids, eps, clip, center=center, scale=scale,
                                          release=f"aggregate/dp-sweep/eps{eps:g}/k{int(k)}/seed{int(seed)}",

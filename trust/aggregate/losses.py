@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from trust.aggregate.bags import check_bags
-from trust.errors import ConfigError, DataError
+from trust._validation import check_option, check_scalar
+from trust.errors import DataError
 
 LOSSES = ("squared", "log")
 _EPS = 1e-12
@@ -44,12 +45,11 @@ def _prep(pred, bag_ids, bag_responses):
 
 
 def _pointwise(y, p, loss: str):
+    check_option(loss, "loss", LOSSES)
     if loss == "squared":
         return (y - p) ** 2
-    if loss == "log":
-        p = np.clip(p, _EPS, 1 - _EPS)
-        return -(y * np.log(p) + (1 - y) * np.log(1 - p))
-    raise ConfigError(f"loss '{loss}' is unknown; choose one of {list(LOSSES)}")
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
 
 
 def bag_level_loss(pred, bag_ids, bag_responses, loss: str = "squared") -> float:
@@ -76,8 +76,7 @@ def within_bag_spread(pred, bag_ids) -> float:
 
 def interpolating_loss(pred, bag_ids, bag_responses, rho: float, loss: str = "squared") -> float:
     """``L_bag + rho * R`` for squared loss, ``(1 - rho) L_bag + rho L_ins`` for log-loss (see module doc)."""
-    if not (isinstance(rho, (int, float)) and np.isfinite(rho) and rho >= 0):
-        raise ConfigError(f"rho={rho!r} must be a finite number >= 0 (0 = bag-level, 1 = instance-level)")
+    check_scalar(rho, "rho", float, min_val=0.0)
     if loss == "squared":
         return bag_level_loss(pred, bag_ids, bag_responses) + rho * within_bag_spread(pred, bag_ids)
     lb = bag_level_loss(pred, bag_ids, bag_responses, loss)

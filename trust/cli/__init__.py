@@ -36,6 +36,7 @@ def _register() -> None:
     app.add_typer(data.app, name="data", help="Datasets: list, describe, split your CSV, draft its schema.")
     app.add_typer(synth.app, name="synth", help="Private tabular synthesis with CTAB-GAN+ and DP-SGD.")
     app.add_typer(aggregate.app, name="aggregate", help="Learning from aggregate bags, with label-DP responses.")
+    app.add_typer(__import__("trust.cli.models", fromlist=["app"]).app, name="models", help="Neural classifiers: train, predict.")
     report.register(app)
 
 

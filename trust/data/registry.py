@@ -38,10 +38,14 @@ class DatasetInfo:
     schema: dict[str, Any] | None = None
     """The declared schema (:meth:`TableSchema.to_dict` form) written out from the dataset's documentation;
     None: the schema is inferred from the rows (``schema_overrides``) and a DP fit refuses it."""
+    modality: str = "table"
+    """``table`` (:func:`load_dataset`), or ``image`` / ``signal`` (:func:`trust.data.arrays.load_array_dataset`)."""
+    sha256: str = ""
+    """For an array dataset bundled as ``.npz``: sha256 of its ``X`` and ``y`` (:func:`trust.data.arrays.arrays_sha256`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("name", "file", "target", "problem_type", "rows",
-                                              "source", "licence", "description")}
+                                              "source", "licence", "description", "modality")}
 
 
 # --- Declared schemas -----------------------------------------------------------------------------------
@@ -212,6 +216,33 @@ DATASETS: dict[str, DatasetInfo] = {
         description="House sale prices; 'id' dropped, 'date' a day index 0..390.",
         schema=KING_SCHEMA,
     ),
+    # --- array datasets (trust.data.arrays.load_array_dataset) ---
+    "digits": DatasetInfo(
+        name="digits",
+        file="",
+        target="digit",
+        problem_type="classification",
+        rows=1797,
+        source="scikit-learn's bundled copy of the UCI Optical Recognition of Handwritten Digits test set "
+               "(Alpaydin & Kaynak 1998, doi:10.24432/C50P49), sklearn.datasets.load_digits",
+        licence="CC BY 4.0",
+        description="8x8 grey images of handwritten digits, 10 classes; intensities 0..16 scaled to [0, 1].",
+        modality="image",
+    ),
+    "mnist1d": DatasetInfo(
+        name="mnist1d",
+        file="mnist1d.npz",
+        target="digit",
+        problem_type="classification",
+        rows=5000,
+        source="MNIST-1D (Greydanus & Kobak 2024, arXiv:2011.14439), generated locally with "
+               "mnist1d==0.0.2.post1 make_dataset at its default arguments (seed 42)",
+        licence="Apache-2.0",
+        description="1-D signals of length 40 from 10 digit templates, shifted, scaled, sheared and noised; "
+                    "the first 4,000 rows the package's training split, the last 1,000 its test split.",
+        modality="signal",
+        sha256="af55b894de711b65cbca8588bd82fe4d4c07571ee3e23400d2299862a1d314b4",
+    ),
 }
 
 
@@ -261,6 +292,9 @@ def load_dataset(name: str) -> tuple[pd.DataFrame, TableSchema]:
     ('income', 'mixed')
     """
     info = dataset_info(name)
+    if info.modality != "table":
+        raise DataError(f"dataset '{name}' holds {info.modality}s, not a table; "
+                        f"load it with trust.data.load_array_dataset('{name}')")
     path = data_dir() / info.file
     if not path.exists():
         raise DataError(f"bundled file '{path}' is missing; restore data/ from the repository or set TRUST_DATA_DIR")

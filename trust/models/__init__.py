@@ -1,1 +1,59 @@
-"""Small shared networks and training loops used by several capabilities."""
+"""Shared models for the capabilities: networks with ``embed`` + ``head``, one training loop, a classifier, views.
+
+>>> from trust.models import NeuralClassifier
+>>> clf = NeuralClassifier("cnn", epochs=15, random_state=0).fit(X_train, y_train)
+>>> clf.predict_proba(X_test), clf.decision_function(X_test), clf.embed(X_test)
+
+- :class:`NeuralClassifier` (:mod:`trust.models.classifier`): the scikit-learn-style classifier every
+  capability trains, adapts or compares against (``"mlp"``, ``"cnn"``, ``"cnn1d"`` or an ``nn.Module``).
+- :func:`fit_torch` (:mod:`trust.models.training`): the one minibatch training loop.
+- :mod:`trust.models.networks`: :class:`MLP`, :class:`CNN`, :class:`CNN1d` (all :class:`EmbedHead`).
+- :mod:`trust.models.views`: seeded input transforms (:class:`ImageView`, :class:`SignalView`, :class:`TableView`).
+- :mod:`trust.models.metrics`: accuracy per class, NLL, ECE of a model's outputs.
+- :func:`train_base_model` (:mod:`trust.models.base`): fit on fixed splits, logits and a model card.
+
+Names are imported lazily (torch loads only when a model is used; the report's Models section does not need it).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "NeuralClassifier": "trust.models.classifier",
+    "fit_torch": "trust.models.training",
+    "Callback": "trust.models.training",
+    "FitHistory": "trust.models.training",
+    "resolve_device": "trust.models.training",
+    "NETWORKS": "trust.models.networks",
+    "EmbedHead": "trust.models.networks",
+    "MLP": "trust.models.networks",
+    "CNN": "trust.models.networks",
+    "CNN1d": "trust.models.networks",
+    "build_network": "trust.models.networks",
+    "View": "trust.models.views",
+    "ImageView": "trust.models.views",
+    "SignalView": "trust.models.views",
+    "TableView": "trust.models.views",
+    "make_view": "trust.models.views",
+    "per_class_accuracy": "trust.models.metrics",
+    "negative_log_likelihood": "trust.models.metrics",
+    "expected_calibration_error": "trust.models.metrics",
+    "classification_summary": "trust.models.metrics",
+    "BaseModel": "trust.models.base",
+    "train_base_model": "trust.models.base",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'trust.models' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_EXPORTS))
+
+
+__all__ = list(_EXPORTS)

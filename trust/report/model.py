@@ -422,7 +422,7 @@ def build_report(
         out = {"blocks": out} if isinstance(out, list) else dict(out)
         sections.append({"id": spec.id, "title": spec.title, "order": spec.order,
                          "kinds": sorted({d["kind"] for d in sdocs}), "stages": [d["stage"] for d in sdocs],
-                         "blocks": out.get("blocks", [])})
+                         "blocks": [b for b in out.get("blocks", []) if b is not None]})  # empty blocks dropped
         if out.get("card"):
             card_text[spec.id] = str(out["card"])
         for c in out.get("claims", []):
