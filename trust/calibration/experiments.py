@@ -1,0 +1,167 @@
+"""The calibration protocol: every method on the same logits, in distribution and under shift.
+
+:func:`run_protocol` takes a fitted classifier, its in-distribution validation rows (where every
+calibrator is fitted) and named test sets, computes each set's logits and view logits once, fits the
+methods of :func:`make_calibrators` on the validation logits and scores every method on every set
+with :func:`trust.calibration.metrics.calibration_metrics`. :func:`shifted_sets` builds the shifted
+sets of images and signals:
+
+- images: ``rotation`` up to 15 / 30 / 45 degrees (the family of one of the calibrator's views, at
+  larger severities), ``noise`` of sd 0.1 / 0.2 / 0.3 (held out: no view adds noise);
+- signals: ``shift`` up to 8 / 12 / 16 steps (a view's family, larger), ``noise`` of sd 0.25 / 0.5 / 1.0
+  (held out).
+
+Tables are shifted by the caller's choice of rows (a covariate-shift split: fit on one group, test on
+another). :func:`summarize` turns the rows of several seeds into mean and a 95 % t-interval per
+(set, method). The library does no I/O; ``benchmarks/calibration.py`` and the ``calibrate`` stage run it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from trust._validation import check_option, check_random_state, fork_seed
+from trust.calibration.baselines import BASELINES, softmax
+from trust.calibration.ca import CorrectnessAwareCalibrator, view_logits
+from trust.calibration.metrics import calibration_metrics
+
+METHODS = ("uncalibrated", "temperature", "vector", "histogram", "isotonic", "ca", "ca_ce", "ca_mse")
+VIEW_METHODS = ("ca", "ca_ce", "ca_mse")
+
+SHIFTS: dict[str, dict[str, list[float]]] = {
+    "image": {"rotation": [15.0, 30.0, 45.0], "noise": [0.1, 0.2, 0.3]},
+    "signal": {"shift": [8, 12, 16], "noise": [0.25, 0.5, 1.0]},
+}
+HELD_OUT = {"image": ("noise",), "signal": ("noise",)}
+
+
+def _shift_view(kind: str, family: str, severity: float) -> Any:
+    from trust.models.views import ImageView, SignalView
+
+    if kind == "image":
+        if family == "rotation":
+            return ImageView(max_shift=0.0, max_rotation=float(severity), noise=0.0)
+        return ImageView(max_shift=0.0, max_rotation=0.0, noise=float(severity))
+    if family == "shift":
+        return SignalView(max_shift=int(severity), scale=0.0, noise=0.0, mask=0.0)
+    return SignalView(max_shift=0, scale=0.0, noise=float(severity), mask=0.0)
+
+
+@dataclasses.dataclass
+class TestSet:
+    """Rows to score: ``X``, labels ``y``, the shift ``family`` (``"none"`` in distribution) and its ``severity``."""
+
+    X: Any
+    y: np.ndarray
+    family: str = "none"
+    severity: float = 0.0
+    held_out: bool = False
+
+
+def shifted_sets(X: Any, y: Any, kind: str, *, shifts: Mapping[str, Sequence[float]] | None = None,
+                 random_state: Any = 0) -> dict[str, TestSet]:
+    """``{"<family>@<severity>": TestSet}`` of transformed copies of ``X`` (images or signals; see the module docstring)."""
+    check_option(kind, "kind", tuple(SHIFTS))
+    rng = check_random_state(random_state)
+    out = {}
+    for family, severities in (shifts or SHIFTS[kind]).items():
+        check_option(family, "shift family", tuple(SHIFTS[kind]))
+        for s in severities:
+            out[f"{family}@{s:g}"] = TestSet(_shift_view(kind, family, s)(X, fork_seed(rng)), np.asarray(y), family,
+                                             float(s), family in HELD_OUT[kind])
+    return out
+
+
+def make_calibrators(methods: Sequence[str] = METHODS, *, ca: Mapping[str, Any] | None = None,
+                     random_state: int = 0) -> dict[str, Any]:
+    """Unfitted calibrators by method name (``"uncalibrated"`` maps to None); ``ca``: CA calibrator settings."""
+    out: dict[str, Any] = {}
+    for m in methods:
+        check_option(m, "method", METHODS)
+        if m == "uncalibrated":
+            out[m] = None
+        elif m in BASELINES:
+            out[m] = BASELINES[m]()
+        else:
+            loss = {"ca": "ca", "ca_ce": "ce", "ca_mse": "mse"}[m]
+            out[m] = CorrectnessAwareCalibrator(**{**dict(ca or {}), "loss": loss, "random_state": random_state})
+    return out
+
+
+@dataclasses.dataclass
+class ProtocolResult:
+    """One run of the protocol: ``rows`` (one dict per set and method), the fitted ``calibrators`` and,
+    per set, the labels and each method's probabilities (for reliability diagrams)."""
+
+    rows: list[dict[str, Any]]
+    calibrators: dict[str, Any]
+    probs: dict[str, dict[str, np.ndarray]]
+    labels: dict[str, np.ndarray]
+
+
+def run_protocol(model: Any, X_val: Any, y_val: Any, test_sets: Mapping[str, TestSet], *,
+                 methods: Sequence[str] = METHODS, views: Sequence[Any] | None = None, ca: Mapping[str, Any] | None = None,
+                 n_bins: int = 15, random_state: int = 0) -> ProtocolResult:
+    """Fit every method on ``(X_val, y_val)`` through ``model``'s logits and score it on every test set."""
+    rng = check_random_state(random_state)
+    need_views = any(m in VIEW_METHODS for m in methods)
+    seed_views = fork_seed(rng)
+    Zv = model.decision_function(X_val)
+    Vv = view_logits(model, X_val, views, random_state=seed_views) if need_views else None
+    cals = make_calibrators(methods, ca=ca, random_state=fork_seed(rng))
+    for m, c in cals.items():
+        if c is None:
+            continue
+        c.fit(Zv, y_val, Vv) if m in VIEW_METHODS else c.fit(Zv, y_val)
+    rows, probs, labels = [], {}, {}
+    for name, ts in test_sets.items():
+        Z = model.decision_function(ts.X)
+        V = view_logits(model, ts.X, views, random_state=fork_seed(rng)) if need_views else None
+        labels[name], probs[name] = np.asarray(ts.y), {}
+        for m, c in cals.items():
+            P = softmax(Z) if c is None else (c.predict_proba(Z, V) if m in VIEW_METHODS else c.predict_proba(Z))
+            probs[name][m] = P
+            rows.append({"set": name, "family": ts.family, "severity": ts.severity, "held_out": ts.held_out,
+                         "method": m, **calibration_metrics(P, ts.y, n_bins=n_bins)})
+    return ProtocolResult(rows, cals, probs, labels)
+
+
+def summarize(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = ("accuracy", "ece", "adaptive_ece", "nll"),
+              ) -> list[dict[str, Any]]:
+    """Per (set, method) over the seeds in ``rows``: ``<metric>`` (mean), ``<metric>_lo``/``_hi`` (95 % t-interval)."""
+    from scipy import stats
+
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["set"], r["method"]), []).append(r)
+    out = []
+    for (s, m), rs in groups.items():
+        d: dict[str, Any] = {"set": s, "method": m, "family": rs[0]["family"], "severity": rs[0]["severity"],
+                             "held_out": rs[0]["held_out"], "n_seeds": len(rs)}
+        for k in metrics:
+            v = np.array([r[k] for r in rs], dtype=float)
+            half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
+            d[k], d[f"{k}_lo"], d[f"{k}_hi"] = float(v.mean()), float(v.mean() - half), float(v.mean() + half)
+        out.append(d)
+    return out
+
+
+def shift_average(rows: Sequence[Mapping[str, Any]], metric: str = "ece") -> dict[str, dict[str, float]]:
+    """Per seed-free method: the mean of ``metric`` in distribution, over all shifted sets and over the held-out ones."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        d = out.setdefault(r["method"], {"in_distribution": [], "shifted": [], "held_out": []})
+        if r["family"] == "none":
+            d["in_distribution"].append(r[metric])
+        else:
+            d["shifted"].append(r[metric])
+            if r["held_out"]:
+                d["held_out"].append(r[metric])
+    return {m: {k: float(np.mean(v)) if v else float("nan") for k, v in d.items()} for m, d in out.items()}
+
+
+__all__ = ["METHODS", "VIEW_METHODS", "SHIFTS", "HELD_OUT", "TestSet", "shifted_sets", "make_calibrators",
+           "ProtocolResult", "run_protocol", "summarize", "shift_average"]
