@@ -37,6 +37,7 @@ def _register() -> None:
     app.add_typer(synth.app, name="synth", help="Private tabular synthesis with CTAB-GAN+ and DP-SGD.")
     app.add_typer(aggregate.app, name="aggregate", help="Learning from aggregate bags, with label-DP responses.")
     app.add_typer(__import__("trust.cli.models", fromlist=["app"]).app, name="models", help="Neural classifiers: train, predict.")
+    app.add_typer(__import__("trust.cli.calibrate", fromlist=["app"]).app, name="calibrate", help="Calibration: fit, apply, evaluate on saved logits.")
     report.register(app)
 
 
