@@ -42,7 +42,7 @@ def _arrays(name: str, seed: int):
         clf = NeuralClassifier("mlp", epochs=EPOCHS[name], lr=1e-3, batch_size=256, hidden=(128, 128), n_classes=2,
                                random_state=seed).fit(Xs[sp.train], ys[sp.train])
         sets = {"in_distribution": TestSet(Xs[sp.test], ys[sp.test]),
-                "age>=45": TestSet(Xt, yt, "covariate", 1.0, True)}
+                "age_45_plus": TestSet(Xt, yt, "covariate", 1.0, True)}
         return clf, Xs[sp.val], ys[sp.val], sets
     ds = load_array_dataset(name)
     sp = split_arrays(ds.y, val_size=0.1 if name == "mnist1d" else 0.2, test_size=0.2, test_index=ds.test_index, seed=seed)

@@ -29,8 +29,8 @@ from trust.models.base import train_base_model
 from trust.report.evidence import check
 
 
-def _load(name: str, val_size: float, test_size: float, seed: int):
-    """``(X, y, splits, fingerprints, kind)`` of a registry dataset."""
+def load_rows(name: str, val_size: float, test_size: float, seed: int):
+    """``(X, y, splits, fingerprints, kind)`` of a registry dataset (the calibrate stage reads its rows with it too)."""
     info = dataset_info(name)
     if info.modality == "table":
         src = ROOT / "outputs" / "prepare" / name
@@ -68,7 +68,7 @@ def run() -> None:
     import torch
 
     torch.set_num_threads(threads)
-    X, y, splits, fingerprints, kind = _load(name, val_size, test_size, seed)
+    X, y, splits, fingerprints, kind = load_rows(name, val_size, test_size, seed)
     info = dataset_info(name)
     with stage.run({"dataset": name, "seed": seed, **cfg}, fingerprints):
         base = train_base_model(X, y, splits, model=settings, random_state=seed, intended_use=intended_use,

@@ -73,3 +73,45 @@ def test_screenshot_is_produced(report, tmp_path):
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1280, 2000)
     assert len(data) > 50_000  # a rendered page of tables and colour, not a blank canvas (a blank one is ~10 KB)
+
+
+@pytest.fixture(scope="module")
+def calibration_report(tmp_path_factory):
+    """A report holding a calibration section whose plot is a real reliability diagram."""
+    import numpy as np
+
+    from trust.calibration.metrics import reliability_diagram
+    from trust.report.evidence import check, make_evidence
+
+    root = tmp_path_factory.mktemp("browser_calibration")
+    rng = np.random.default_rng(0)
+    P = rng.dirichlet(np.ones(3), 200)
+    y = rng.integers(0, 3, 200)
+    png = root / "outputs" / "calibrate" / "toy" / "reliability.png"
+    png.parent.mkdir(parents=True)
+    reliability_diagram(P, y, title="toy").savefig(png, format="png")
+    doc = make_evidence("calibrate", "calibration", title="Calibration correction",
+                        checks=[check("toy: ECE of the deployed calibrator", 0.03, 0.05, "<=", policy_key="max_ece")],
+                        metrics={"toy.in_distribution.ca.ece": 0.03},
+                        plots=[{"title": "toy: reliability diagrams", "path": "outputs/calibrate/toy/reliability.png"}],
+                        details={"datasets": {"toy": {"deployed": "ca", "ece_ci": [0.02, 0.04],
+                                                      "shift_average": {"ca": {"shifted": 0.1}}}}})
+    ev = {**example_evidence(), "calibrate": doc}
+    for d in ev.values():
+        for p in d["plots"]:
+            if not (root / p["path"]).exists():
+                (root / p["path"]).parent.mkdir(parents=True, exist_ok=True)
+                (root / p["path"]).write_bytes(example_png())
+    model = build_report(ev, policy={**EXAMPLE_POLICY, "max_ece": 0.05}, git_commit="0123abc")
+    write_reports(model, root / "reports", root=root)
+    return root
+
+
+def test_calibration_section_renders_its_reliability_diagram(calibration_report, tmp_path):
+    r = _chromium(tmp_path / "profile", "--dump-dom", (calibration_report / "reports" / "compliance.html").as_uri())
+    assert r.returncode == 0, r.stderr[-2000:]
+    sec = re.search(r'<section id="calibration"(.*?)</section>', r.stdout, re.S)
+    assert sec is not None
+    assert "toy: reliability diagrams" in sec.group(1)
+    img = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', sec.group(1))
+    assert img is not None and len(img.group(1)) > 10_000  # the real diagram, not the 1-pixel example PNG

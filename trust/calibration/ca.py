@@ -14,6 +14,9 @@ ReLU, ``Linear(hidden, 1)`` (the public code: 12 -> 5 -> 1) and ``T`` is clamped
 - ``"ca"`` (the paper's): ``(conf_i - c_i)^2``, correct and wrong rows re-weighted to equal total
   weight (``w_i = 1 / (2 n_correct)`` or ``1 / (2 n_wrong)``): confidence pushed to 1 on correct and to 0
   on wrong predictions;
+  with ``balance=False`` the same squared error unweighted (our diagnostic, not in the paper: the
+  re-weighting trains the confidence as if half the predictions were wrong, which makes a model that
+  is right more often than not under-confident in distribution);
 - ``"ce"`` (ablation): the cross-entropy ``-log softmax(z_i / T_i)_{y_i}``, unweighted;
 - ``"mse"`` (ablation): the Brier loss ``sum_k (softmax(z_i / T_i)_k - 1[y_i = k])^2``, unweighted.
 
@@ -135,6 +138,8 @@ class CorrectnessAwareCalibrator(BaseEstimator):
 
     Args:
         loss: ``"ca"`` (correctness-aware, the paper's), ``"ce"`` or ``"mse"`` (the paper's ablations).
+        balance: with ``loss="ca"``, re-weight correct and wrong rows to equal total weight (the paper);
+            False: unweighted (a diagnostic).
         top_k: classes read from each view's softmax (at most K).
         hidden: width of the hidden layer.
         t_min, t_max: the clamp of the temperature.
@@ -146,10 +151,11 @@ class CorrectnessAwareCalibrator(BaseEstimator):
         network_ (the temperature network), n_classes_, n_views_, top_k_, history_.
     """
 
-    def __init__(self, *, loss: str = "ca", top_k: int = 4, hidden: int = 5, t_min: float = 0.1, t_max: float = 10.0,
+    def __init__(self, *, loss: str = "ca", balance: bool = True, top_k: int = 4, hidden: int = 5, t_min: float = 0.1, t_max: float = 10.0,
                  epochs: int = 300, lr: float = 1e-2, batch_size: int = 1000, weight_decay: float = 0.0,
                  device: str = "cpu", random_state: Any = 0) -> None:
         self.loss = loss
+        self.balance = balance
         self.top_k = top_k
         self.hidden = hidden
         self.t_min = t_min
@@ -186,7 +192,7 @@ class CorrectnessAwareCalibrator(BaseEstimator):
             torch.manual_seed(fork_seed(rng))
             net = _TemperatureNet(feats.shape[1], self.hidden, t_min, t_max)
         weight = None
-        if self.loss == "ca":
+        if self.loss == "ca" and self.balance:
             n_c, n_w = correct.sum(), len(correct) - correct.sum()
             weight = np.where(correct > 0, 0.5 / max(n_c, 1), 0.5 / max(n_w, 1)) if n_c and n_w else None
         loss_name = self.loss

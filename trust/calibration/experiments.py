@@ -28,8 +28,8 @@ from trust.calibration.baselines import BASELINES, softmax
 from trust.calibration.ca import CorrectnessAwareCalibrator, view_logits
 from trust.calibration.metrics import calibration_metrics
 
-METHODS = ("uncalibrated", "temperature", "vector", "histogram", "isotonic", "ca", "ca_ce", "ca_mse")
-VIEW_METHODS = ("ca", "ca_ce", "ca_mse")
+METHODS = ("uncalibrated", "temperature", "vector", "histogram", "isotonic", "ca", "ca_ce", "ca_mse", "ca_unbalanced")
+VIEW_METHODS = ("ca", "ca_ce", "ca_mse", "ca_unbalanced")
 
 SHIFTS: dict[str, dict[str, list[float]]] = {
     "image": {"rotation": [15.0, 30.0, 45.0], "noise": [0.1, 0.2, 0.3]},
@@ -63,21 +63,24 @@ class TestSet:
 
 def shifted_sets(X: Any, y: Any, kind: str, *, shifts: Mapping[str, Sequence[float]] | None = None,
                  random_state: Any = 0) -> dict[str, TestSet]:
-    """``{"<family>@<severity>": TestSet}`` of transformed copies of ``X`` (images or signals; see the module docstring)."""
+    """``{"<family>_<severity>": TestSet}`` of transformed copies of ``X`` (images or signals; see the module docstring)."""
     check_option(kind, "kind", tuple(SHIFTS))
     rng = check_random_state(random_state)
     out = {}
     for family, severities in (shifts or SHIFTS[kind]).items():
         check_option(family, "shift family", tuple(SHIFTS[kind]))
         for s in severities:
-            out[f"{family}@{s:g}"] = TestSet(_shift_view(kind, family, s)(X, fork_seed(rng)), np.asarray(y), family,
+            out[f"{family}_{s:g}"] = TestSet(_shift_view(kind, family, s)(X, fork_seed(rng)), np.asarray(y), family,
                                              float(s), family in HELD_OUT[kind])
     return out
 
 
 def make_calibrators(methods: Sequence[str] = METHODS, *, ca: Mapping[str, Any] | None = None,
                      random_state: int = 0) -> dict[str, Any]:
-    """Unfitted calibrators by method name (``"uncalibrated"`` maps to None); ``ca``: CA calibrator settings."""
+    """Unfitted calibrators by method name (``"uncalibrated"`` maps to None); ``ca``: CA calibrator settings.
+
+    ``ca``, ``ca_ce``, ``ca_mse``: the CA calibrator with the paper's loss and its two ablations;
+    ``ca_unbalanced``: the CA loss without the correct/wrong re-weighting (a diagnostic)."""
     out: dict[str, Any] = {}
     for m in methods:
         check_option(m, "method", METHODS)
@@ -86,8 +89,9 @@ def make_calibrators(methods: Sequence[str] = METHODS, *, ca: Mapping[str, Any] 
         elif m in BASELINES:
             out[m] = BASELINES[m]()
         else:
-            loss = {"ca": "ca", "ca_ce": "ce", "ca_mse": "mse"}[m]
-            out[m] = CorrectnessAwareCalibrator(**{**dict(ca or {}), "loss": loss, "random_state": random_state})
+            loss = {"ca": "ca", "ca_ce": "ce", "ca_mse": "mse", "ca_unbalanced": "ca"}[m]
+            out[m] = CorrectnessAwareCalibrator(**{**dict(ca or {}), "loss": loss, "balance": m != "ca_unbalanced",
+                                                   "random_state": random_state})
     return out
 
 

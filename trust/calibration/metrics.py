@@ -194,8 +194,9 @@ def reliability_diagram(probs: Any, labels: Any, *, n_bins: int = 15, title: str
     centres = c["edges"][:-1] + width / 2
     m = c["count"] > 0
     ax.bar(centres[m], c["accuracy"][m], width=width, edgecolor="black", color="#4c72b0", label="accuracy")
-    ax.bar(centres[m], c["confidence"][m] - c["accuracy"][m], bottom=c["accuracy"][m], width=width,
-           color="#dd8452", alpha=0.5, edgecolor="#dd8452", label="gap")
+    lo = np.minimum(c["accuracy"][m], c["confidence"][m])
+    ax.bar(centres[m], np.abs(c["confidence"][m] - c["accuracy"][m]), bottom=lo, width=width, facecolor="none",
+           edgecolor="#c44e52", hatch="//", label="gap to mean confidence")
     ax.plot([0, 1], [0, 1], "k--", lw=1)
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
            title=f"{title} (ECE {ece:.3f})" if title else f"ECE {ece:.3f}")

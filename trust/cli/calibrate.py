@@ -12,7 +12,7 @@ import typer
 
 app = typer.Typer(no_args_is_help=True)
 
-METHODS = ("temperature", "vector", "histogram", "isotonic", "ca", "ca_ce", "ca_mse")
+METHODS = ("temperature", "vector", "histogram", "isotonic", "ca", "ca_ce", "ca_mse", "ca_unbalanced")
 
 
 def _read(path: Path, *, labels: bool, views: bool | None):
@@ -49,7 +49,7 @@ def _proba(cal, logits, views):
 def fit(
     logits: Path = typer.Option(..., "--logits", help="Validation .npz with logits, labels (and view_logits for ca)."),
     out: Path = typer.Option(..., "--out", help="Folder to save the calibrator to (a new or empty folder, or a calibrator)."),
-    method: str = typer.Option("temperature", "--method", help="temperature, vector, histogram, isotonic, ca, ca_ce or ca_mse."),
+    method: str = typer.Option("temperature", "--method", help="temperature, vector, histogram, isotonic, ca, ca_ce, ca_mse or ca_unbalanced."),
     seed: int = typer.Option(0, "--seed", help="Seed of the CA calibrator's weights and batch order."),
 ) -> None:
     """Fit a calibrator on validation logits and labels; save it to --out."""
