@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trust.calibration.experiments import TestSet, run_protocol, shift_average, shifted_sets, summarize  # noqa: E402
+from trust.calibration.experiments import EvalSet, run_protocol, shift_average, shifted_sets, summarize  # noqa: E402
 
 EPOCHS = {"mnist1d": 20, "digits": 30, "adult": 5}   # train stage: 40 / 30 / 10
 
@@ -41,15 +41,15 @@ def _arrays(name: str, seed: int):
         sp = split_arrays(ys, val_size=0.2, test_size=0.2, seed=seed)
         clf = NeuralClassifier("mlp", epochs=EPOCHS[name], lr=1e-3, batch_size=256, hidden=(128, 128), n_classes=2,
                                random_state=seed).fit(Xs[sp.train], ys[sp.train])
-        sets = {"in_distribution": TestSet(Xs[sp.test], ys[sp.test]),
-                "age_45_plus": TestSet(Xt, yt, "covariate", 1.0, True)}
+        sets = {"in_distribution": EvalSet(Xs[sp.test], ys[sp.test]),
+                "age_45_plus": EvalSet(Xt, yt, "covariate", 1.0, True)}
         return clf, Xs[sp.val], ys[sp.val], sets
     ds = load_array_dataset(name)
     sp = split_arrays(ds.y, val_size=0.1 if name == "mnist1d" else 0.2, test_size=0.2, test_index=ds.test_index, seed=seed)
     net = {"image": "cnn", "signal": "cnn1d"}[ds.kind]
     clf = NeuralClassifier(net, epochs=EPOCHS[name], lr=1e-3 if name == "mnist1d" else 3e-3, batch_size=128,
                            n_classes=ds.n_classes, random_state=seed).fit(ds.X[sp.train], ds.y[sp.train])
-    sets = {"in_distribution": TestSet(ds.X[sp.test], ds.y[sp.test])}
+    sets = {"in_distribution": EvalSet(ds.X[sp.test], ds.y[sp.test])}
     sets.update(shifted_sets(ds.X[sp.test], ds.y[sp.test], ds.kind, random_state=seed + 100))
     return clf, ds.X[sp.val], ds.y[sp.val], sets
 

@@ -19,7 +19,7 @@ import numpy as np
 from _stage import ROOT, Stage, main, param, relpath, save_figure
 from train import load_rows
 
-from trust.calibration.experiments import METHODS, TestSet, run_protocol, shift_average, shifted_sets
+from trust.calibration.experiments import METHODS, EvalSet, run_protocol, shift_average, shifted_sets
 from trust.calibration.metrics import bootstrap_ci, expected_calibration_error, reliability_diagram
 from trust.calibration.persist import save_calibrator
 from trust.errors import ConfigError
@@ -28,15 +28,15 @@ from trust.report.evidence import check
 LABELS = {"uncalibrated": "uncalibrated", "temperature": "temperature scaling", "ca": "CA (correctness-aware)"}
 
 
-def _test_sets(name: str, kind: str, X, y, test_idx, age_min: float, seed: int) -> dict[str, TestSet]:
-    sets = {"in_distribution": TestSet(X[test_idx], y[test_idx])}
+def _test_sets(name: str, kind: str, X, y, test_idx, age_min: float, seed: int) -> dict[str, EvalSet]:
+    sets = {"in_distribution": EvalSet(X[test_idx], y[test_idx])}
     if kind == "table":
         from trust.data import read_table
 
         src = ROOT / "outputs" / "prepare" / name
         ages = np.concatenate([read_table(src / f"{part}.parquet")["age"].to_numpy() for part in ("train", "test")])
         older = test_idx[ages[test_idx] >= age_min]
-        sets[f"age_{age_min:g}_plus"] = TestSet(X[older], y[older], "covariate", 1.0, True)
+        sets[f"age_{age_min:g}_plus"] = EvalSet(X[older], y[older], "covariate", 1.0, True)
     else:
         sets.update(shifted_sets(X[test_idx], y[test_idx], kind, random_state=seed))
     return sets

@@ -51,7 +51,7 @@ def _shift_view(kind: str, family: str, severity: float) -> Any:
 
 
 @dataclasses.dataclass
-class TestSet:
+class EvalSet:
     """Rows to score: ``X``, labels ``y``, the shift ``family`` (``"none"`` in distribution) and its ``severity``."""
 
     X: Any
@@ -62,15 +62,15 @@ class TestSet:
 
 
 def shifted_sets(X: Any, y: Any, kind: str, *, shifts: Mapping[str, Sequence[float]] | None = None,
-                 random_state: Any = 0) -> dict[str, TestSet]:
-    """``{"<family>_<severity>": TestSet}`` of transformed copies of ``X`` (images or signals; see the module docstring)."""
+                 random_state: Any = 0) -> dict[str, EvalSet]:
+    """``{"<family>_<severity>": EvalSet}`` of transformed copies of ``X`` (images or signals; see the module docstring)."""
     check_option(kind, "kind", tuple(SHIFTS))
     rng = check_random_state(random_state)
     out = {}
     for family, severities in (shifts or SHIFTS[kind]).items():
         check_option(family, "shift family", tuple(SHIFTS[kind]))
         for s in severities:
-            out[f"{family}_{s:g}"] = TestSet(_shift_view(kind, family, s)(X, fork_seed(rng)), np.asarray(y), family,
+            out[f"{family}_{s:g}"] = EvalSet(_shift_view(kind, family, s)(X, fork_seed(rng)), np.asarray(y), family,
                                              float(s), family in HELD_OUT[kind])
     return out
 
@@ -106,7 +106,7 @@ class ProtocolResult:
     labels: dict[str, np.ndarray]
 
 
-def run_protocol(model: Any, X_val: Any, y_val: Any, test_sets: Mapping[str, TestSet], *,
+def run_protocol(model: Any, X_val: Any, y_val: Any, test_sets: Mapping[str, EvalSet], *,
                  methods: Sequence[str] = METHODS, views: Sequence[Any] | None = None, ca: Mapping[str, Any] | None = None,
                  n_bins: int = 15, random_state: int = 0) -> ProtocolResult:
     """Fit every method on ``(X_val, y_val)`` through ``model``'s logits and score it on every test set."""
@@ -167,5 +167,5 @@ def shift_average(rows: Sequence[Mapping[str, Any]], metric: str = "ece") -> dic
     return {m: {k: float(np.mean(v)) if v else float("nan") for k, v in d.items()} for m, d in out.items()}
 
 
-__all__ = ["METHODS", "VIEW_METHODS", "SHIFTS", "HELD_OUT", "TestSet", "shifted_sets", "make_calibrators",
+__all__ = ["METHODS", "VIEW_METHODS", "SHIFTS", "HELD_OUT", "EvalSet", "shifted_sets", "make_calibrators",
            "ProtocolResult", "run_protocol", "summarize", "shift_average"]
