@@ -153,8 +153,9 @@ def test_mapping_and_limitations(model):
 
 
 def test_unknown_kind_gets_the_generic_section():
+    # "calibration_draft": a kind no capability registers (calibration itself now has its own section)
     ev = {"evidence/calib.json": make_evidence(
-        "calibrate", "calibration", title="Calibration", checks=[check("ECE", 0.031, policy_key="max_ece")],
+        "calibrate", "calibration_draft", title="Calibration", checks=[check("ECE", 0.031, policy_key="max_ece")],
         metrics={"ece": 0.031, "brier": 0.12}, plots=[{"title": "Reliability", "path": "outputs/c/rel.png"}],
         details={"bins": 15, "nested": {"method": "temperature"}, "rows": list(range(100))},
         ledger=[{"release": "calib/t", "mechanism": "Gaussian", "epsilon": 0.5, "delta": 1e-6, "accountant": "rdp",
@@ -164,7 +165,7 @@ def test_unknown_kind_gets_the_generic_section():
         mlflow_run_id="r1")}
     m = build_report(ev, policy={"max_ece": 0.05})
     sec = _section(m, "stage-calibrate")
-    assert sec["title"] == "Calibration" and sec["kinds"] == ["calibration"]
+    assert sec["title"] == "Calibration" and sec["kinds"] == ["calibration_draft"]
     types = [b["type"] for b in sec["blocks"]]
     assert types.count("table") >= 3 and "plots" in types and "list" in types
     ece, = [g for g in m["gates"] if g["policy_key"] == "max_ece"]
