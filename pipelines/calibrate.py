@@ -25,7 +25,8 @@ from trust.calibration.persist import save_calibrator
 from trust.errors import ConfigError
 from trust.report.evidence import check
 
-LABELS = {"uncalibrated": "uncalibrated", "temperature": "temperature scaling", "ca": "CA (correctness-aware)"}
+LABELS = {"uncalibrated": "uncalibrated", "temperature": "temperature scaling", "ca": "CA (correctness-aware)",
+          "ca_ce": "CA network, CE loss", "ca_mse": "CA network, MSE loss", "ca_unbalanced": "CA loss, unweighted"}
 
 
 def _test_sets(name: str, kind: str, X, y, test_idx, age_min: float, seed: int) -> dict[str, EvalSet]:
@@ -36,7 +37,8 @@ def _test_sets(name: str, kind: str, X, y, test_idx, age_min: float, seed: int) 
         src = ROOT / "outputs" / "prepare" / name
         ages = np.concatenate([read_table(src / f"{part}.parquet")["age"].to_numpy() for part in ("train", "test")])
         older = test_idx[ages[test_idx] >= age_min]
-        sets[f"age_{age_min:g}_plus"] = EvalSet(X[older], y[older], "covariate", 1.0, True)
+        if len(older):
+            sets[f"age_{age_min:g}_plus"] = EvalSet(X[older], y[older], "covariate", 1.0, True)
     else:
         sets.update(shifted_sets(X[test_idx], y[test_idx], kind, random_state=seed))
     return sets
@@ -48,7 +50,7 @@ def _plots(name: str, res, deployed: str, out) -> list[dict[str, str]]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = [m for m in ("uncalibrated", "temperature", deployed) if m in res.probs["in_distribution"]]
+    shown = [m for m in dict.fromkeys(("uncalibrated", "temperature", "ca", deployed)) if m in res.probs["in_distribution"]]
     fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.6))
     for ax, m in zip(np.atleast_1d(axes), shown):
         reliability_diagram(res.probs["in_distribution"][m], res.labels["in_distribution"], title=LABELS.get(m, m), ax=ax)
