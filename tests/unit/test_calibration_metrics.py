@@ -92,3 +92,9 @@ def test_models_metrics_give_the_same_ece_as_the_calibration_module():
 def test_probabilities_that_do_not_sum_to_one_are_refused():
     with pytest.raises(DataError, match="probabilities"):
         M.expected_calibration_error(P * 2, Y)
+
+
+def test_confidence_histogram_bars_are_the_shares_of_rows_per_bin():
+    fig = M.confidence_histogram(P, Y, n_bins=10)
+    heights = sorted(p.get_height() for p in fig.axes[0].patches if p.get_height() > 0)
+    assert heights == pytest.approx([0.25] * 4)

@@ -101,10 +101,12 @@ def view_logits(model: Any, X: Any, views: Sequence[Any] | None = None, *, rando
     views = list(views)
     if not views:
         raise ConfigError("views is empty; pass at least one view (or None for the defaults)")
+    from trust.models.views import TableView
+
     rng = check_random_state(random_state)
     out = []
     for v in views:
-        if hasattr(v, "fit") and hasattr(v, "corruption") and not hasattr(v, "pool_"):
+        if isinstance(v, TableView) and not hasattr(v, "pool_"):
             v.fit(X)
         out.append(model.decision_function(v(X, fork_seed(rng))))
     return np.stack(out).astype(np.float64)
