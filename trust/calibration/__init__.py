@@ -12,6 +12,7 @@
   :class:`HistogramBinning`, :class:`IsotonicCalibrator` (``fit(logits, labels)`` / ``predict_proba`` / ``transform``).
 - :mod:`trust.calibration.ca`: :class:`CorrectnessAwareCalibrator` and :func:`view_logits`.
 - :mod:`trust.calibration.experiments`: the protocol (in distribution and under shift, several seeds).
+- :mod:`trust.calibration.persist`: :func:`save_calibrator` / :func:`load_calibrator` (a model directory).
 
 Names load lazily (torch only when the CA calibrator or views are used).
 """
@@ -31,6 +32,8 @@ _EXPORTS = {
     "CorrectnessAwareCalibrator": "trust.calibration.ca",
     "view_logits": "trust.calibration.ca",
     "default_views": "trust.calibration.ca",
+    "save_calibrator": "trust.calibration.persist",
+    "load_calibrator": "trust.calibration.persist",
 }
 
 
