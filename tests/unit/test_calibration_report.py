@@ -38,3 +38,9 @@ def test_the_policy_gate_max_ece_fails_a_calibrator_above_the_threshold():
     model = build_report({"calibrate": _doc(0.08)}, policy={"max_ece": 0.05}, git_commit="0")
     gate = next(g for g in model["gates"] if g.get("policy_key") == "max_ece")
     assert gate["status"] == "fail"
+
+
+def test_the_section_maps_to_the_calibration_claim():
+    model = build_report({"calibrate": _doc(0.03)}, policy={"max_ece": 0.05}, git_commit="0")
+    claim, = [c for c in model["compliance_mapping"] if c["claim_type"] == "calibration"]
+    assert "Art. 15" in claim["ai_act"]

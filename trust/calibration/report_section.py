@@ -47,7 +47,7 @@ def _calibration(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, An
         "Shifted sets are synthetic transforms (and, for Adult, an age subgroup); real drift may differ.",
         "ECE depends on the binning (15 equal-width bins here; the CA paper's public code uses 25).",
     ]
-    out = {"blocks": [b for b in blocks if b is not None], "limitations": limitations}
+    out = {"blocks": [b for b in blocks if b is not None], "claims": ["calibration"], "limitations": limitations}
     if card:
         out["card"] = card
     return out

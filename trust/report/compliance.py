@@ -96,6 +96,13 @@ CLAIMS: dict[str, dict[str, str]] = {
         "ai_act": "Annex IV 6 (changes through the lifecycle)",
         "nist": "MANAGE (responding to requests and incidents)",
     },
+    "calibration": {
+        "claim": "The deployed model's confidence is calibrated on held-out data, gated on its ECE, and measured "
+                 "under distribution shift.",
+        "gdpr": "Art. 22 (meaningful information about automated decisions: a confidence that means what it says)",
+        "ai_act": "Annex IV 2(g) (metrics and test results); Art. 15 (accuracy and robustness)",
+        "nist": "MEASURE 2.5 (validity and reliability); MEASURE 2.6 (robustness under shift)",
+    },
 }
 
 #: limitations that hold whatever the evidence; sections add their own
