@@ -66,6 +66,7 @@ def _plots(name: str, res, deployed: str, out) -> list[dict[str, str]]:
         ax.set(title=f"{fam}{' (held out)' if any(r['held_out'] for r in res.rows if r['family'] == fam) else ''}",
                xlabel="severity (0: in distribution)", ylabel="ECE (15 bins)")
         ax.legend(fontsize=7)
+    fig.tight_layout()
     plots.append({"title": f"{name}: ECE vs shift severity", "path": relpath(save_figure(fig, out / "ece_vs_shift.png"))})
     return plots
 
