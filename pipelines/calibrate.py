@@ -54,7 +54,7 @@ def _plots(name: str, res, deployed: str, out) -> list[dict[str, str]]:
     fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.6))
     for ax, m in zip(np.atleast_1d(axes), shown):
         reliability_diagram(res.probs["in_distribution"][m], res.labels["in_distribution"], title=LABELS.get(m, m), ax=ax)
-    fig.suptitle(f"{name}: reliability on the test split")
+    fig.suptitle(f"{name}: reliability on the test split", y=1.03)
     plots = [{"title": f"{name}: reliability diagrams (uncalibrated / temperature scaling / CA), test split",
               "path": relpath(save_figure(fig, out / "reliability.png"))}]
     fams = sorted({r["family"] for r in res.rows if r["family"] != "none"})
