@@ -231,14 +231,6 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         logits = self.decision_function(X)
         return self.classes_[np.argmax(logits, axis=1)]
 
-    def network_input(self, X: Any) -> np.ndarray:
-        """``X`` checked and laid out as ``network_`` takes it: float32, scaled and standardised as in training.
-
-        For code that drives ``network_`` itself (unlearning, fine-tuning a copy); DataError if the
-        samples are not shaped like the training data.
-        """
-        return self._transform(X)
-
     def embed(self, X: Any) -> np.ndarray:
         """The network's representation before its linear head, ``(N, embed_dim)``."""
         check_is_fitted(self, "network_")
