@@ -37,6 +37,8 @@ def _register() -> None:
     app.add_typer(synth.app, name="synth", help="Private tabular synthesis with CTAB-GAN+ and DP-SGD.")
     app.add_typer(aggregate.app, name="aggregate", help="Learning from aggregate bags, with label-DP responses.")
     app.add_typer(__import__("trust.cli.models", fromlist=["app"]).app, name="models", help="Neural classifiers: train, predict.")
+    app.add_typer(__import__("trust.cli.unlearn", fromlist=["app"]).app, name="unlearn",
+                  help="Machine unlearning: forget a class or rows of a saved model, with a certificate.")
     report.register(app)
 
 
