@@ -43,7 +43,7 @@ remaining batch ``x_s`` and a forget batch ``x_u``:
 The two losses have their own Adam optimisers and learning rates, as the public code; that is
 why Stage 2 is a short loop of its own and not :func:`~trust.models.training.fit_torch` (one
 optimiser, one loss per step). The VAEs (Stage 1) and the head repair (LAF+R) do go through
-``fit_torch``; the repair freezes the extractor with a :class:`~trust.models.training.Callback`.
+``fit_torch`` (the repair by :func:`trust.unlearn.tuning.finetune` with the extractor frozen).
 
 **LAF+R.** :meth:`LabelAgnosticForgetting.repair` fine-tunes the head only, by cross-entropy, on
 a few labelled remaining samples (the caller picks them, e.g. 5 per class).
@@ -77,7 +77,7 @@ from trust._validation import (
     check_is_fitted, check_labels, check_option, check_random_state, check_scalar, fork_seed,
 )
 from trust.errors import ConfigError, DataError
-from trust.models.training import Callback, fit_torch, resolve_device
+from trust.models.training import fit_torch, resolve_device
 
 REMAIN_VAE_DATA = ("remain", "all")
 
@@ -130,14 +130,6 @@ def alignment_loss(e_remain: torch.Tensor, t_remain: torch.Tensor, e_forget: tor
     c1 = 1 - F.cosine_similarity(e_remain, t_remain, dim=1)  # (n_s,)
     c2 = 1 - F.cosine_similarity(e_forget, t_forget, dim=1)  # (n_u,)
     return (c1 - torch.logsumexp(c2 / tau, dim=0)).sum()
-
-
-class _FreezeExtractor(Callback):
-    """Leave only the network's ``head`` trainable (LAF+R)."""
-
-    def on_train_begin(self, model: nn.Module) -> None:
-        for name, p in model.named_parameters():
-            p.requires_grad_(name.startswith("head."))
 
 
 def _batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
@@ -364,32 +356,17 @@ class LabelAgnosticForgetting(BaseEstimator):
     def repair(self, X: Any, y: Any) -> "LabelAgnosticForgetting":
         """LAF+R: fine-tune the head of the unlearned model on a few labelled remaining samples; returns self.
 
-        The extractor stays as LAF left it (frozen by a Callback of ``fit_torch``); ``model_`` becomes a
-        new repaired copy, ``laf_model_`` keeps the LAF model. ``y`` are labels of the model's classes.
+        The extractor stays as LAF left it (:func:`trust.unlearn.tuning.finetune` with ``trainable="head"``,
+        Adam); ``model_`` becomes a new repaired copy, ``laf_model_`` keeps the LAF model. ``y`` are labels of
+        the model's classes. Calling it again repairs ``laf_model_`` afresh.
         """
+        from trust.unlearn.tuning import finetune
+
         check_is_fitted(self, "laf_model_")
         t0 = time.perf_counter()
-        base = self.laf_model_
-        arr = base.network_input(X)
-        if len(arr) == 0:
-            raise DataError("repair needs at least one labelled sample; pass a few labelled remaining rows")
-        labels = check_labels(y, len(arr))
-        classes = np.asarray(base.classes_)
-        unknown = np.setdiff1d(labels, classes)
-        if unknown.size:
-            raise DataError(f"y holds class {int(unknown[0])}, which the model does not predict; use its classes_")
-        target = np.searchsorted(classes, labels)
-        out = copy.deepcopy(base)
-        rng = check_random_state(self.random_state)
-        rng = np.random.default_rng(fork_seed(rng) + 1)
-
-        def ce(net: nn.Module, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return F.cross_entropy(net(x), t, reduction="none")
-
-        fit_torch(out.network_, ce, (arr, target), epochs=self.repair_epochs, batch_size=self.repair_batch_size,
-                  lr=self.repair_lr, callbacks=[_FreezeExtractor()], random_state=rng, device=out.device_)
-        for p in out.network_.parameters():
-            p.requires_grad_(True)
+        seed = fork_seed(check_random_state(self.random_state)) + 1
+        out = finetune(self.laf_model_, X, y, trainable="head", epochs=self.repair_epochs, lr=self.repair_lr,
+                       optimizer="adam", batch_size=self.repair_batch_size, random_state=seed)
         self.model_ = out
         self.repair_seconds_ = time.perf_counter() - t0
         return self
