@@ -6,6 +6,10 @@ with :func:`trust.models.training.fit_torch` on ``(X, y)`` (labels are classes o
 cross-entropy, per-sample weights allowed). ``trainable`` is ``"head"`` (the last, linear layer: the
 paper's "all but the last layers frozen"), ``"all"``, or parameter-name prefixes such as
 ``["head", "body.6"]`` (see ``model.network_.named_parameters()``).
+
+With ``trainable="head"`` the frozen representation is computed once (``model.embed``, eval mode) and
+only the head is trained on it (``embed_once``): the same updates as a frozen body without dropout,
+an order of magnitude faster; a custom ``loss`` then receives the head and the embeddings.
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ class FreezeExcept(Callback):
 def finetune(model: Any, X: Any, y: Any, *, trainable: str | Sequence[str] = "head", epochs: int = 20,
              lr: float = 1e-3, optimizer: str = "sgd", momentum: float = 0.9, batch_size: int = 32,
              weight_decay: float = 0.0, sample_weight: Any = None, loss: Callable[..., Any] | None = None,
-             callbacks: Sequence[Any] = (), random_state: Any = 0, device: str | None = None) -> Any:
+             callbacks: Sequence[Any] = (), random_state: Any = 0, device: str | None = None,
+             embed_once: bool | None = None) -> Any:
     """A fine-tuned COPY of the fitted classifier ``model`` (``model`` itself is left as it is).
 
     Args:
@@ -76,12 +81,19 @@ def finetune(model: Any, X: Any, y: Any, *, trainable: str | Sequence[str] = "he
         loss: ``loss(network, x, target) -> per-sample losses``; default cross-entropy.
         callbacks: further fit_torch callbacks (after the freezing one).
         device: where to train (default: where the model is).
+        embed_once: train the head alone on embeddings computed once (default: when ``trainable="head"``);
+            ``loss`` and ``callbacks`` then see ``network_.head`` and embeddings. Frozen dropout layers
+            are in eval mode this way (no dropout), unlike a full forward pass in train mode.
 
     Returns the copy, with ``history_`` replaced by the fine-tuning's history. After training every
     parameter is trainable again (``requires_grad`` restored), so the copy can be fine-tuned further.
     """
     check_is_fitted(model, "network_")
     prefixes = _prefixes(trainable)
+    if embed_once is None:
+        embed_once = trainable == "head"
+    if embed_once and trainable != "head":
+        raise ConfigError("embed_once=True trains the head only; use trainable='head' with it")
     Xn = model.network_input(X)
     if len(Xn) == 0:
         raise DataError("there are no rows to fine-tune on; pass at least one row")
@@ -92,10 +104,15 @@ def finetune(model: Any, X: Any, y: Any, *, trainable: str | Sequence[str] = "he
     if loss is None:
         def loss(net, x, t):
             return F.cross_entropy(net(x), t, reduction="none")
-    history = fit_torch(clone.network_, loss, (Xn, target), epochs=epochs, batch_size=batch_size, lr=lr,
+    net = clone.network_
+    if embed_once:
+        Xn = clone.embed(X).astype(np.float32)   # (n, embed_dim): the frozen body's output, once
+        net, prefixes = clone.network_.head, None
+    history = fit_torch(net, loss, (Xn, target), epochs=epochs, batch_size=batch_size, lr=lr,
                         weight_decay=weight_decay, optimizer=optimizer, momentum=momentum,
                         sample_weight=sample_weight, callbacks=[FreezeExcept(prefixes), *callbacks],
                         random_state=random_state, device=device or clone.device_)
+    clone.network_.eval()
     for p in clone.network_.parameters():
         p.requires_grad_(True)
     clone.history_ = history
