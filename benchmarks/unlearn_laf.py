@@ -66,7 +66,7 @@ def _one(name, seed, task, variants, params):
         forget_class = None
         edit = add_label_noise(ytr, 0.6, kind="symmetric", n_classes=k, random_state=seed)
         forget = np.sort(edit.changed[np.isin(ytr[edit.changed], [0, 1, 2, 3, 4])])
-        labels[forget] = edit.labels[forget]
+        labels[forget] = edit.y[forget]
     keep = np.setdiff1d(np.arange(len(ytr)), forget)
 
     def recipe():

@@ -11,7 +11,9 @@
   in the evidence).
 
 :class:`~trust.unlearn.laf.LabelAgnosticForgetting` gets the inputs only (forget rows, remaining rows);
-LAF+R then repairs the head on ``repair_per_class`` labelled remaining rows per class. The reference is
+LAF+R then repairs the head on ``repair_per_class`` labelled remaining rows per class. With
+``compare_concept`` (class task on digits) the concept method of ``unlearn_concept`` (which needs labels)
+runs in the same harness and joins the comparison. The reference is
 the train stage's recipe (``train.<dataset>.model``, ``train.seed``) retrained on the remaining rows.
 Writes ``outputs/unlearn_laf/{model/, accuracy_per_epoch.png, embeddings.png}``,
 ``metrics/unlearn_laf.json`` and ``evidence/unlearn_laf.json`` (kind ``unlearning``, the certificate of
@@ -48,7 +50,7 @@ def _forget_rows(task: str, y_train: np.ndarray, p: dict, k: int, seed: int):
         edit = add_label_noise(y_train, rate, kind="symmetric", n_classes=k, random_state=rng)
         rows = edit.changed[np.isin(y_train[edit.changed], classes)]
         labels = y_train.copy()
-        labels[rows] = edit.labels[rows]
+        labels[rows] = edit.y[rows]
         return np.sort(rows), labels, None
     classes = param(p, "unlearn_laf.random.classes", list)
     frac = param(p, "unlearn_laf.random.fraction", float, low=0.0, high=1.0, low_open=True)
@@ -68,6 +70,7 @@ def run() -> None:
     seed = param(p, "unlearn_laf.seed", int, low=0)
     threads = param(p, "unlearn_laf.threads", int, low=1)
     relearn = param(p, "unlearn_laf.relearn", bool)
+    compare_concept = param(p, "unlearn_laf.compare_concept", bool)
     settings = param(p, "unlearn_laf.laf", dict)
     train_seed = param(p, "train.seed", int, low=0)
     recipe = param(p, f"train.{name}.model", dict)
@@ -86,7 +89,7 @@ def run() -> None:
         raise ConfigError(f"'{src / 'model'}' is missing; run the train stage first (dvc repro train@{name})")
     ds = load_array_dataset(name)
     with np.load(src / "splits.npz") as z:
-        train_idx, test_idx = z["train"], z["test"]
+        train_idx, val_idx, test_idx = z["train"], z["val"], z["test"]
     k = int(ds.y.max()) + 1
     Xtr, ytr = ds.X[train_idx], ds.y[train_idx]
     Xte, yte = ds.X[test_idx], ds.y[test_idx]
@@ -119,6 +122,15 @@ def run() -> None:
         figs = {"LAF": evaluate_unlearning(laf_model, retrained, seconds=(laf_s, retrain_s), **sets),
                 "LAF+R": evaluate_unlearning(lafr_model, retrained, seconds=(lafr_s, retrain_s), **sets),
                 "original": evaluate_unlearning(original, retrained, **sets)}
+        if compare_concept and task == "class" and name == "digits":
+            # the concept method (issue 12) in the same harness; it needs labels and the digit concept matrix
+            from trust.unlearn import ConceptUnlearner, digit_concepts
+
+            concept = ConceptUnlearner(**param(p, "unlearn_concept.concept", dict), random_state=seed)
+            concept.fit(original, Xtr, ytr, forget_class, digit_concepts(),
+                        eval_set=(ds.X[val_idx], ds.y[val_idx]))
+            figs["concept (labelled)"] = evaluate_unlearning(concept.model_, retrained,
+                                                             seconds=(concept.seconds_, retrain_s), **sets)
         certified = laf_model if certify == "LAF" else lafr_model
         params = {**laf.get_params(), "task": task, "repair_per_class": per_class if certify == "LAF+R" else None}
         params.pop("progress", None)
@@ -154,7 +166,7 @@ def run() -> None:
         comparison["retrained"] = {key: figs["LAF"].get(f"retrained.{key}") for key in keys[:7]}
         comparison = {m: {key: (None if v is None or not np.isfinite(v) else float(v)) for key, v in row.items()}
                       for m, row in comparison.items()}
-        metrics = {f"{m.lower().replace('+', '_')}.{key}": v for m, row in comparison.items()
+        metrics = {f"{m.split(' ')[0].lower().replace('+', '_')}.{key}": v for m, row in comparison.items()
                    for key, v in row.items() if v is not None}
         metrics.update({"seconds.laf": laf_s, "seconds.laf_r": lafr_s, "seconds.retrain": retrain_s,
                         "laf.steps_per_epoch": float(laf.history_["steps"][0])})

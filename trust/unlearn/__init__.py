@@ -35,6 +35,8 @@ _EXPORTS = {
     "retrain_without": "trust.unlearn.baselines",
     "digit_concepts": "trust.data.concepts",
     "load_concept_matrix": "trust.data.concepts",
+    "LabelAgnosticForgetting": "trust.unlearn.laf",
+    "per_class_subset": "trust.unlearn.laf",
 }
 
 
