@@ -256,6 +256,7 @@ class LabelAgnosticForgetting(BaseEstimator):
         dev = resolve_device(self.device)
         out = copy.deepcopy(model)
         student = out.network_.to(dev)
+        out.device_ = dev.type  # the copy predicts where it was unlearned
         teacher = copy.deepcopy(model.network_).to(dev).eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
