@@ -93,13 +93,14 @@ def _gap(m: Mapping[str, Any]) -> Any:
     return None if u is None or r is None else round(abs(u - r), 4)
 
 
-def _status(gates: list[dict[str, Any]], key: str | None) -> str:
-    if key is None:
+def _status(name: str, m: Mapping[str, Any], key: str | None, policy: Mapping[str, float]) -> str:
+    """This row's own verdict against its policy key (the gate itself takes the worst row): pass, fail or ''."""
+    if key is None or key not in policy:
         return ""
-    st = [g["status"] for g in gates if g.get("policy_key") == key]
-    if not st:
-        return ""
-    return "fail" if "fail" in st else ("pass" if all(s == "pass" for s in st) else st[0])
+    value = m.get("unlearned") if key == "max_forget_accuracy" else _gap(m)
+    if value is None:
+        return "fail"
+    return "pass" if value <= policy[key] + 1e-12 else "fail"
 
 
 def _what(cert: Mapping[str, Any]) -> str:
@@ -118,10 +119,11 @@ def certificate_blocks(doc: Mapping[str, Any], ctx: ReportContext) -> list[Block
         return [b for b in blocks if b is not None]
     validate_certificate(cert, source=f"evidence/{doc['stage']}.json details.certificate")
     rows = []
-    for name, m in cert["metrics"].items():
+    order = {name: i for i, name in enumerate(_LABELS)}
+    for name, m in sorted(cert["metrics"].items(), key=lambda kv: order.get(kv[0], len(order))):
         label, key = _LABELS.get(name, (name, None))
         rows.append([label, _fmt(m.get("unlearned")), _fmt(m.get("retrained")), _fmt(m.get("original")),
-                     _gap(m), _status(gates, key)])
+                     _gap(m), _status(name, m, key, ctx.policy)])
     blocks.append(table(["Figure", "Unlearned", "Retrained (gold standard)", "Original", "|Unlearned - retrained|",
                          "Gate"], rows, caption=f"Certificate: {_what(cert)} forgotten by {cert['method']}",
                         status_column=5))
@@ -137,7 +139,8 @@ def certificate_blocks(doc: Mapping[str, Any], ctx: ReportContext) -> list[Block
     ]))
     comparison = doc.get("details", {}).get("comparison")
     if isinstance(comparison, Mapping) and comparison:
-        figures = list(dict.fromkeys(k for v in comparison.values() if isinstance(v, Mapping) for k in v))
+        figures = sorted(dict.fromkeys(k for v in comparison.values() if isinstance(v, Mapping) for k in v),
+                         key=lambda k: list(_LABELS).index(k) if k in _LABELS else len(_LABELS))
         blocks.append(table(["Method", *figures], [[m, *(_fmt(v.get(k)) for k in figures)]
                                                    for m, v in comparison.items() if isinstance(v, Mapping)],
                             caption="Methods in the same harness (the retrained model is the gold standard)"))
