@@ -38,6 +38,8 @@ def _register() -> None:
     app.add_typer(aggregate.app, name="aggregate", help="Learning from aggregate bags, with label-DP responses.")
     app.add_typer(__import__("trust.cli.models", fromlist=["app"]).app, name="models", help="Neural classifiers: train, predict.")
     app.add_typer(__import__("trust.cli.calibrate", fromlist=["app"]).app, name="calibrate", help="Calibration: fit, apply, evaluate on saved logits.")
+    app.add_typer(__import__("trust.cli.unlearn", fromlist=["app"]).app, name="unlearn",
+                  help="Machine unlearning: forget a class or rows of a saved model, with a certificate.")
     report.register(app)
 
 

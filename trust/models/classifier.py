@@ -131,6 +131,12 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
             arr = (arr - self.mean_) / self.scale_
         return arr
 
+    def network_input(self, X: Any) -> np.ndarray:
+        """``X`` as the fitted network takes it: checked, shaped, scaled and standardised like the training
+        data (float32). What code that fine-tunes ``network_`` with :func:`~trust.models.training.fit_torch`
+        feeds it."""
+        return self._transform(X)
+
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any, sample_weight: Any = None, *, eval_set: tuple[Any, Any] | None = None,
             callbacks: Sequence[Callback] = ()) -> "NeuralClassifier":

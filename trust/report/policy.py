@@ -64,6 +64,7 @@ POLICY_DESCRIPTIONS: dict[str, str] = {
     "max_nfr": "negative flip rate of a model update (next-round capability)",
     "max_forget_accuracy": "accuracy on the forgotten class after unlearning (next-round capability)",
     "max_mia_gap_to_retrain": "membership-inference gap between the unlearned and a retrained model (next-round capability)",
+    "max_retain_gap_to_retrain": "gap in retained-class test accuracy between the unlearned and a retrained model",
 }
 
 
