@@ -120,7 +120,8 @@ class ConceptUnlearner(BaseEstimator):
     def __init__(self, poison: str = "targeted", *, trainable: str | Sequence[str] = "head", epochs: int = 20,
                  lr: float = 1e-3, batch_size: int = 32, momentum: float = 0.9, top_concepts: int = 3,
                  svm_C: float = 0.1, pcbm_C: float = 1.0, pcbm_l1_ratio: float = 0.99, ig_baseline: str = "mean",
-                 n_steps: int = 50, ig_rows: int = 50, holdout: float = 0.25, device: str | None = None, random_state: Any = 0) -> None:
+                 n_steps: int = 50, ig_rows: int = 50, holdout: float = 0.25, device: str | None = None,
+                 random_state: Any = 0) -> None:
         self.poison = poison
         self.trainable = trainable
         self.epochs = epochs
@@ -300,7 +301,7 @@ class ConceptUnlearner(BaseEstimator):
         S = (raw - self.score_mean_) / self.score_scale_                # (n_fit, C) standardised
         K = len(model.classes_)
         yf_pos = model_targets(model, yf)
-        pcbm = LogisticRegression(penalty="elasticnet", solver="saga", l1_ratio=self.pcbm_l1_ratio, C=self.pcbm_C,
+        pcbm = LogisticRegression(solver="saga", l1_ratio=self.pcbm_l1_ratio, C=self.pcbm_C,  # elastic net
                                   max_iter=2000, random_state=seed)
         pcbm.fit(S, yf_pos)
         if len(pcbm.classes_) != K:  # a class absent from the fitting rows: give it a column of -inf-like logits

@@ -32,7 +32,7 @@ Figures (each computed for ``model`` and for ``reference``):
 Returned keys (a plain dict of floats): each figure above for ``model`` under its own name, for the
 reference under ``retrained.<name>``, and the absolute difference under ``gap.<name>``; then
 
-- ``avg_gap``: the mean of the ``gap.*`` of the five accuracy / attack figures in [0, 1] (the
+- ``avg_gap``: the mean of the ``gap.*`` of the figures in [0, 1] (:data:`GAP_FIGURES`: the four
   accuracies and the two attacks; ``test_forget_accuracy`` only when defined; relearn epochs are
   not on that scale and are left out);
 - ``runtime_ratio``: ``seconds[0] / seconds[1]`` (unlearning time over retraining time) when
