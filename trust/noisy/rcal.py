@@ -95,7 +95,7 @@ class RCALClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, network: str = "cnn", *, channels: Sequence[int] = (32, 64, 128),
                  hidden: Sequence[int] = (128, 128), view: Mapping[str, Any] | None = None,
-                 contrastive_epochs: int = 30, contrastive_lr: float = 1e-3, temperature: float = 0.5,
+                 contrastive_epochs: int = 30, contrastive_lr: float = 1e-3, temperature: float = 0.2,
                  proj_dim: int = 64, lof_neighbors: int = 20, contamination: Any = "auto",
                  shrinkage: str = "ledoit-wolf", head_quantile: float = 0.5, n_borrow: int = 2,
                  borrow_mean: bool = False, n_sampled: Any = "balance", epochs: int = 30, lr: float = 1e-3,
@@ -170,14 +170,22 @@ class RCALClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(fork_seed(rng))
             encoder = build_network(self.network, self.input_shape_, K, hidden=self.hidden, channels=self.channels)
-        view = make_view(VIEW_FOR_NETWORK[self.network], **dict(self.view or {})).fit(arr)
+        self._fit_encoder(arr, encoder, rng, device)
+        self._fit_classifier(arr, labels, K, rng, device)
+        return self
+
+    def _fit_encoder(self, arr: np.ndarray, encoder: nn.Module, rng: np.random.Generator, device: torch.device) -> None:
         # Stage 1: label-free contrastive representations
+        view = make_view(VIEW_FOR_NETWORK[self.network], **dict(self.view or {})).fit(arr)
         self.encoder_, self.contrastive_history_ = train_contrastive(
             encoder, arr, view, epochs=self.contrastive_epochs, batch_size=max(self.batch_size, 2),
             lr=self.contrastive_lr, temperature=self.temperature, proj_dim=self.proj_dim, random_state=rng,
             device=device, progress=self.progress)
         for p in self.encoder_.parameters():
             p.requires_grad_(False)
+
+    def _fit_classifier(self, arr: np.ndarray, labels: np.ndarray, K: int, rng: np.random.Generator,
+                        device: torch.device) -> None:
         z0 = self._run(self.encoder_.embed, arr)
         # Stage 2: distributions recovered from the noisy labels, and samples to rebalance
         self.distributions_: ClassDistributions = recover_class_distributions(
@@ -207,7 +215,6 @@ class RCALClassifier(ClassifierMixin, BaseEstimator):
             lr=self.lr, weight_decay=self.weight_decay, random_state=rng, device=device, progress=self.progress,
             desc="RCAL classifier")
         self.network_ = net
-        return self
 
     def _run(self, fn, arr: np.ndarray) -> np.ndarray:
         dev = torch.device(self.device_)
