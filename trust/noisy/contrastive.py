@@ -71,7 +71,9 @@ def train_contrastive(encoder: EmbedHead, X: np.ndarray, view: View, *, epochs: 
     temperature = check_scalar(temperature, "temperature", float, min_val=0.0, include_boundaries="neither")
     rng = check_random_state(random_state)
     view_rng = np.random.default_rng(fork_seed(rng))
-    net = ProjectionNet(copy.deepcopy(encoder), proj_dim)
+    with torch.random.fork_rng(devices=[]):  # the projection head's initial weights come from the seed
+        torch.manual_seed(fork_seed(rng))
+        net = ProjectionNet(copy.deepcopy(encoder), proj_dim)
 
     def loss_fn(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         xa = x.detach().cpu().numpy()
