@@ -37,6 +37,8 @@ def _register() -> None:
     app.add_typer(synth.app, name="synth", help="Private tabular synthesis with CTAB-GAN+ and DP-SGD.")
     app.add_typer(aggregate.app, name="aggregate", help="Learning from aggregate bags, with label-DP responses.")
     app.add_typer(__import__("trust.cli.models", fromlist=["app"]).app, name="models", help="Neural classifiers: train, predict.")
+    app.add_typer(__import__("trust.cli.noisy", fromlist=["app"]).app, name="noisy",
+                  help="Noisy labels on long-tailed data: fit RCAL, audit which labels look wrong.")
     report.register(app)
 
 

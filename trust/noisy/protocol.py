@@ -74,3 +74,51 @@ def evaluate(y_true: Any, proba: Any, groups: dict[str, np.ndarray]) -> dict[str
 
 
 __all__ = ["NoisySet", "noisy_long_tail", "class_groups", "evaluate"]
+
+
+def make_method(name: str, network: str, settings: dict[str, Any], *, n_classes: int, random_state: int,
+                device: str = "cpu"):
+    """The estimator ``name`` (``"rcal"`` or a :data:`trust.noisy.baselines.METHODS` entry) with ``settings``."""
+    from trust._validation import check_option
+    from trust.errors import ConfigError
+    from trust.noisy.baselines import METHODS, NoisyLabelBaseline
+    from trust.noisy.rcal import RCALClassifier
+
+    check_option(name, "method", ("rcal",) + METHODS)
+    try:
+        if name == "rcal":
+            return RCALClassifier(network, **settings, n_classes=n_classes, device=device, random_state=random_state)
+        return NoisyLabelBaseline(name, network=network, **settings, n_classes=n_classes, device=device,
+                                  random_state=random_state)
+    except TypeError as e:
+        raise ConfigError(f"unknown setting for method '{name}' ({str(e).split('argument')[-1].strip()})") from None
+
+
+def run_setting(X_pool: Any, y_pool: Any, X_test: Any, y_test: Any, *, network: str, imbalance_ratio: float,
+                noise_rate: float, noise_kind: str, methods: dict[str, dict[str, Any]], seed: int = 0,
+                device: str = "cpu") -> dict[str, Any]:
+    """Every method of ``methods`` (name -> settings) on one noisy long-tailed set drawn from the pool with ``seed``.
+
+    Returns ``{"noisy_share", "counts", "groups", "methods": {name: evaluate(...) | {"seconds"}}, "models"}``.
+    """
+    import time
+
+    ns = noisy_long_tail(y_pool, imbalance_ratio=imbalance_ratio, noise_rate=noise_rate, noise_kind=noise_kind,
+                         random_state=seed)
+    X_train = np.asarray(X_pool)[ns.index]
+    K = len(ns.counts)
+    groups = class_groups(ns.counts)
+    out: dict[str, Any] = {"noisy_share": ns.noisy_share, "counts": ns.counts.tolist(),
+                           "groups": {g: v.tolist() for g, v in groups.items()}, "methods": {}, "models": {}}
+    for name, settings in methods.items():
+        est = make_method(name, network, dict(settings), n_classes=K, random_state=seed, device=device)
+        t0 = time.perf_counter()
+        est.fit(X_train, ns.y_noisy)
+        seconds = time.perf_counter() - t0
+        out["methods"][name] = {**evaluate(y_test, est.predict_proba(X_test), groups), "seconds": seconds}
+        out["models"][name] = est
+    out["train"] = (X_train, ns.y_noisy, ns.y_clean)
+    return out
+
+
+__all__ += ["make_method", "run_setting"]
