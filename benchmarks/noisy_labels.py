@@ -56,12 +56,13 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma-separated setting names")
     ap.add_argument("--methods", default="", help="comma-separated method names (default: all in params.yaml)")
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--out", default="benchmarks/results/noisy_labels.json", help="results file (merged into)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())["noisy_labels"]
     names = [n for n in args.only.split(",") if n] or list(SETTINGS)
     seeds = [int(s) for s in args.seeds.split(",")]
-    out_path = ROOT / "benchmarks" / "results" / "noisy_labels.json"
+    out_path = ROOT / args.out
     results = json.loads(out_path.read_text()) if out_path.exists() else {}
     for name in names:
         dataset, ratio, rate, kind = SETTINGS[name]
