@@ -24,11 +24,22 @@ Method", ICCV 2023) in three stages, all trained by :func:`trust.models.training
    the contrastive ones (robust to the noisy labels), which also keeps the sampled ``z_s`` (drawn in
    ``z0`` space) meaningful for the head.
 
-Deviations from the paper, all forced by CPU-scale and said here: SimCLR instead of MoCo and the
-small networks of :mod:`trust.models.networks` instead of ResNet-32 (see
-:mod:`trust.noisy.contrastive`); tens of contrastive epochs (``contrastive_epochs=30``) and
-classifier epochs (``epochs=30``) instead of hundreds; the tail-borrowing weights are our reading
-(:mod:`trust.noisy.recovery`). The head is linear, as everywhere in :mod:`trust.models`.
+Deviations from the paper (no public code), each said here:
+
+- SimCLR instead of MoCo, and the small networks of :mod:`trust.models.networks` instead of ResNet-32
+  (see :mod:`trust.noisy.contrastive`), for tens of epochs (default ``contrastive_epochs=30``,
+  ``epochs=30``; the pipeline uses 100 / 30 on digits, 60 / 40 on MNIST-1D) instead of hundreds: CPU scale.
+- Tail borrowing averages covariances only, with equal weights, by default (``borrow_mean=True``
+  moves the mean too); the paper fixes neither the weights nor whether the mean moves
+  (:mod:`trust.noisy.recovery`). Ledoit-Wolf shrinkage is our choice for "shrinkage where samples
+  are few"; LOF runs with scikit-learn's ``contamination="auto"``.
+- The sampled representations enter as their own cross-entropy term, one batch of them (as large as
+  the real batch) per step, with weight 1; the L2 pull is computed on the unmixed inputs (a second
+  forward pass). The paper states the terms, not these batching details.
+- The head is linear, as everywhere in :mod:`trust.models`.
+
+Training goes through :func:`trust.models.training.fit_torch` unchanged: the stage-3 loss function draws
+its mixup coefficients and sampled batches from its own seeded generator.
 """
 
 from __future__ import annotations
