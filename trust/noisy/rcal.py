@@ -56,7 +56,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from trust._validation import (
-    check_array, check_is_fitted, check_labels, check_option, check_random_state, check_scalar, fork_seed,
+    check_is_fitted, check_labels, check_option, check_random_state, check_scalar, fork_seed,
 )
 from trust.errors import ConfigError, DataError
 from trust.models.classifier import network_layout
