@@ -175,23 +175,23 @@ def test_unknown_kind_gets_the_generic_section():
 
 
 def test_registering_a_section_for_a_new_kind():
-    @section("noisy_labels", id="noisy-labels", title="Noisy labels", order=60)
+    @section("example_new_kind", id="example-new-kind", title="Noisy labels", order=60)
     def _noisy(docs, ctx):
         return {"blocks": [{"type": "paragraph", "text": f"{len(docs)} noisy-label stage(s)"}],
                 "claims": ["unlearning"], "limitations": ["Noise rates are estimates."]}
 
     try:
         with pytest.raises(ValueError, match="already has section"):
-            section("noisy_labels", id="other", title="Other")(lambda docs, ctx: [])
-        ev = {**example_evidence(), "evidence/rcal.json": make_evidence("rcal", "noisy_labels")}
+            section("example_new_kind", id="other", title="Other")(lambda docs, ctx: [])
+        ev = {**example_evidence(), "evidence/example.json": make_evidence("example", "example_new_kind")}
         m = build_report(ev, policy=EXAMPLE_POLICY)
         ids = [s["id"] for s in m["sections"]]
-        assert ids.index("aggregate-learning") < ids.index("noisy-labels") < ids.index("compliance-mapping")
+        assert ids.index("aggregate-learning") < ids.index("example-new-kind") < ids.index("compliance-mapping")
         assert "1 noisy-label stage(s)" in render_html(m)
         assert "Noise rates are estimates." in m["limitations"]
         assert "unlearning" in {c["claim_type"] for c in m["compliance_mapping"]}
     finally:
-        del SECTION_REGISTRY["noisy_labels"]
+        del SECTION_REGISTRY["example_new_kind"]
 
 
 def test_html_is_self_contained_and_embeds_plots(model):

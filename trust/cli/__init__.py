@@ -40,6 +40,8 @@ def _register() -> None:
     app.add_typer(__import__("trust.cli.calibrate", fromlist=["app"]).app, name="calibrate", help="Calibration: fit, apply, evaluate on saved logits.")
     app.add_typer(__import__("trust.cli.unlearn", fromlist=["app"]).app, name="unlearn",
                   help="Machine unlearning: forget a class or rows of a saved model, with a certificate.")
+    app.add_typer(__import__("trust.cli.noisy", fromlist=["app"]).app, name="noisy",
+                  help="Noisy labels on long-tailed data: fit RCAL, audit which labels look wrong.")
     report.register(app)
 
 

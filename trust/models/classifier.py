@@ -102,24 +102,7 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
 
     def _shape(self, X: Any, name: str = "X") -> np.ndarray:
         """Check ``X`` and return it as float32 in the layout the network takes (uint8 scaled to [0, 1])."""
-        arr = check_array(X, name, dtype=None, ndim=(1, 2, 3, 4) if self._network_name() == "custom" else (2, 3, 4))
-        arr = arr.astype(np.float32) / np.float32(255.0) if arr.dtype == np.uint8 else arr.astype(np.float32)
-        net = self._network_name()
-        if net == "mlp":
-            arr = arr.reshape(len(arr), -1)
-        elif net == "cnn":
-            if arr.ndim == 2:
-                raise DataError(f"{name} has shape {arr.shape}; network='cnn' takes images N x H x W or N x C x H x W "
-                                "(use 'mlp' for tables, 'cnn1d' for signals)")
-            if arr.ndim == 3:
-                arr = arr[:, None]
-        elif net == "cnn1d":
-            if arr.ndim == 4:
-                raise DataError(f"{name} has shape {arr.shape}; network='cnn1d' takes signals N x L or N x C x L "
-                                "(use 'cnn' for images)")
-            if arr.ndim == 2:
-                arr = arr[:, None]
-        return np.ascontiguousarray(arr)
+        return network_layout(X, self._network_name(), name)
 
     def _transform(self, X: Any, name: str = "X") -> np.ndarray:
         check_is_fitted(self, "network_")
@@ -332,8 +315,34 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         return est
 
 
+def network_layout(X: Any, network: str, name: str = "X") -> np.ndarray:
+    """``X`` checked and as float32 in the layout ``network`` takes (``"mlp"``, ``"cnn"``, ``"cnn1d"`` or ``"custom"``).
+
+    ``uint8`` arrays are divided by 255; ``"mlp"`` flattens each sample, ``"cnn"`` adds a channel axis to
+    ``N x H x W``, ``"cnn1d"`` to ``N x L``; ``"custom"`` keeps the shape. Other estimators that train the
+    shared networks (e.g. :mod:`trust.noisy`) shape their inputs with it, so all take the same arrays.
+    """
+    arr = check_array(X, name, dtype=None, ndim=(1, 2, 3, 4) if network == "custom" else (2, 3, 4))
+    arr = arr.astype(np.float32) / np.float32(255.0) if arr.dtype == np.uint8 else arr.astype(np.float32)
+    if network == "mlp":
+        arr = arr.reshape(len(arr), -1)
+    elif network == "cnn":
+        if arr.ndim == 2:
+            raise DataError(f"{name} has shape {arr.shape}; network='cnn' takes images N x H x W or N x C x H x W "
+                            "(use 'mlp' for tables, 'cnn1d' for signals)")
+        if arr.ndim == 3:
+            arr = arr[:, None]
+    elif network == "cnn1d":
+        if arr.ndim == 4:
+            raise DataError(f"{name} has shape {arr.shape}; network='cnn1d' takes signals N x L or N x C x L "
+                            "(use 'cnn' for images)")
+        if arr.ndim == 2:
+            arr = arr[:, None]
+    return np.ascontiguousarray(arr)
+
+
 def _cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(model(x), y, reduction="none")
 
 
-__all__ = ["NeuralClassifier", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["NeuralClassifier", "network_layout", "FORMAT", "FORMAT_VERSION"]
