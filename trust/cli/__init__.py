@@ -37,6 +37,8 @@ def _register() -> None:
     app.add_typer(synth.app, name="synth", help="Private tabular synthesis with CTAB-GAN+ and DP-SGD.")
     app.add_typer(aggregate.app, name="aggregate", help="Learning from aggregate bags, with label-DP responses.")
     app.add_typer(__import__("trust.cli.models", fromlist=["app"]).app, name="models", help="Neural classifiers: train, predict.")
+    app.add_typer(__import__("trust.cli.update", fromlist=["app"]).app, name="update",
+                  help="Model updates with new classes: margin-preserving training, negative flips.")
     report.register(app)
 
 

@@ -61,7 +61,7 @@ POLICY_DESCRIPTIONS: dict[str, str] = {
     "max_exact_copies": "synthetic rows that are exact copies of training rows",
     "max_aggregate_mse_ratio": "test MSE of the interpolating estimator with rho chosen on held-out bags, relative to the better of bag-level and instance-level (linear model, mean over seeds, worst bag size)",
     "max_ece": "expected calibration error (next-round capability)",
-    "max_nfr": "negative flip rate of a model update (next-round capability)",
+    "max_nfr": "negative flip rate of the deployed model update: share of old-class test samples the old model got right and the updated model gets wrong",
     "max_forget_accuracy": "accuracy on the forgotten class after unlearning (next-round capability)",
     "max_mia_gap_to_retrain": "membership-inference gap between the unlearned and a retrained model (next-round capability)",
 }

@@ -74,15 +74,16 @@ def _check_old_model(old_model: Any) -> NeuralClassifier:
     return old_model
 
 
-def check_class_sets(old_classes: Any, new_classes: Any) -> np.ndarray:
-    """Column of each old class among the new classes; DataError unless the new set contains the old."""
+def check_class_sets(old_classes: Any, new_classes: Any, *, require_new: bool = True) -> np.ndarray:
+    """Column of each old class among the new classes; DataError unless the new set contains the old (and,
+    with ``require_new``, adds a class)."""
     old = np.asarray(old_classes)
     new = np.asarray(new_classes)
     missing = np.setdiff1d(old, new)
     if missing.size:
-        raise DataError(f"old class {missing[0]!r} is missing from the new labels (new classes "
+        raise DataError(f"old class {missing.tolist()[0]!r} is missing from the new labels (new classes "
                         f"{new.tolist()}); the new class set must contain every old class: add its samples to y")
-    if len(new) == len(old):
+    if require_new and len(new) == len(old):
         raise DataError(f"y holds only the old classes {old.tolist()}; an update adds at least one new class")
     return np.searchsorted(new, old)
 
