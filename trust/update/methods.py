@@ -42,10 +42,11 @@ Deviations and choices (none of them stated by the paper's text as we have it):
 - ``b`` from a grid: among the values whose validation accuracy is within ``tolerance`` (1 point) of the
   independent new model's, the one with the lowest validation NFR (old-class validation samples); if none
   is, the most accurate. The paper chooses on validation without saying the rule.
-- :class:`FocalDistillationUpdate` uses temperature 5 for the KL form, as the margin-preserving method
-  (Yan et al. do not fix one for this setting); its old-class distillation, like the margin-preserving
-  method's, covers new-class training samples too, with weight ``alpha`` (the old model is never right
-  on them).
+- :class:`FocalDistillationUpdate`'s KL form is between the two models' softmax outputs (temperature 1);
+  its old-class distillation, like the margin-preserving method's, covers new-class training samples too,
+  with weight ``alpha`` (the old model is never right on them).
+- The KL terms carry no ``T^2`` factor (see :mod:`trust.update.losses`: with it the distillation swamped
+  the cross-entropy at temperature 5 and the models underfit).
 - The ELODI baseline (ensemble logit difference) is not implemented.
 """
 
@@ -158,11 +159,11 @@ class FocalDistillationUpdate(_Update):
 
     Args:
         distillation: ``"kl"`` or ``"lm"``. alpha, beta: the focal weights (1, 5). distill_weight: 0.9.
-        temperature: of the KL form (5). model_params, random_state, device, progress: as :class:`NaiveUpdate`.
+        temperature: of the KL form (1). model_params, random_state, device, progress: as :class:`NaiveUpdate`.
     """
 
     def __init__(self, *, distillation: str = "kl", alpha: float = 1.0, beta: float = 5.0,
-                 distill_weight: float = 0.9, temperature: float = 5.0,
+                 distill_weight: float = 0.9, temperature: float = 1.0,
                  model_params: Mapping[str, Any] | None = None, random_state: Any = 0, device: str = "auto",
                  progress: bool = False) -> None:
         super().__init__(model_params=model_params, random_state=random_state, device=device, progress=progress)
