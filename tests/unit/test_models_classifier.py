@@ -279,3 +279,23 @@ def test_a_failing_final_rename_puts_the_previous_model_back(tmp_path, monkeypat
     monkeypatch.setattr(os, "replace", real)
     assert (tmp_path / "m" / "weights.pt").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_an_explicit_cross_entropy_loss_gives_the_same_logits_as_the_default():
+    import torch.nn.functional as F
+
+    X, y = _blobs()
+    a = NeuralClassifier("mlp", epochs=2, random_state=0).fit(X, y).decision_function(X)
+    ce = lambda net, x, t: F.cross_entropy(net(x), t, reduction="none")  # noqa: E731
+    b = NeuralClassifier("mlp", epochs=2, random_state=0).fit(X, y, loss=ce).decision_function(X)
+    assert np.array_equal(a, b)
+
+
+def test_extra_arrays_reach_the_custom_loss_row_by_row():
+    import torch.nn.functional as F
+
+    X, y = _blobs()
+    flipped = (y + 1) % 3  # the loss trains on the extra column, not on y
+    ce = lambda net, x, t, t2: F.cross_entropy(net(x), t2, reduction="none")  # noqa: E731
+    clf = NeuralClassifier("mlp", epochs=30, random_state=0).fit(X, y, loss=ce, extra=(flipped,))
+    assert np.mean(clf.predict(X) == flipped) > 0.9

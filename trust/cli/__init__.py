@@ -22,7 +22,7 @@ from trust.errors import TrustError
 
 app = typer.Typer(
     name="trust",
-    help="Privacy-and-trust ML toolkit: private synthesis, aggregate learning, compliance reports.",
+    help="Privacy-and-trust ML toolkit: private synthesis, aggregate learning, calibration, unlearning, noisy labels, model updates, compliance reports.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,17 +31,21 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from trust.cli import aggregate, data, report, synth
+    # Command modules import only typer and the standard library at the top (heavy imports live inside the
+    # commands), so registering all of them keeps a usage error fast.
+    from trust.cli import aggregate, calibrate, data, models, noisy, report, synth, unlearn, update
 
-    app.add_typer(data.app, name="data", help="Datasets: list, describe, split your CSV, draft its schema.")
-    app.add_typer(synth.app, name="synth", help="Private tabular synthesis with CTAB-GAN+ and DP-SGD.")
-    app.add_typer(aggregate.app, name="aggregate", help="Learning from aggregate bags, with label-DP responses.")
-    app.add_typer(__import__("trust.cli.models", fromlist=["app"]).app, name="models", help="Neural classifiers: train, predict.")
-    app.add_typer(__import__("trust.cli.calibrate", fromlist=["app"]).app, name="calibrate", help="Calibration: fit, apply, evaluate on saved logits.")
-    app.add_typer(__import__("trust.cli.unlearn", fromlist=["app"]).app, name="unlearn",
-                  help="Machine unlearning: forget a class or rows of a saved model, with a certificate.")
-    app.add_typer(__import__("trust.cli.noisy", fromlist=["app"]).app, name="noisy",
-                  help="Noisy labels on long-tailed data: fit RCAL, audit which labels look wrong.")
+    for module, name, text in (
+        (data, "data", "Datasets: list, describe, split your CSV, draft its schema."),
+        (synth, "synth", "Private tabular synthesis with CTAB-GAN+ and DP-SGD."),
+        (aggregate, "aggregate", "Learning from aggregate bags, with label-DP responses."),
+        (models, "models", "Neural classifiers: train, predict."),
+        (calibrate, "calibrate", "Calibration: fit, apply, evaluate on saved logits."),
+        (unlearn, "unlearn", "Machine unlearning: forget a class or rows of a saved model, with a certificate."),
+        (noisy, "noisy", "Noisy labels on long-tailed data: fit RCAL, audit which labels look wrong."),
+        (update, "update", "Model updates with new classes: margin-preserving training, negative flips."),
+    ):
+        app.add_typer(module.app, name=name, help=text)
     report.register(app)
 
 

@@ -121,8 +121,8 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         return self._transform(X)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, eval_set: tuple[Any, Any] | None = None,
-            callbacks: Sequence[Callback] = ()) -> "NeuralClassifier":
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, eval_set: tuple[Any, ...] | None = None,
+            callbacks: Sequence[Callback] = (), loss: Any = None, extra: Sequence[Any] = ()) -> "NeuralClassifier":
         """Train on ``X`` (tables, images or signals) and integer labels ``y``; returns self.
 
         Args:
@@ -130,6 +130,11 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
             eval_set: ``(X_val, y_val)``: the validation loss is recorded each epoch in ``history_``;
                 with ``patience`` set, training stops early and keeps the best epoch's weights.
             callbacks: :class:`~trust.models.training.Callback` hooks (custom loss terms, frozen layers).
+            loss: ``loss(network, x, target, *extra) -> per-sample losses`` in place of the cross-entropy
+                (``x`` the batch as the network takes it, ``target`` indices into ``classes_``); also scores
+                ``eval_set``. Default: the cross-entropy.
+            extra: arrays with one row per row of ``X`` (e.g. a teacher's logits), batched with it and passed to
+                ``loss`` after ``target``; ``eval_set`` then carries its own after ``X_val, y_val``.
         """
         net_name = self._network_name()
         for key, kind, lo in (("epochs", int, 1), ("batch_size", int, 1)):
@@ -150,6 +155,8 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
             target = np.searchsorted(classes, labels)
         else:
             classes, target = np.arange(self.n_classes), labels
+        if eval_set is not None and len(eval_set) != 2 + len(extra):
+            raise ConfigError(f"eval_set must be (X_val, y_val) followed by the {len(extra)} extra array(s) passed to fit")
         if self.patience is not None and eval_set is None:
             raise ConfigError("patience (early stopping) needs eval_set=(X_val, y_val) in fit; pass one or set patience=None")
         standardize = net_name == "mlp" if self.standardize == "auto" else bool(self.standardize)
@@ -183,9 +190,9 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
                 if unknown.size:
                     raise DataError(f"y_val holds class {int(unknown[0])}, absent from y; validate on the training classes")
                 yv = np.searchsorted(classes, yv)
-            val = (Xv, yv)
+            val = (Xv, yv, *eval_set[2:])
         self.history_: FitHistory = fit_torch(
-            net, _cross_entropy, (arr, target), epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+            net, loss or _cross_entropy, (arr, target, *extra), epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
             weight_decay=self.weight_decay, optimizer=self.optimizer, sample_weight=sample_weight,
             callbacks=callbacks, val_data=val, patience=self.patience, random_state=rng, device=device,
             progress=self.progress, desc=f"NeuralClassifier({net_name})")
@@ -341,7 +348,7 @@ def network_layout(X: Any, network: str, name: str = "X") -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def _cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *_: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(model(x), y, reduction="none")
 
 

@@ -61,9 +61,9 @@ POLICY_DESCRIPTIONS: dict[str, str] = {
     "max_exact_copies": "synthetic rows that are exact copies of training rows",
     "max_aggregate_mse_ratio": "test MSE of the interpolating estimator with rho chosen on held-out bags, relative to the better of bag-level and instance-level (linear model, mean over seeds, worst bag size)",
     "max_ece": "top-label expected calibration error (15 bins) of the deployed calibrator on in-distribution test data",
-    "max_nfr": "negative flip rate of a model update (next-round capability)",
-    "max_forget_accuracy": "accuracy on the forgotten class after unlearning (next-round capability)",
-    "max_mia_gap_to_retrain": "membership-inference gap between the unlearned and a retrained model (next-round capability)",
+    "max_nfr": "negative flip rate of the deployed model update: share of old-class test samples the old model got right and the updated model gets wrong",
+    "max_forget_accuracy": "test accuracy on the forgotten class of the unlearned model",
+    "max_mia_gap_to_retrain": "gap between the unlearned and a retrained model in the share of forgotten rows a membership-inference attack calls members (loss- and confidence-based attacks)",
     "max_retain_gap_to_retrain": "gap in retained-class test accuracy between the unlearned and a retrained model",
 }
 

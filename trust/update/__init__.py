@@ -1,0 +1,49 @@
+"""Model updates that add classes without breaking what the old model got right (negative flips).
+
+>>> from trust.update import MarginPreservingUpdate, negative_flip_rate
+>>> upd = MarginPreservingUpdate(b=[0, 1, 2, 4]).fit(old_model, X, y, eval_set=(X_val, y_val))
+>>> negative_flip_rate(y_test_old, old_model.predict(X_test_old), upd.model_.predict(X_test_old))
+
+- :mod:`trust.update.metrics`: NFR, relative NFR, positive flip rate, old/new-class accuracy, the seed floor.
+- :mod:`trust.update.methods`: :class:`NaiveUpdate`, :class:`FocalDistillationUpdate` (Yan et al. 2021),
+  :class:`MarginPreservingUpdate` (Ricci et al., AAAI 2026), all ``fit(old_model, X, y)`` -> ``model_``.
+- :mod:`trust.update.losses`: the per-sample focal-distillation and margin-calibration terms.
+- :mod:`trust.update.protocol`: the class-incremental protocol (one old model, every method, same splits).
+
+Names are imported on first use (torch loads only when a method or loss is used).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "negative_flip_rate": "trust.update.metrics",
+    "positive_flip_rate": "trust.update.metrics",
+    "relative_negative_flip_rate": "trust.update.metrics",
+    "seed_nfr_floor": "trust.update.metrics",
+    "class_split_accuracy": "trust.update.metrics",
+    "flip_summary": "trust.update.metrics",
+    "NaiveUpdate": "trust.update.methods",
+    "FocalDistillationUpdate": "trust.update.methods",
+    "MarginPreservingUpdate": "trust.update.methods",
+    "check_class_sets": "trust.update.methods",
+    "focal_distillation": "trust.update.losses",
+    "margin_calibration": "trust.update.losses",
+    "UpdateRun": "trust.update.protocol",
+    "run_update_protocol": "trust.update.protocol",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'trust.update' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_EXPORTS))
+
+
+__all__ = list(_EXPORTS)
