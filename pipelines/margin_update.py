@@ -12,7 +12,6 @@ Writes ``outputs/margin_update/`` (the deployed model, the old model, ``curve.js
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd

@@ -76,7 +76,7 @@ def audit(data: Path = _DATA, out: Path = typer.Option(..., "--out", help="CSV o
     is classified by logistic regression with cross-validation, so each row's probabilities come from a model
     that did not see its label; confident learning (per-class thresholds, prune by noise rate) flags the rows.
     """
-    from trust.data.io import check_input_file, check_output_file, model_kind
+    from trust.data.io import check_output_file, model_kind
 
     check_output_file(out, flag="--out", overwrite=overwrite, suffixes=(".csv",))
     if model is not None:
