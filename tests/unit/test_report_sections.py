@@ -49,7 +49,7 @@ def test_summary_holds_the_gate_table_of_every_gate(model):
     assert len(gates["rows"]) + len(pending["rows"]) == len(model["gates"]) == 31
     # the gates of capabilities this project does not run are listed apart, not in the verdict's table
     assert {r[0] for r in gates["rows"]} == {"PASS"} and {r[0] for r in pending["rows"]} == {"NOT EVALUATED"}
-    assert sorted(r[6] and r[1] for r in pending["rows"])[0].startswith("accuracy on the forgotten class")
+    assert any(r[6] and "on the forgotten class" in r[1] for r in pending["rows"])  # described, not bare keys
     assert model["verdict"]["line"] == f"PASS: all {len(gates['rows'])} evaluated policy gates pass"
     assert checks["id"] == "stage-checks" and len(checks["rows"]) == len(model["stage_checks"]) == 2
 

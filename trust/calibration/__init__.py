@@ -19,8 +19,7 @@ Names load lazily (torch only when the CA calibrator or views are used).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trust._lazy import lazy_exports
 
 _EXPORTS = {
     **{name: "trust.calibration.metrics" for name in (
@@ -37,14 +36,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'trust.calibration' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = list(_EXPORTS)

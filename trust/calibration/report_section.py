@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from trust.report.sections import ReportContext, checks_block, heading, paragraph, plots_block, run_line, section, table
+from trust.report.sections import (
+    ReportContext,
+    cell,
+    checks_block,
+    heading,
+    paragraph,
+    plots_block,
+    run_line,
+    section,
+    table,
+)
 
 _IN = ("accuracy", "ece", "adaptive_ece", "nll", "brier", "auroc")
 
-
-def _fmt(x: Any) -> Any:
-    return round(x, 4) if isinstance(x, float) else ("" if x is None else x)
 
 
 @section("calibration", id="calibration", title="Calibration", order=40)
@@ -31,8 +38,8 @@ def _calibration(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, An
         for name, info in d.get("details", {}).get("datasets", {}).items():
             blocks.append(heading(f"{name} (deployed: {info.get('deployed')})"))
             methods = list(info.get("shift_average", {}))
-            rows = [[meth] + [_fmt(m.get(f"{name}.in_distribution.{meth}.{k}")) for k in _IN]
-                    + [_fmt(info["shift_average"][meth].get("shifted"))] for meth in methods]
+            rows = [[meth] + [cell(m.get(f"{name}.in_distribution.{meth}.{k}")) for k in _IN]
+                    + [cell(info["shift_average"][meth].get("shifted"))] for meth in methods]
             blocks.append(table(["Method", "Accuracy", "ECE", "Adaptive ECE", "NLL", "Brier", "Correct-vs-wrong AUROC",
                                  "Mean ECE under shift"], rows, caption=f"{name}: test split and shifted sets"))
             lo, hi = (info.get("ece_ci") or [None, None])[:2]

@@ -6,21 +6,17 @@ command line needs to check a path) does not load pandas and scikit-learn.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trust._lazy import lazy_exports
 
-_EXPORTS = {
-    "file_sha256": "hashing", "frame_sha256": "hashing", "keyed_fingerprint": "hashing",
-    "keyed_file_fingerprint": "hashing", "lineage_key": "hashing",
-    "atomic_path": "io", "atomic_write_json": "io", "atomic_write_text": "io", "read_table": "io",
-    "write_table": "io",
-    "DATASETS": "registry", "DatasetInfo": "registry", "data_dir": "registry", "dataset_info": "registry",
-    "dataset_schema": "registry", "list_datasets": "registry", "load_dataset": "registry",
-    "KINDS": "schema", "ColumnSpec": "schema", "TableSchema": "schema", "infer_schema": "schema",
-    "Splits": "splits", "split_table": "splits", "ArraySplits": "splits", "split_arrays": "splits",
-    "ArrayDataset": "arrays", "check_arrays": "arrays", "load_array_dataset": "arrays", "load_arrays": "arrays",
-    "table_to_arrays": "arrays",
+_MODULES = {
+    "hashing": "file_sha256 frame_sha256 keyed_fingerprint keyed_file_fingerprint lineage_key",
+    "io": "atomic_path atomic_write_json atomic_write_text read_table write_table",
+    "registry": "DATASETS DatasetInfo data_dir dataset_info dataset_schema list_datasets load_dataset",
+    "schema": "KINDS ColumnSpec TableSchema infer_schema",
+    "splits": "Splits split_table ArraySplits split_arrays",
+    "arrays": "ArrayDataset check_arrays load_array_dataset load_arrays table_to_arrays",
 }
+_EXPORTS = {name: f"trust.data.{module}" for module, names in _MODULES.items() for name in names.split()}
 
 __all__ = [
     "ColumnSpec", "TableSchema", "infer_schema", "KINDS",
@@ -32,14 +28,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'trust.data' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f"trust.data.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

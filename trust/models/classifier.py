@@ -106,13 +106,7 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
 
     def _transform(self, X: Any, name: str = "X") -> np.ndarray:
         check_is_fitted(self, "network_")
-        arr = self._shape(X, name)
-        if tuple(arr.shape[1:]) != tuple(self.input_shape_):
-            raise DataError(f"{name} has samples of shape {tuple(arr.shape[1:])} but the model was fitted on "
-                            f"{tuple(self.input_shape_)}; pass data shaped like the training data")
-        if self.mean_ is not None:
-            arr = (arr - self.mean_) / self.scale_
-        return arr
+        return prepare_input(X, self._network_name(), self.input_shape_, self.mean_, self.scale_, name)
 
     def network_input(self, X: Any) -> np.ndarray:
         """``X`` as the fitted network takes it: checked, shaped, scaled and standardised like the training
@@ -346,6 +340,17 @@ def network_layout(X: Any, network: str, name: str = "X") -> np.ndarray:
         if arr.ndim == 2:
             arr = arr[:, None]
     return np.ascontiguousarray(arr)
+
+
+def prepare_input(X: Any, network: str, input_shape: tuple[int, ...], mean: np.ndarray | None = None,
+                  scale: np.ndarray | None = None, name: str = "X") -> np.ndarray:
+    """``X`` as a fitted network takes it: :func:`network_layout`, its sample shape checked against
+    ``input_shape`` (one-line DataError otherwise), then standardised with ``mean``/``scale`` if given."""
+    arr = network_layout(X, network, name)
+    if tuple(arr.shape[1:]) != tuple(input_shape):
+        raise DataError(f"{name} has samples of shape {tuple(arr.shape[1:])} but the model was fitted on "
+                        f"{tuple(input_shape)}; pass data shaped like the training data")
+    return arr if mean is None else (arr - mean) / scale
 
 
 def _cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *_: torch.Tensor) -> torch.Tensor:

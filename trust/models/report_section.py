@@ -9,12 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from trust.report.sections import (
-    Block, ReportContext, bullet_list, checks_block, heading, paragraph, run_line, section, table,
+    Block,
+    ReportContext,
+    bullet_list,
+    cell,
+    checks_block,
+    heading,
+    paragraph,
+    run_line,
+    section,
+    table,
 )
-
-
-def _fmt(x: Any) -> Any:
-    return round(x, 4) if isinstance(x, float) else x
 
 
 @section("model", id="models", title="Models", order=35)
@@ -28,7 +33,7 @@ def _models(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
         m = d.get("metrics", {})
         rows.append([card.get("dataset", d["stage"]), card.get("architecture", {}).get("network"),
                      card.get("architecture", {}).get("parameters")]
-                    + [_fmt(m.get(f"{part}.{k}")) for part in ("val", "test") for k in ("accuracy", "nll", "ece")])
+                    + [cell(m.get(f"{part}.{k}")) for part in ("val", "test") for k in ("accuracy", "nll", "ece")])
     blocks.append(table(["Dataset", "Network", "Parameters", "Val accuracy", "Val NLL", "Val ECE",
                          "Test accuracy", "Test NLL", "Test ECE"], rows, caption="Base models (raw)"))
     for d in docs:
@@ -45,7 +50,7 @@ def _models(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
         ]))
         per_class = card.get("accuracy_per_class", {}).get("test") or []
         if per_class:
-            blocks.append(table(["Class", "Test accuracy"], [[c, _fmt(a)] for c, a in enumerate(per_class)],
+            blocks.append(table(["Class", "Test accuracy"], [[c, cell(a)] for c, a in enumerate(per_class)],
                                 caption="Test accuracy per class"))
     limitations = ["Model figures are measured on one seeded split per dataset; they carry sampling error "
                    "(no confidence intervals are given). ECE uses 15 equal-width confidence bins."]

@@ -59,7 +59,7 @@ from trust._validation import (
     check_is_fitted, check_labels, check_option, check_random_state, check_scalar, fork_seed,
 )
 from trust.errors import ConfigError, DataError
-from trust.models.classifier import network_layout
+from trust.models.classifier import network_layout, prepare_input
 from trust.models.networks import build_network
 from trust.models.training import FitHistory, fit_torch, resolve_device
 from trust.models.views import make_view
@@ -145,13 +145,8 @@ class RCALClassifier(ClassifierMixin, BaseEstimator):
 
     def _transform(self, X: Any, name: str = "X") -> np.ndarray:
         check_is_fitted(self, "network_")
-        arr = self._layout(X, name)
-        if tuple(arr.shape[1:]) != tuple(self.input_shape_):
-            raise DataError(f"{name} has samples of shape {tuple(arr.shape[1:])} but the model was fitted on "
-                            f"{tuple(self.input_shape_)}; pass data shaped like the training data")
-        if self.mean_ is not None:
-            arr = (arr - self.mean_) / self.scale_
-        return arr
+        network = check_option(self.network, "network", tuple(VIEW_FOR_NETWORK))
+        return prepare_input(X, network, self.input_shape_, self.mean_, self.scale_, name)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any) -> "RCALClassifier":

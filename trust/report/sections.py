@@ -112,6 +112,11 @@ def discover_sections() -> list[str]:
 
 # ----------------------------------------------------------------------------- block helpers
 
+def cell(x: Any) -> Any:
+    """A table cell: floats rounded to 4 places, ``None`` left empty, anything else as is."""
+    return round(x, 4) if isinstance(x, float) else ("" if x is None else x)
+
+
 def paragraph(text: str) -> Block:
     return {"type": "paragraph", "text": text}
 

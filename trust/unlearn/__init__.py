@@ -19,8 +19,7 @@ Names are imported lazily (torch loads only when a model is used).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trust._lazy import lazy_exports
 
 _EXPORTS = {
     "evaluate_unlearning": "trust.unlearn.metrics",
@@ -40,14 +39,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'trust.unlearn' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = list(_EXPORTS)

@@ -22,7 +22,17 @@ from typing import Any, Mapping
 import jsonschema
 
 from trust.report.sections import (
-    Block, ReportContext, bullet_list, checks_block, heading, paragraph, plots_block, run_line, section, table,
+    Block,
+    ReportContext,
+    bullet_list,
+    cell,
+    checks_block,
+    heading,
+    paragraph,
+    plots_block,
+    run_line,
+    section,
+    table,
 )
 
 _num = {"type": ["number", "null"]}
@@ -84,9 +94,6 @@ def validate_certificate(cert: Any, *, source: str = "certificate") -> dict[str,
     return cert
 
 
-def _fmt(x: Any) -> Any:
-    return round(x, 4) if isinstance(x, float) else x
-
 
 def _gap(m: Mapping[str, Any]) -> Any:
     u, r = m.get("unlearned"), m.get("retrained")
@@ -122,7 +129,7 @@ def certificate_blocks(doc: Mapping[str, Any], ctx: ReportContext) -> list[Block
     order = {name: i for i, name in enumerate(_LABELS)}
     for name, m in sorted(cert["metrics"].items(), key=lambda kv: order.get(kv[0], len(order))):
         label, key = _LABELS.get(name, (name, None))
-        rows.append([label, _fmt(m.get("unlearned")), _fmt(m.get("retrained")), _fmt(m.get("original")),
+        rows.append([label, cell(m.get("unlearned")), cell(m.get("retrained")), cell(m.get("original")),
                      _gap(m), _status(name, m, key, ctx.policy)])
     blocks.append(table(["Figure", "Unlearned", "Retrained (gold standard)", "Original", "|Unlearned - retrained|",
                          "Gate"], rows, caption=f"Certificate: {_what(cert)} forgotten by {cert['method']}",
@@ -141,7 +148,7 @@ def certificate_blocks(doc: Mapping[str, Any], ctx: ReportContext) -> list[Block
     if isinstance(comparison, Mapping) and comparison:
         figures = sorted(dict.fromkeys(k for v in comparison.values() if isinstance(v, Mapping) for k in v),
                          key=lambda k: list(_LABELS).index(k) if k in _LABELS else len(_LABELS))
-        blocks.append(table(["Method", *figures], [[m, *(_fmt(v.get(k)) for k in figures)]
+        blocks.append(table(["Method", *figures], [[m, *(cell(v.get(k)) for k in figures)]
                                                    for m, v in comparison.items() if isinstance(v, Mapping)],
                             caption="Methods in the same harness (the retrained model is the gold standard)"))
     blocks.append(plots_block(doc))

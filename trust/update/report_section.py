@@ -10,7 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from trust.report.sections import (
-    Block, ReportContext, checks_block, heading, paragraph, plots_block, run_line, section, table,
+    Block,
+    ReportContext,
+    cell,
+    checks_block,
+    heading,
+    paragraph,
+    plots_block,
+    run_line,
+    section,
+    table,
 )
 
 _NAMES = {"naive": "Naive update (independent retrain)", "fd_kl": "Focal distillation, KL (Yan et al. 2021)",
@@ -18,9 +27,6 @@ _NAMES = {"naive": "Naive update (independent retrain)", "fd_kl": "Focal distill
           "mpt": "Margin-preserving update (Ricci et al. 2026), deployed"}
 _COLS = ("nfr", "relative_nfr", "pfr", "accuracy", "old_class_accuracy", "new_class_accuracy")
 
-
-def _fmt(x: Any) -> Any:
-    return round(x, 4) if isinstance(x, float) else x
 
 
 @section("update", id="model-updates", title="Model updates", order=65)
@@ -35,8 +41,8 @@ def _updates(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
         det = d.get("details", {})
         figs = det.get("figures", {})
         blocks += [heading(d.get("title") or d["stage"]), paragraph(run_line(d)), checks_block(ctx.gates_of(d["stage"]))]
-        rows = [[_NAMES.get(m, m)] + [_fmt(f.get(k)) for k in _COLS] for m, f in figs.items()]
-        rows.append(["Seed floor (old recipe, two seeds)", _fmt(det.get("seed_floor_nfr"))] + [None] * (len(_COLS) - 1))
+        rows = [[_NAMES.get(m, m)] + [cell(f.get(k)) for k in _COLS] for m, f in figs.items()]
+        rows.append(["Seed floor (old recipe, two seeds)", cell(det.get("seed_floor_nfr"))] + [None] * (len(_COLS) - 1))
         blocks.append(table(["Method", "NFR", "Relative NFR", "Positive flip rate", "Accuracy", "Old-class accuracy",
                              "New-class accuracy"], rows,
                             caption=f"Test figures; old classes {det.get('old_classes')}, new {det.get('new_classes')}"))
@@ -44,9 +50,9 @@ def _updates(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
         if curve:
             blocks.append(table(["Method", "b", "Val NFR", "Val accuracy", "Test NFR", "Test accuracy",
                                  "Test new-class accuracy"],
-                                [[c["method"], c["b"], _fmt(c["val"]["nfr"]), _fmt(c["val"]["accuracy"]),
-                                  _fmt(c["test"]["nfr"]), _fmt(c["test"]["accuracy"]),
-                                  _fmt(c["test"]["new_class_accuracy"])] for c in curve],
+                                [[c["method"], c["b"], cell(c["val"]["nfr"]), cell(c["val"]["accuracy"]),
+                                  cell(c["test"]["nfr"]), cell(c["test"]["accuracy"]),
+                                  cell(c["test"]["new_class_accuracy"])] for c in curve],
                                 caption=f"The margin bias b (chosen on validation: {det.get('b_chosen')})"))
         blocks.append(plots_block(d))
         if "mpt" in figs and "naive" in figs:
