@@ -278,7 +278,7 @@ CLI_CASES = [
      "column 'c' is categorical without a category list"),
     ("fit-dp-identifier-categories", lambda ws, t: ["synth", "fit", _ids_csv(t), "--epsilon", "1", "--quiet",
                                                     "--schema", _ids_schema(ws, t), "--out", t / "m"],
-     "column 'email' declares 60 categories, one level per row"),
+     "column 'email' declares 60 categories, levels that look like identifiers"),
     ("fit-dp-numeric-categories", lambda ws, t: ["synth", "fit", _numeric_levels_csv(t), "--epsilon", "1", "--quiet",
                                                  "--schema", _numeric_levels_schema(ws, t), "--out", t / "m"],
      "column 'income' declares 61 categories, levels that are mostly numbers"),

@@ -113,3 +113,39 @@ def test_replace_and_select():
     assert sub.names == ["colour", "age"] and sub.target is None
     with pytest.raises(ConfigError, match="'zzz'"):
         s.replace_column("zzz", kind="general")
+
+
+# --- identifier-like category lists under DP: the decision reads the public list alone -------------------
+
+def _one_list(levels):
+    from trust.data.schema import ColumnSpec
+
+    return TableSchema({"c": ColumnSpec("c", "categorical", categories=tuple(levels))})
+
+
+def test_under_dp_identifier_shaped_levels_are_refused_without_any_row_count():
+    from trust.data.schema import check_category_lists
+
+    emails = [f"person{i}@example.org" for i in range(30)]
+    with pytest.raises(DataError, match="column 'c' declares 30 categories, levels that look like identifiers"):
+        check_category_lists(_one_list(emails), None)
+
+
+def test_under_dp_a_long_public_list_passes_and_the_absolute_cap_refuses():
+    from trust.data.schema import MAX_CATEGORY_LEVELS_DP, check_category_lists
+
+    zip_codes = list(range(98001, 98200))  # King County's 199 documented ZIP codes, declared as numbers
+    check_category_lists(_one_list(zip_codes), None)
+    with pytest.raises(DataError, match="mostly numbers, with text among them"):  # the same written as text: suspect
+        check_category_lists(_one_list([str(z) for z in zip_codes]), None)
+    with pytest.raises(DataError, match=f"more than {MAX_CATEGORY_LEVELS_DP} levels"):
+        check_category_lists(_one_list([f"level {i}" for i in range(MAX_CATEGORY_LEVELS_DP + 1)]), None)
+
+
+def test_the_dp_decision_is_the_same_for_every_row_count_the_rules_without_it_would_see():
+    from trust.data.schema import check_category_lists
+
+    levels = [f"shop {i}" for i in range(60)]
+    check_category_lists(_one_list(levels), None)  # a public list of 60 names: accepted under DP
+    with pytest.raises(DataError, match="one level per row"):  # while reviewing a draft of 60 rows it is suspect
+        check_category_lists(_one_list(levels), 60)

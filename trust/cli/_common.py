@@ -70,9 +70,10 @@ def read_schema_file(path: Path, flag: str = "--schema"):
         raise type(e)(f"{flag} '{p}': {e}") from None
 
 
-def check_schema_for_dp(schema, path: Path, n_rows: int) -> None:
+def check_schema_for_dp(schema, path: Path) -> None:
     """Public-schema checks a DP fit needs, in CLI terms: category lists declared and not identifier-like,
-    a target that cannot become a class of its own."""
+    a target that cannot become a class of its own. Nothing here reads the private rows: the category-list
+    rules are the ones on the public list alone (``check_category_lists(schema, None)``)."""
     from trust.data.schema import check_category_lists
 
     for name, spec in schema.columns.items():
@@ -80,7 +81,7 @@ def check_schema_for_dp(schema, path: Path, n_rows: int) -> None:
             raise DataError(f"column '{name}' is categorical without a category list in --schema '{path}'; under DP "
                             "the list must be public: add \"categories\": [...] to that column in the file (values "
                             "from documentation, not from the data)")
-    check_category_lists(schema, n_rows)
+    check_category_lists(schema, None)
 
 
 def check_target(df, schema, target: str, source: str, *, dp: bool = False) -> None:

@@ -85,7 +85,7 @@ def fit(
     if target is not None:
         check_target(df, schema if schema_file is not None else None, target, f"'{data}'", dp=epsilon is not None)
     if epsilon is not None:
-        check_schema_for_dp(schema, schema_file, len(df))
+        check_schema_for_dp(schema, schema_file)
         warn_if_vacuous(epsilon)
     else:
         check_magnitudes(df, schema, f"'{data}'")

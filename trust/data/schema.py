@@ -21,6 +21,8 @@ Modifiers: ``integer`` (numeric values are whole numbers: rounded back on decode
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -132,6 +134,11 @@ _SPEC_KEYS = ("name", "kind", "integer", "log", "point_masses", "allow_missing",
 #: read as text because of a stray value). See :func:`check_category_lists`.
 CATEGORY_SHARE = 0.05
 MAX_CATEGORY_LEVELS = 50
+#: Under DP the row count is private, so only rules on the public list itself apply: at most this many levels,
+#: no identifier-shaped levels, not mostly numbers. See :func:`check_category_lists`.
+MAX_CATEGORY_LEVELS_DP = 1000
+#: Levels shaped like identifiers: e-mail addresses, URLs, UUIDs, long digit strings (ids, phone numbers).
+_IDENTIFIER = re.compile(r"^\S+@\S+\.\S+$|^https?://|^[0-9a-f]{8}-[0-9a-f]{4}-|^\+?[0-9][0-9 ()-]{6,}$", re.I)
 
 
 def _plain(x: Any) -> Any:
@@ -452,33 +459,42 @@ def infer_schema(
     return TableSchema(specs, target, problem_type, declared=False)
 
 
-def _identifier_reason(levels: Sequence[Any], n_rows: int) -> str | None:
-    """Why a category list of ``levels`` over ``n_rows`` rows looks like identifiers or raw values, or None."""
+def _identifier_reason(levels: Sequence[Any], n_rows: int | None) -> str | None:
+    """Why a category list of ``levels`` looks like identifiers or raw values, or None.
+
+    ``n_rows=None`` (a DP fit: the row count is private) applies only the rules on the list itself."""
     k = len(levels)
     if k < 2:
         return None
-    if n_rows >= 10 and k >= 0.9 * n_rows:
+    if n_rows is not None and n_rows >= 10 and k >= 0.9 * n_rows:
         return "one level per row, as identifiers (e-mails, ids, names) have"
-    if k > max(MAX_CATEGORY_LEVELS, CATEGORY_SHARE * n_rows):
+    if n_rows is not None and k > max(MAX_CATEGORY_LEVELS, CATEGORY_SHARE * n_rows):
         return f"more levels than {CATEGORY_SHARE:.0%} of the rows"
-    if k > 20:
-        numeric = pd.to_numeric(pd.Series([str(v) for v in levels]), errors="coerce").notna().mean()
-        if numeric >= 0.9:
-            return "levels that are mostly numbers (a numeric column with stray text?)"
+    if k > MAX_CATEGORY_LEVELS_DP:
+        return f"more than {MAX_CATEGORY_LEVELS_DP} levels"
+    text = [str(v) for v in levels]
+    if k > 20 and sum(bool(_IDENTIFIER.search(t.strip())) for t in text) >= 0.5 * k:
+        return "levels that look like identifiers (e-mail addresses, URLs, UUIDs, long digit strings)"
+    if k > 20:  # a numeric column made text by a stray value: mostly numbers, some levels text
+        is_text = [isinstance(v, str) for v in levels]
+        parsed = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").notna()
+        if parsed.mean() >= 0.9 and any(is_text):
+            return "levels that are mostly numbers, with text among them (a numeric column with stray text?)"
     return None
 
 
-def check_category_lists(schema: TableSchema, n_rows: int) -> None:
+def check_category_lists(schema: TableSchema, n_rows: int | None) -> None:
     """Refuse declared category lists that look like identifiers or raw values, not public metadata.
 
     A category list is published as public metadata by a DP fit (in the model and as the values of the
-    synthetic rows), so a list with one level per row (e-mail addresses, ids), with more levels than
-    :data:`CATEGORY_SHARE` of the ``n_rows`` rows (and more than :data:`MAX_CATEGORY_LEVELS`), or of more
-    than 20 levels that are mostly numbers (a numeric column turned text by one stray value, whose exact
-    values would be published) is refused. The message names the column and the number of declared
-    levels (public), never a row count or a value. (The share rule compares the public list with the row
-    count, so near its threshold the decision depends on the exact count; it is a guard against publishing
-    raw values, not a DP mechanism.)
+    synthetic rows), so a list of identifier-shaped levels (e-mail addresses, URLs, UUIDs, long digit
+    strings), of more than :data:`MAX_CATEGORY_LEVELS_DP` levels, or of more than 20 levels that are mostly
+    numbers with text among them (a numeric column turned text by one stray value, whose exact values would be
+    published) is refused; a list declared as plain numbers (ZIP codes, say) passes. These rules read the public list only, so under DP pass ``n_rows=None``: the decision then
+    depends on nothing private. With the row count (reviewing a draft, without DP), two more rules apply:
+    one level per row, and more levels than :data:`CATEGORY_SHARE` of the rows (and more than
+    :data:`MAX_CATEGORY_LEVELS`). The message names the column and the number of declared levels (public),
+    never a row count or a value.
 
     Raises:
         DataError: naming the first such column, why, and the fix.

@@ -49,7 +49,7 @@ from torch import nn
 
 from trust._validation import check_is_fitted, check_option, check_random_state, check_scalar, fork_seed
 from trust.data.io import load_torch_weights, model_dir_writer, read_model_dir
-from trust.data.schema import PROBLEM_TYPES, TableSchema, infer_schema
+from trust.data.schema import PROBLEM_TYPES, TableSchema, check_category_lists, infer_schema
 from trust.errors import ConfigError, DataError
 from trust.privacy.accountants import ACCOUNTANTS
 from trust.privacy.dpsgd import (dp_step, dp_step_summed, make_dp_optimizer, per_sample_grads, poisson_rows,
@@ -402,6 +402,8 @@ class CTABGANPlus(BaseEstimator):
             raise ConfigError("a DP fit needs a declared schema, not one inferred from the private rows: review a "
                               "draft (trust data schema draft data.csv > schema.json) and pass it with --schema / "
                               "TableSchema.from_dict, or call schema.as_declared() in code")
+        if self.dp:
+            check_category_lists(schema, None)  # rules on the public lists alone: nothing private decides
         if schema is None:
             schema = infer_schema(df, target=target, problem_type=problem_type)
         if target is not None and target not in schema.columns:
