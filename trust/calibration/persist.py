@@ -37,10 +37,9 @@ def _state(cal: Any) -> dict[str, Any]:
 
 def save_calibrator(cal: Any, path: Any) -> Path:
     """Write a fitted calibrator of :mod:`trust.calibration` to the folder ``path``; returns it."""
-    import torch
 
     from trust.calibration.ca import CorrectnessAwareCalibrator
-    from trust.data.io import atomic_write_json, model_dir_writer
+    from trust.data.io import write_model_dir
 
     name = type(cal).__name__
     if name not in _CLASSES and not isinstance(cal, CorrectnessAwareCalibrator):
@@ -48,11 +47,10 @@ def save_calibrator(cal: Any, path: Any) -> Path:
     check_is_fitted(cal, "n_classes_")
     config = {"class": name, "version": FORMAT_VERSION, "params": cal.get_params(), "n_classes": cal.n_classes_,
               "state": _state(cal)}
-    with model_dir_writer(path, kind=KIND, meta={"class": name}) as tmp:
-        if isinstance(cal, CorrectnessAwareCalibrator):
-            torch.save({k: v.detach().cpu() for k, v in cal.network_.state_dict().items()}, tmp / _WEIGHTS)
-        atomic_write_json(tmp / _CONFIG, config)
-    return Path(path)
+    weights = ({k: v.detach().cpu() for k, v in cal.network_.state_dict().items()}
+               if isinstance(cal, CorrectnessAwareCalibrator) else None)
+    return write_model_dir(path, kind=KIND, config=config, config_name=_CONFIG, weights=weights,
+                           weights_name=_WEIGHTS, meta={"class": name})
 
 
 def load_calibrator(path: Any) -> Any:

@@ -285,6 +285,21 @@ def model_dir_writer(path: str | os.PathLike[str], *, kind: str, overwrite: bool
             shutil.rmtree(old, ignore_errors=True)
 
 
+def write_model_dir(path: str | os.PathLike[str], *, kind: str, config: Mapping[str, Any],
+                    config_name: str = "model.json", weights: Mapping[str, Any] | None = None,
+                    weights_name: str = "weights.pt", meta: Mapping[str, Any] | None = None) -> Path:
+    """Write an estimator's model directory: ``config`` as JSON and, if given, ``weights`` (a torch state
+    dict) with ``torch.save``, through :func:`model_dir_writer` (atomic, manifest of ``kind``, foreign
+    directories refused). Returns ``path``."""
+    with model_dir_writer(path, kind=kind, meta=meta) as tmp:
+        if weights is not None:
+            import torch
+
+            torch.save(dict(weights), tmp / weights_name)
+        atomic_write_json(tmp / config_name, config)
+    return Path(path)
+
+
 def read_model_dir(path: str | os.PathLike[str], *, kind: str, files: Sequence[str] = (),
                    what: str = "model") -> dict[str, Any]:
     """Check that ``path`` is a model directory of ``kind`` holding ``files``; return its manifest.
@@ -454,4 +469,4 @@ def read_table(path: str | os.PathLike[str], *, na_values: list[str] | None = No
 
 __all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_write_json", "write_table", "read_table",
            "check_input_file", "check_output_file", "check_output_dir", "check_unique_columns", "model_dir_writer",
-           "read_model_dir", "model_kind", "load_torch_weights", "MANIFEST", "FORMAT_VERSION", "TABLE_SUFFIXES"]
+           "write_model_dir", "read_model_dir", "model_kind", "load_torch_weights", "MANIFEST", "FORMAT_VERSION", "TABLE_SUFFIXES"]

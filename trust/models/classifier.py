@@ -238,7 +238,7 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         untouched (see :func:`trust.data.io.model_dir_writer`). A custom
         ``nn.Module`` network is saved as weights only: pass the same module to :meth:`load`.
         """
-        from trust.data.io import atomic_write_json, model_dir_writer
+        from trust.data.io import write_model_dir
 
         check_is_fitted(self, "network_")
         params = self.get_params()
@@ -254,10 +254,8 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         state = {k: v.detach().cpu() for k, v in self.network_.state_dict().items()}
         if self.mean_ is not None:
             state["_trust.mean"], state["_trust.scale"] = torch.as_tensor(self.mean_), torch.as_tensor(self.scale_)
-        with model_dir_writer(path, kind=MODEL_KIND) as tmp:
-            torch.save(state, tmp / _WEIGHTS)
-            atomic_write_json(tmp / _CONFIG, config)
-        return Path(path)
+        return write_model_dir(path, kind=MODEL_KIND, config=config, config_name=_CONFIG, weights=state,
+                               weights_name=_WEIGHTS)
 
     @classmethod
     def load(cls, path: Any, *, network: nn.Module | None = None, device: str | None = None) -> "NeuralClassifier":

@@ -264,7 +264,7 @@ class RCALClassifier(ClassifierMixin, BaseEstimator):
         Saved: settings, classes, input shape, the classifier's and the contrastive encoder's weights,
         the standardisation, ``class_means_`` and ``class_covariances_``. No row counts or rows.
         """
-        from trust.data.io import atomic_write_json, model_dir_writer
+        from trust.data.io import write_model_dir
 
         check_is_fitted(self, "network_")
         params = self.get_params()
@@ -281,10 +281,8 @@ class RCALClassifier(ClassifierMixin, BaseEstimator):
         state["covariances"] = torch.as_tensor(self.class_covariances_)
         if self.mean_ is not None:
             state["x_mean"], state["x_scale"] = torch.as_tensor(self.mean_), torch.as_tensor(self.scale_)
-        with model_dir_writer(path, kind=MODEL_KIND) as tmp:
-            torch.save(state, tmp / _WEIGHTS)
-            atomic_write_json(tmp / _CONFIG, config)
-        return Path(path)
+        return write_model_dir(path, kind=MODEL_KIND, config=config, config_name=_CONFIG, weights=state,
+                               weights_name=_WEIGHTS)
 
     @classmethod
     def load(cls, path: Any, *, device: str | None = None) -> "RCALClassifier":
