@@ -29,14 +29,30 @@ from torch import nn
 ARCHITECTURES = ("mlp", "conv")
 
 
-_BIT_SHIFTS = torch.arange(8, dtype=torch.uint8)
+# row i: the 8 bits of the byte i, least significant first, each as 0 or 2 (= 1 / (1 - p) for p = 0.5)
+_BIT_TABLE = (((torch.arange(256).unsqueeze(1) >> torch.arange(8)) & 1) << 1).to(torch.uint8)
+_BIT_TABLES: dict[torch.device, torch.Tensor] = {}
+
+
+def _bit_table(device: torch.device) -> torch.Tensor:
+    t = _BIT_TABLES.get(device)
+    if t is None:
+        t = _BIT_TABLES[device] = _BIT_TABLE.to(device)
+    return t
+
+
+def _f32(x: torch.Tensor) -> torch.Tensor:
+    """A network's output in float32 (under ``matmul_dtype="bfloat16"``'s autocast the last matrix product gives
+    bfloat16; the losses, activations and statistics downstream stay float32). Any other tensor is returned as is."""
+    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
 
 
 def scaled_keep_mask(like: torch.Tensor, p: float) -> torch.Tensor:
     """Inverted-dropout mask shaped like ``like``: each entry ``1 / (1 - p)`` with probability ``1 - p``, else 0.
 
     For ``p = 0.5`` (the critic's and the auxiliary model's rate) each entry is one random bit: the bits of
-    random bytes, unpacked, faster on CPU than thresholding ``rand_like`` (``benchmarks/README.md``) and exactly
+    random bytes, unpacked through a 256 x 8 lookup table (one ``index_select``; the same bits as shifting and
+    masking, half the time), faster on CPU than thresholding ``rand_like`` (``benchmarks/README.md``) and exactly
     Bernoulli(1/2) (returned as ``uint8`` 0/2; multiplying a float tensor by it promotes to the float type).
     Inside ``torch.func`` transforms (``vmap(..., randomness="different")`` draws one mask per sample) and for
     other rates it thresholds ``rand_like`` (``rand >= p``).
@@ -44,7 +60,7 @@ def scaled_keep_mask(like: torch.Tensor, p: float) -> torch.Tensor:
     if p == 0.5 and not torch._C._functorch.is_functorch_wrapped_tensor(like):
         n = like.numel()
         r = torch.empty((n + 7) // 8, dtype=torch.uint8, device=like.device).random_(0, 256)
-        bits = ((r.unsqueeze(1) >> _BIT_SHIFTS.to(like.device)) & 1) << 1          # 0 or 2 = 1 / (1 - p)
+        bits = _bit_table(like.device).index_select(0, r.int())          # (bytes, 8): 0 or 2 = 1 / (1 - p)
         return bits.view(-1)[:n].view(like.shape)
     return (torch.rand_like(like) >= p).to(like.dtype) * (1.0 / (1.0 - p))
 
@@ -92,7 +108,7 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        return _f32(self.net(z))
 
 
 def _leaky_blocks(in_dim: int, hidden: tuple[int, ...], dropout: float) -> tuple[list[nn.Module], int]:
@@ -128,13 +144,13 @@ class MLPCritic(nn.Module):
         return x if self.pac == 1 else x.reshape(-1, self.pac * self.row_dim)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(self.pack(x))
+        return _f32(self.body(self.pack(x)))
 
     def head(self, f: torch.Tensor) -> torch.Tensor:
-        return self.out(f)
+        return _f32(self.out(f))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.body(self.pack(x)))
+        return _f32(self.out(self.body(self.pack(x))))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,12 +202,12 @@ class ConvCritic(nn.Module):
         return x.reshape(-1, 1, self.side, self.side)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(self._image(x)).flatten(1)
+        return _f32(self.body(self._image(x)).flatten(1))
 
     def head(self, f: torch.Tensor) -> torch.Tensor:
         c = self.out.in_channels
         s = self.out.kernel_size[0]
-        return self.out(f.reshape(-1, c, s, s)).reshape(-1, 1)
+        return _f32(self.out(f.reshape(-1, c, s, s)).reshape(-1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -214,7 +230,7 @@ class ConvGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         img = self.net(z.reshape(z.shape[0], -1, 1, 1))
-        return img.flatten(1)[:, : self.out_dim]
+        return _f32(img.flatten(1)[:, : self.out_dim])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,7 +250,7 @@ class Auxiliary(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        return _f32(self.net(x))
 
 
 def make_networks(architecture: str, data_dim: int, cond_dim: int, noise_dim: int,
