@@ -50,6 +50,12 @@ def fit(
                                                                       "for `trust report`."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model directory at --out (and "
                                                               "evidence of the same name)."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda: where the networks, "
+                                                         "the DP-SGD noise and sampling run."),
+    matmul_dtype: str = typer.Option("float32", "--matmul-dtype", help="float32 or bfloat16 (faster on CPUs with "
+                                                                      "native bf16 and on GPUs; results then depend "
+                                                                      "on the hardware; the DP critic step stays "
+                                                                      "float32)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Fit CTAB-GAN+ on a table, with DP-SGD (--epsilon, --schema) or without (--no-dp), and save it to --out."""
@@ -62,6 +68,11 @@ def fit(
     check_finite(delta, "--delta")
     check_finite(max_grad_norm, "--max-grad-norm", positive=True)
     check_input_file(data)
+    from trust._validation import check_option
+    from trust.synth.model import MATMUL_DTYPES, resolve_device
+
+    check_option(matmul_dtype, "--matmul-dtype", MATMUL_DTYPES)
+    resolve_device(device, "--device")   # 'cuda' without a GPU: a ConfigError before anything is read or written
     if epsilon is not None and schema_file is None:
         raise ConfigError(f"a DP fit needs a reviewed schema: run `trust data schema draft {data} --out schema.json`, "
                           "check every kind and category list in it, then pass --schema schema.json")
@@ -94,7 +105,8 @@ def fit(
 
     model = CTABGANPlus(epochs=epochs, batch_size=batch_size, epsilon=epsilon, delta=delta, accountant=accountant,
                         max_grad_norm=max_grad_norm, architecture=architecture, random_state=seed,
-                        dataset_name=dataset or Path(data).stem, verbose=show_progress(quiet))
+                        dataset_name=dataset or Path(data).stem, device=device, matmul_dtype=matmul_dtype,
+                        verbose=show_progress(quiet))
     model.fit(df, schema, target=target)
     model.save(out)
     rep = model.privacy_report()

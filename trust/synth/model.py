@@ -70,12 +70,29 @@ DEVICES = ("auto", "cpu", "cuda")
 MATMUL_DTYPES = ("float32", "bfloat16")
 
 
-def resolve_device(device: str) -> torch.device:
-    """``"auto"``: CUDA when available, else CPU; ``"cuda"`` without a GPU is a ConfigError."""
-    check_option(device, "device", DEVICES)
+def resolve_device(device: str, name: str = "device") -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; ``"cuda"`` without a GPU is a ConfigError (``name``: the setting's
+    name in the message, e.g. ``--device`` on the command line)."""
+    check_option(device, name, DEVICES)
     if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device='cuda' but no CUDA device is available; use device='auto' or 'cpu'")
+        raise ConfigError(f"{name}='cuda' but no CUDA device is available; use {name}='auto' or 'cpu'")
     return torch.device("cuda" if device != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def _seeded_torch(seed: int, device: torch.device):
+    """Inside: torch's CPU generator and, on CUDA, the generator of the device in use, seeded with ``seed``; the
+    caller's generator states are restored on exit (``fork_rng`` over exactly these devices, so other GPUs are left
+    alone). On CPU this is ``fork_rng(devices=[])`` + ``manual_seed`` as before (the same stream)."""
+    cuda = []
+    if device.type == "cuda":
+        cuda = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=cuda):
+        torch.random.default_generator.manual_seed(seed)
+        for d in cuda:
+            with torch.cuda.device(d):
+                torch.cuda.manual_seed(seed)
+        yield
 
 
 @dataclass
@@ -487,8 +504,7 @@ class CTABGANPlus(BaseEstimator):
         X = tr.transform(df, random_state=fork_seed(rng))
         self.schema_, self.transformer_, self.dp_ = schema, tr, plan is not None
         self.sample_rows_ = plan.n_dp if plan is not None else len(df)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(fork_seed(rng))
+        with _seeded_torch(fork_seed(rng), device):
             st = self._setup(torch.as_tensor(X, dtype=torch.float32, device=device), schema, plan, rng, ledger)
             self._train(st, rng)
             self._finish(st, rng, ledger)
@@ -835,8 +851,7 @@ class CTABGANPlus(BaseEstimator):
             raise ConfigError(f"conditions must be a dict {{column: value}}, not a {type(conditions).__name__}")
         rng = check_random_state(random_state if random_state is not None else self.random_state)
         wanted = self._conditions(conditions or {})
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(fork_seed(rng))
+        with _seeded_torch(fork_seed(rng), next(self.generator_.parameters()).device):
             if not wanted:
                 return self.transformer_.inverse_transform(self._generate(n, None, rng))
             return self.transformer_.inverse_transform(self._rejection_sample(n, wanted, conditions, rng))
