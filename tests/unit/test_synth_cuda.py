@@ -47,6 +47,11 @@ def test_a_non_dp_fit_on_cuda_keeps_the_networks_on_the_gpu_and_samples_valid_ro
     assert _valid_rows(m.sample(60, random_state=1), 60)
 
 
+def test_sampling_on_cuda_with_the_same_random_state_gives_the_same_rows():
+    m = _fit(device="cuda", epochs=1)
+    pd.testing.assert_frame_equal(m.sample(80, random_state=5), m.sample(80, random_state=5))
+
+
 def test_a_bfloat16_fit_on_cuda_samples_valid_rows():
     m = _fit(device="cuda", matmul_dtype="bfloat16")
     assert _valid_rows(m.sample(60, random_state=1), 60)
