@@ -4,9 +4,8 @@ Measures, each as the median of ``--repeats`` runs, all at the same batch size a
 
 * epoch time, wall and process CPU time (``time.process_time``: on a busy machine the robust figure): ours (MLP,
   non-DP; with ``matmul_dtype="bfloat16"``, its first epoch reported too; and with CTGAN's packed critic, ``pac=10``),
-  ours under DP-SGD (epsilon 3:
-  ghost clipping, and the torch.func ``vmap`` path), ours with the paper's convolutional networks (on a subsample, scaled to the full split), and
-  ``ctgan.CTGAN`` (each epoch timed inside its training loop, its transformer excluded, as ours);
+  ours under DP-SGD (epsilon 3: ghost clipping, and the torch.func ``vmap`` path), ours with the paper's convolutional
+  networks (on a subsample, scaled to the full split), and ``ctgan.CTGAN`` (each epoch timed inside its training loop, its transformer excluded, as ours);
 * transformer fit time: ours vs CTGAN's ``DataTransformer``;
 * sampling time for 100,000 rows: ours vs CTGAN.
 
@@ -15,8 +14,8 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/synth_speed.py [--repeats 3] [--threads 1] [--device cpu|cuda] [--epochs-only] \
         [--out benchmarks/results/synth_speed.json]
 
-``--device cuda`` runs ours (every network, the DP path included) and CTGAN (``enable_gpu=True``) on the GPU; the default
-``cpu`` measures both on the CPU whatever is present. ``--epochs-only`` measures the non-DP epochs alone (ours float32,
+``--device cuda`` runs ours (every network, the DP path included) and CTGAN (``enable_gpu=True``) on the GPU; the
+default ``cpu`` measures both on the CPU whatever is present. ``--epochs-only`` measures the non-DP epochs alone (ours float32,
 ours bfloat16, CTGAN), for a short run.
 
 Prints a Markdown table; writes the raw figures as JSON. Runs on the prepared split (``dvc repro prepare``).
