@@ -284,14 +284,17 @@ class CTABGANPlus(BaseEstimator):
             ``require_secure_noise``.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``. Results on CPU do not depend on it.
             On CUDA every network, the training data, the EMA copy, the BatchNorm refresh, sampling and the DP-SGD
-            noise generator live on the GPU; ``random_state`` seeds the CUDA generator as well (``torch.manual_seed``
-            inside ``fork_rng`` over the current CUDA device), so a CUDA fit is repeatable on the same GPU and software,
-            but its numbers differ from a CPU fit's (another random stream and other kernels). The accountant and the
-            plan are unchanged (they do not depend on the device).
+            noise generator live on the GPU (the secret Poisson sampling stays a CPU NumPy generator);
+            ``random_state`` seeds the CPU generator and the in-use CUDA device's generator (the caller's states are
+            restored afterwards), so sampling repeats exactly on the same GPU and software, while training may differ
+            in the last bits between runs (CUDA's index additions in backward accumulate in a non-deterministic
+            order), and CUDA numbers differ from CPU ones (other random stream, other kernels). The plan, the
+            accountant and the ledger do not depend on the device.
         matmul_dtype: ``"float32"`` (default) or ``"bfloat16"``: the matrix products of the non-DP critic step, the
             auxiliary model's step and the generator step run in bfloat16 under ``torch.autocast`` (the networks'
-            outputs, the losses, the gumbel-softmax and the optimiser state stay float32). About 2x faster per step on a
-            CPU with native bf16 (AVX512-BF16 / AMX) or on a GPU, slower on CPUs without it; results then depend on the
+            outputs, the losses, the gumbel-softmax and the optimiser state stay float32). A step takes about 0.7-0.75x
+            the float32 one's CPU time on an AMD EPYC with AVX512-BF16 (faster too on AMX CPUs and GPUs; slower on CPUs
+            without native bf16, where it is emulated); results then depend on the
             CPU (bf16 kernels differ between CPUs) and differ from float32's beyond rounding (8-bit mantissas in the
             products). Measured effect on speed and TSTR in ``benchmarks/README.md``. Under DP the critic's DP-SGD
             step stays float32 (per-sample norms and the clipped sum must be exact for the sensitivity bound); only the
