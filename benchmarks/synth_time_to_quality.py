@@ -7,7 +7,8 @@ epochs, plus ``--early``) training is paused, ``--rows`` rows are sampled and sc
 ``trust.synth.evaluate.ml_utility`` (gradient boosting trained on the synthetic rows, ROC AUC on the real test
 split; the train-on-real figures computed once); the clocks do not run during the evaluation. Each point records
 the epoch, the training wall time and CPU time (``time.process_time``, torch on ``--threads`` threads, plus
-the CPU of child processes: ctgan's transformer uses joblib worker processes) since ``fit`` was called (so both include the model's data transformer fit) and the AUC.
+the CPU of child processes: ctgan's transformer uses joblib worker processes) since ``fit`` was called (so both
+include the model's data transformer fit) and the AUC.
 
 Mid-fit sampling: ours through ``CTABGANPlus.fit(on_epoch_end=...)`` (a copy of the averaged generator, the
 torch random state restored: tested to leave the fitted model unchanged); CTGAN through its epoch loop's
