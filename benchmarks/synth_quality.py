@@ -29,9 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# value ranges declared public (domain knowledge, round and generous; the same as params.yaml synthesize.public_bounds)
-PUBLIC_BOUNDS = {"age": (0, 100), "education-num": (1, 16), "hours-per-week": (0, 100), "capital-gain": (0, 100000),
-                 "capital-loss": (0, 5000), "fnlwgt": (0, 2000000)}
+# value ranges declared public: the registry's bounds, each with its documented source (ADULT_SCHEMA's meta.sources)
+from trust.data.registry import ADULT_SCHEMA  # noqa: E402
+
+PUBLIC_BOUNDS = {c["name"]: tuple(c["bounds"]) for c in ADULT_SCHEMA["columns"] if c["bounds"] is not None}
 MODEL_ARGS = {"metadata_fraction": "metadata_epsilon_fraction", "aux_fraction": "aux_epsilon_fraction", "lr": "lr",
               "max_grad_norm": "max_grad_norm", "clip_pairs": "clip_pairs", "ema": "generator_ema"}
 RUNS = ("none", "eps1", "eps3", "eps10", "ncritic5", "pac10", "ctgan")

@@ -23,6 +23,7 @@ Before training, the member checks its epsilon against ``policy.max_total_epsilo
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -84,6 +85,7 @@ def run() -> None:
         raise DataError(f"'{relpath(src)}' has no train.parquet; run the prepare stage with "
                         f"'{dataset}' in prepare.datasets")
     schema = dataset_schema(dataset)  # declared: written out from the dataset's documentation, no row read
+    schema, overrides = declared_bounds(schema, param(p, "synthesize.bounds", dict, default={}, nullable=True))
     train = read_table(src / "train.parquet")
     fit_rows = train if max_rows is None or len(train) <= max_rows else \
         train.sample(n=max_rows, random_state=seed).reset_index(drop=True)
@@ -147,6 +149,7 @@ def run() -> None:
                      "public_metadata": {
                          "schema": "declared in the dataset registry (trust.data.dataset_schema)",
                          "bounds": {c: list(spec.bounds) for c, spec in schema.columns.items() if spec.bounds},
+                         "bounds_overridden": overrides,
                          "sources": schema.meta.get("sources", {})},
                      "release": [relpath(stage.out_dir / "synthetic.parquet"), relpath(stage.out_dir / "model"),
                                  "the ledger entries"],
@@ -159,6 +162,37 @@ def run() -> None:
                      "synthetic": relpath(stage.out_dir / "synthetic.parquet"),
                      "model": relpath(stage.out_dir / "model")},
         )
+
+
+OVERRIDE_SOURCE = ("declared override in params.yaml synthesize.bounds: the user's declaration, which must come "
+                   "from the data's documentation (a data dictionary, a survey's topcodes), never from the rows")
+
+
+def declared_bounds(schema, raw):
+    """``schema`` with the bounds of ``params.yaml``'s ``synthesize.bounds`` (``{column: [low, high]}``) in place of
+    the registry's, and the overrides as ``{column: [low, high]}`` (recorded in the evidence). Each override's
+    source says it is the user's declaration. A bad entry is a one-line ConfigError naming its key."""
+    if not raw:
+        return schema, {}
+    out, sources = {}, dict(schema.meta.get("sources", {}))
+    for col, bnd in raw.items():
+        key = f"synthesize.bounds.{col}"
+        if col not in schema.columns:
+            raise ConfigError(f"params.yaml: '{key}': the {schema.meta.get('dataset', 'dataset')} schema has no column "
+                              f"'{col}'; use one of: {', '.join(schema.columns)}")
+        if schema[col].kind == "categorical":
+            raise ConfigError(f"params.yaml: '{key}': '{col}' is categorical; bounds apply to numeric columns only")
+        if not isinstance(bnd, (list, tuple)) or len(bnd) != 2 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in bnd):
+            raise ConfigError(f"params.yaml: '{key}' = {bnd!r} must be a list of two finite numbers [low, high]")
+        low, high = float(bnd[0]), float(bnd[1])
+        if not low < high:
+            raise ConfigError(f"params.yaml: '{key}' = {bnd!r} must have low < high")
+        schema = schema.replace_column(col, bounds=(low, high))
+        out[col] = [low, high]
+        sources[col] = f"{OVERRIDE_SOURCE} (registry's source, replaced: {sources.get(col, 'none')})"
+    schema.meta["sources"] = sources
+    return schema, out
 
 
 def _loss_plot(model, path, member):

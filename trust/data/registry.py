@@ -53,7 +53,8 @@ class DatasetInfo:
 # differentially private fit may use them as public metadata (a category list or bound read off the data
 # would depend on private values: one row could change it). Sources per column are in ``sources`` and in
 # data/README.md. Columns whose bound no documentation gives carry none (a DP fit then spends budget on a
-# DP range) unless the project declares a round domain bound, said as such in its source.
+# DP range) unless the project declares a round domain bound, said as such in its source (Adult's fnlwgt upper
+# bound is the one left: no documentation found gives it).
 
 _UCI_NAMES = "UCI adult.names (Becker & Kohavi 1996, doi:10.24432/C5XW20)"
 
@@ -80,9 +81,16 @@ ADULT_CATEGORIES: dict[str, list[str]] = {
     "income": [">50K", "<=50K"],
 }
 
-_DOMAIN = ("round domain bound declared by the project (adult.names documents the column as 'continuous' with no "
-           "range; chosen with knowledge of Adult, see NOTES.md: a deployment takes its bounds from its own "
-           "data dictionary)")
+# adult.names: "A set of reasonably clean records was extracted using the following conditions:
+# ((AAGE>16) && (AGI>100) && (AFNLWGT>1) && (HRSWK>0))" -- documented lower bounds of age, fnlwgt and hours.
+_EXTRACTION = f"{_UCI_NAMES}: the extraction conditions ((AAGE>16) && (AGI>100) && (AFNLWGT>1) && (HRSWK>0))"
+# Upper bounds: the CPS (Adult's source: the March 1994 Current Population Survey) as IPUMS-CPS documents its
+# variables (Flood et al., IPUMS CPS, cps.ipums.org); the Census Bureau's 1994 codebook itself was not found in
+# the sources searched, so these cite IPUMS's documentation of the same survey fields.
+_IPUMS = "IPUMS-CPS variable documentation (cps.ipums.org)"
+_PROJECT = ("no documented upper value found (adult.names calls the column 'continuous' with no range; the CPS "
+            "documentation searched gives none): the upper bound is the project's round domain bound, chosen with "
+            "knowledge of Adult (NOTES.md); a deployment takes its bounds from its own data dictionary")
 
 
 def _col(name: str, kind: str, *, integer: bool = False, log: bool = False, point_masses: tuple = (),
@@ -101,9 +109,9 @@ def _adult_col(name: str, kind: str, **kw: Any) -> dict[str, Any]:
 ADULT_SCHEMA: dict[str, Any] = {
     "target": "income", "problem_type": "classification",
     "columns": [
-        _adult_col("age", "general", integer=True, bounds=(0, 100)),
+        _adult_col("age", "general", integer=True, bounds=(17, 90)),
         _adult_col("workclass", "categorical"),
-        _adult_col("fnlwgt", "continuous", integer=True, log=True, bounds=(0, 2_000_000)),
+        _adult_col("fnlwgt", "continuous", integer=True, log=True, bounds=(1, 2_000_000)),
         _adult_col("education", "categorical"),
         _adult_col("education-num", "general", integer=True, bounds=(1, 16)),
         _adult_col("marital-status", "categorical"),
@@ -111,20 +119,28 @@ ADULT_SCHEMA: dict[str, Any] = {
         _adult_col("relationship", "categorical"),
         _adult_col("race", "categorical"),
         _adult_col("sex", "categorical"),
-        _adult_col("capital-gain", "mixed", integer=True, log=True, point_masses=(0.0,), bounds=(0, 100_000)),
-        _adult_col("capital-loss", "mixed", integer=True, log=True, point_masses=(0.0,), bounds=(0, 5_000)),
-        _adult_col("hours-per-week", "continuous", integer=True, bounds=(0, 100)),
+        _adult_col("capital-gain", "mixed", integer=True, log=True, point_masses=(0.0,), bounds=(0, 99_999)),
+        _adult_col("capital-loss", "mixed", integer=True, log=True, point_masses=(0.0,), bounds=(0, 99_999)),
+        _adult_col("hours-per-week", "continuous", integer=True, bounds=(1, 99)),
         _adult_col("native-country", "categorical"),
         _adult_col("income", "categorical"),
     ],
     "meta": {"sources": {
         **{c: f"{_UCI_NAMES}: the attribute's value list" for c in ADULT_CATEGORIES},
-        "age": f"{_DOMAIN}; ages are whole years",
-        "fnlwgt": f"{_DOMAIN}; a CPS sampling weight, non-negative",
+        "age": f"low 17: {_EXTRACTION} (AAGE>16, whole years); high 90: {_IPUMS}, the CPS age variable of "
+               "1985_07-2002 in the monthly files, March included (cps.ipums.org/cps-action/variables/466839): "
+               "'Ages are top coded at 90 for July 1985-December 2002'",
+        "fnlwgt": f"low 1: {_EXTRACTION} (AFNLWGT>1); high 2,000,000: {_PROJECT}",
         "education-num": f"{_UCI_NAMES}: 16 education levels, numbered 1..16",
-        "capital-gain": f"{_DOMAIN}; non-negative amounts, a point mass at 0",
-        "capital-loss": f"{_DOMAIN}; non-negative amounts, a point mass at 0",
-        "hours-per-week": f"{_DOMAIN}; whole hours",
+        "capital-gain": f"low 0: amounts of net capital gain, {_IPUMS} CAPGAIN ('Both CAPLOSS and CAPGAIN report "
+                        "net losses and gains, respectively; at least one of them is always zero'); high 99,999: "
+                        "the same page codes the amount in five digits ('99999 = N.I.U.', '99997 = Top Code'), "
+                        "so no recorded amount exceeds 99,999",
+        "capital-loss": f"low 0: amounts of net capital loss, {_IPUMS} CAPLOSS (as CAPGAIN); high 99,999: the same "
+                        "page codes the amount in five digits ('99999 = N.I.U.'; no topcode below it is documented), "
+                        "so the bound is the field's range: wide, which costs a DP fit resolution, not validity",
+        "hours-per-week": f"low 1: {_EXTRACTION} (HRSWK>0, whole hours); high 99: {_IPUMS} UH_HOURS_A4 ('Hours "
+                          "worked last week at all jobs - 1994-2025', ASEC: a 2-digit variable, '99 = 99+')",
         "kinds": "the column kinds, integer and log flags are modelling choices declared here (CTAB-GAN+'s "
                  "encoders), not inferred",
     }},

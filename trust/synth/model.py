@@ -34,12 +34,13 @@ the strict validation.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -472,7 +473,8 @@ class CTABGANPlus(BaseEstimator):
     # fit
     # ------------------------------------------------------------------------------------------
     def fit(self, df: pd.DataFrame, schema: TableSchema | Mapping[str, Any] | None = None, target: str | None = None,
-            problem_type: str | None = None) -> "CTABGANPlus":
+            problem_type: str | None = None,
+            on_epoch_end: Callable[["EpochView", int], None] | None = None) -> "CTABGANPlus":
         """Fit the transformer and the GAN on ``df``.
 
         Args:
@@ -481,6 +483,13 @@ class CTABGANPlus(BaseEstimator):
                 (:func:`~trust.data.schema.infer_schema`), which a DP fit refuses: under DP pass a declared schema.
             target: the downstream target column (overrides the schema's).
             problem_type: ``classification`` or ``regression`` (default: from the schema / the target's kind).
+            on_epoch_end: called as ``on_epoch_end(view, epoch)`` after each epoch (``epoch`` counts from 1), e.g.
+                to score the model mid-fit. ``view`` is an :class:`EpochView`: ``view.sample(...)`` samples as the
+                fitted model's :meth:`sample` would if training stopped here (the averaged generator weights, the
+                BatchNorm statistics refreshed for them), from a copy of the generator, so training is unchanged:
+                the call runs with the torch random state saved and restored, and nothing in it draws from the
+                training's random streams (same seed, same model with or without the callback). Under DP the view
+                is post-processing of the generator (no privacy cost). The view is valid only during the call.
 
         Returns:
             self
@@ -509,7 +518,7 @@ class CTABGANPlus(BaseEstimator):
         self.sample_rows_ = plan.n_dp if plan is not None else len(df)
         with _seeded_torch(fork_seed(rng), device):
             st = self._setup(torch.as_tensor(X, dtype=torch.float32, device=device), schema, plan, rng, ledger)
-            self._train(st, rng)
+            self._train(st, rng, on_epoch_end)
             self._finish(st, rng, ledger)
         return self
 
@@ -610,9 +619,12 @@ class CTABGANPlus(BaseEstimator):
         self.aux_privacy_ = run.figures()
         return aux
 
-    def _train(self, st: _Training, rng: np.random.Generator) -> None:
+    def _train(self, st: _Training, rng: np.random.Generator,
+               on_epoch_end: Callable[["EpochView", int], None] | None = None) -> None:
         from tqdm.auto import tqdm
 
+        if on_epoch_end is not None and not callable(on_epoch_end):
+            raise ConfigError(f"on_epoch_end must be a function (view, epoch), not a {type(on_epoch_end).__name__}")
         history: list[dict[str, float]] = []
         epoch_seconds: list[float] = []
         epoch_cpu: list[float] = []
@@ -626,6 +638,16 @@ class CTABGANPlus(BaseEstimator):
             epoch_cpu.append(time.process_time() - c_epoch)
             bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()
                              if k in ("critic", "generator", "cond", "critic_fake")})
+            if on_epoch_end is not None:
+                # the callback may draw from torch's global generators (sampling does): save and restore them,
+                # so the training's stream is untouched; the view copies the generator, never the live one
+                view = EpochView(self, st, _epoch + 1, history)
+                devices = [st.device.index or 0] if st.device.type == "cuda" else []
+                try:
+                    with torch.random.fork_rng(devices=devices):
+                        on_epoch_end(view, _epoch + 1)
+                finally:
+                    view._close()
         bar.close()
         self.loss_history_ = history
         self.epoch_seconds_ = epoch_seconds
@@ -789,6 +811,18 @@ class CTABGANPlus(BaseEstimator):
             self.plan_ = st.plan
             self.privacy_.update(run.figures())
         self.ledger_ = ledger
+
+    def _averaged_copy(self, st: _Training, rng: np.random.Generator) -> nn.Module:
+        """A copy of the generator as :meth:`_finish` would leave it now (averaged weights, BatchNorm statistics
+        refreshed with ``rng``), for :class:`EpochView`; the live generator and EMA are not touched."""
+        G = copy.deepcopy(st.G)
+        if st.ema is not None:
+            with torch.no_grad():
+                for p, a in zip(G.parameters(), st.ema):
+                    p.copy_(a)
+            self._refresh_batchnorm(G, st.sampler, st.batch, rng)
+        G.eval()
+        return G
 
     def _refresh_batchnorm(self, G: nn.Module, sampler: CondSampler, batch: int, rng: np.random.Generator,
                            rounds: int = 20) -> None:
@@ -984,4 +1018,44 @@ class CTABGANPlus(BaseEstimator):
         return self
 
 
-__all__ = ["CTABGANPlus", "resolve_device", "DEVICES"]
+class EpochView:
+    """What ``CTABGANPlus.fit(on_epoch_end=...)`` hands its callback after each epoch: the model as it would be if
+    training stopped now, for sampling only. Valid only during the callback.
+
+    Attributes:
+        epoch: epochs completed (from 1).
+        loss_history_: the per-epoch mean losses so far (a copy).
+    """
+
+    def __init__(self, model: CTABGANPlus, st: _Training, epoch: int, history: list[dict[str, float]]) -> None:
+        self.epoch = epoch
+        self.loss_history_ = [dict(h) for h in history]
+        self._model, self._st, self._open = model, st, True
+        self._frozen: CTABGANPlus | None = None
+
+    def _close(self) -> None:
+        self._open, self._st, self._frozen = False, None, None
+
+    def sample(self, n: int | None = None, conditions: Mapping[str, Any] | None = None,
+               random_state: int | None = None) -> pd.DataFrame:
+        """:meth:`CTABGANPlus.sample` on the current state (the BatchNorm refresh of the averaged weights draws
+        from this call's ``random_state``, never from the training's streams)."""
+        if not self._open:
+            raise ConfigError("an EpochView is valid only inside the on_epoch_end call it was given to; sample "
+                              "there, or from the fitted model after fit")
+        model = self._model
+        if self._frozen is None:
+            st = self._st
+            rng = check_random_state(random_state if random_state is not None else model.random_state)
+            with _seeded_torch(fork_seed(rng), st.device):
+                G = model._averaged_copy(st, rng)
+            view = copy.copy(model)   # the settings; the sampling state below is this epoch's
+            tr = model.transformer_
+            blocks = [(b.start, b.end) for b in tr.cond_blocks_]
+            view.generator_, view.layout_ = G, st.layout
+            view.sampler_ = CondSampler(blocks, [b.counts for b in tr.cond_blocks_])
+            self._frozen = view
+        return self._frozen.sample(n, conditions=conditions, random_state=random_state)
+
+
+__all__ = ["CTABGANPlus", "EpochView", "resolve_device", "DEVICES"]
