@@ -29,6 +29,12 @@ message names no private figure).
 Not protected: the schema (declared, public), the number of columns and the settings; tuning the
 settings on the same private data is not accounted for (Papernot and Steinke 2022).
 
+Adaptive defaults (``batch_size="auto"``, ``epochs="auto"``, the defaults of :class:`CTABGANPlus`):
+:func:`auto_schedule` picks the batch size and the epochs from the row count, under DP the DP row count
+``n_dp`` and the public budget (``epsilon``, ``delta``) only, never the exact ``n``; :func:`resolve_schedule`
+applies it to the settings (an explicit integer wins) and the plan carries the result
+(:attr:`PrivacyPlan.schedule`).
+
 Ledger conventions: one :class:`~trust.privacy.LedgerEntry` per release, built in one place
 (:meth:`trust.privacy.dpsgd.DPSGDPlan.ledger_entry` for the DP-SGD runs); ``sample_rate`` and
 ``steps`` are the plan's (so ``batch / q`` gives ``n_dp``, never ``n``); no data hash, exact count or
@@ -37,11 +43,86 @@ timing; ``noise_source`` says whether the noise came from OS entropy or the inse
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from trust.errors import ConfigError
 from trust.privacy.dpsgd import DPSGDPlan, plan_dpsgd
+
+AUTO = "auto"
+#: :func:`auto_schedule`'s constants (one place, so the rule can be re-tuned): the paper's batch and epochs
+#: (Adult-sized tables keep them), the fewest steps per epoch before the batch shrinks, the smallest batch,
+#: and the fewest critic steps of a fit (150 epochs x 30 steps).
+PAPER_BATCH = 500
+PAPER_EPOCHS = 150
+MIN_STEPS_PER_EPOCH = 30
+MIN_BATCH = 50
+MIN_STEPS = PAPER_EPOCHS * MIN_STEPS_PER_EPOCH
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The batch size and epochs a fit trains with (:func:`resolve_schedule`).
+
+    Attributes:
+        batch_size: rows per step (under DP the expected batch before the cap at ``n_dp``).
+        epochs: training epochs.
+        reason: one line saying what was chosen and why, e.g. ``"small table: batch 100, 150 epochs, 4,500 steps"``.
+    """
+
+    batch_size: int
+    epochs: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"batch_size": self.batch_size, "epochs": self.epochs, "reason": self.reason}
+
+
+def auto_schedule(n_rows: int, epsilon: float | None = None, delta: float | None = None,
+                  batch_size: int | None = None) -> tuple[int, int]:
+    """The adaptive ``(batch_size, epochs)`` for a table of ``n_rows`` rows (under DP: the DP row count).
+
+    Rule (DP-SGD reasoning and measurements in ``benchmarks/README.md``, "Small tables"):
+
+    * ``batch = clip(10 * floor(n / 300), MIN_BATCH, PAPER_BATCH)`` (300 = 10 x ``MIN_STEPS_PER_EPOCH``): the
+      paper's 500 while an epoch still has at least 30 steps (``n >= 15,000``: Adult's 19,536 training rows
+      keep 500), else ``n / 30`` rounded down to tens (at least 30 steps an epoch), at least 50. A GAN learns per step: at batch 500 a 3,000-row
+      table gets 6 steps an epoch, 900 in 150 epochs, where Adult gets 5,850.
+    * ``epochs = max(PAPER_EPOCHS, ceil(MIN_STEPS / steps_per_epoch(n, batch)))``: 150, raised when the
+      batch leaves fewer than 30 steps an epoch, so that a fit takes at least 4,500 steps.
+
+    ``batch_size`` (an explicit batch) gives the epochs for that batch. ``epsilon`` and ``delta`` are taken
+    so that the rule may depend on the public budget; today it does not.
+    Under DP a smaller batch at the same number of steps hardly changes the noise per step: with Poisson
+    rate ``q = b / n`` and ``T`` steps at a fixed epsilon the accountant's sigma grows about like
+    ``q * sqrt(T)``, so ``b / sigma`` (the signal-to-noise ratio of a step's mean gradient) depends on ``n``,
+    ``epsilon`` and ``T`` but barely on ``b`` (measured with the accountant; ``benchmarks/README.md``).
+    """
+    n = max(2, int(n_rows))
+    batch = int(batch_size) if batch_size is not None else \
+        min(PAPER_BATCH, max(MIN_BATCH, 10 * (n // (10 * MIN_STEPS_PER_EPOCH))))
+    epochs = max(PAPER_EPOCHS, math.ceil(MIN_STEPS / steps_per_epoch(n, batch)))
+    return batch, int(epochs)
+
+
+def resolve_schedule(settings: Any, n_rows: int) -> Schedule:
+    """``settings.batch_size`` and ``settings.epochs`` with ``"auto"`` replaced by :func:`auto_schedule`.
+
+    ``n_rows`` is the exact count without DP and the DP row count under DP (the only count the caller may
+    pass then); an explicit integer wins (an explicit batch with ``epochs="auto"``: the epochs for that batch).
+    """
+    auto_b, auto_e = settings.batch_size == AUTO, settings.epochs == AUTO
+    batch, epochs = auto_schedule(n_rows, settings.epsilon, settings.delta,
+                                  batch_size=None if auto_b else int(settings.batch_size))
+    if not auto_e:
+        epochs = int(settings.epochs)
+    what = f"batch {batch}{'' if auto_b else ' (set)'}, {epochs} epochs{'' if auto_e else ' (set)'}"
+    if not (auto_b or auto_e):
+        return Schedule(batch, epochs, what)
+    steps = epochs * steps_per_epoch(max(2, int(n_rows)), batch)
+    why = "small table" if batch < PAPER_BATCH or epochs > PAPER_EPOCHS else "the paper's defaults"
+    return Schedule(batch, epochs, f"{why}: {what}, {steps:,} steps")
 
 
 @dataclass(frozen=True)
@@ -53,12 +134,14 @@ class PrivacyPlan:
         metadata_epsilon: epsilon of the histogram release (delta 0).
         critic: the critic's DP-SGD run.
         aux: the auxiliary model's DP-SGD run, or None.
+        schedule: the batch size and epochs, resolved from the settings and ``n_dp``.
     """
 
     n_dp: int
     metadata_epsilon: float
     critic: DPSGDPlan
     aux: DPSGDPlan | None
+    schedule: Schedule
 
     @property
     def batch(self) -> int:
@@ -67,7 +150,7 @@ class PrivacyPlan:
 
     @property
     def steps_per_epoch(self) -> int:
-        return steps_per_epoch(self.n_dp, self.batch)
+        return steps_per_epoch(self.n_dp, self.schedule.batch_size)
 
     @property
     def epsilon_targets(self) -> dict[str, float]:
@@ -103,26 +186,28 @@ def plan_privacy(settings: Any, n_dp: int, use_aux: bool) -> PrivacyPlan:
     if settings.delta >= 1.0 / n_dp:
         raise ConfigError(f"delta={settings.delta:g} is not below 1/n for this table's DP row count: such a delta "
                           "allows releasing whole rows; use delta well below 1/n (e.g. 1e-5, or 1e-7 for small tables)")
-    batch = min(int(settings.batch_size), n_dp)
+    sched = resolve_schedule(settings, n_dp)   # "auto" from n_dp and the public budget only
+    batch = min(sched.batch_size, n_dp)
     q = batch / n_dp
-    spe = steps_per_epoch(n_dp, settings.batch_size)
+    spe = steps_per_epoch(n_dp, sched.batch_size)
     delta_critic = settings.delta / 2 if use_aux else settings.delta
     common = dict(sample_rate=q, accountant=settings.accountant, max_grad_norm=float(settings.max_grad_norm),
                   expected_batch_size=batch)
     eps_meta = metadata_epsilon(settings)
     if settings.epsilon is not None:
         eps_aux = settings.epsilon * settings.aux_epsilon_fraction if use_aux else 0.0
-        critic = plan_dpsgd(epsilon=settings.epsilon - eps_meta - eps_aux, steps=settings.epochs * spe,
+        critic = plan_dpsgd(epsilon=settings.epsilon - eps_meta - eps_aux, steps=sched.epochs * spe,
                             delta=delta_critic, what="the critic's", **common)
         aux = plan_dpsgd(epsilon=eps_aux, steps=settings.aux_epochs * spe, delta=settings.delta / 2,
                          what="the auxiliary model's (raise aux_epsilon_fraction, use accountant='prv', or set "
                               "aux_epsilon_fraction=0)", **common) if use_aux else None
     else:
         sigma = float(settings.noise_multiplier)
-        critic = plan_dpsgd(noise_multiplier=sigma, steps=settings.epochs * spe, delta=delta_critic, **common)
+        critic = plan_dpsgd(noise_multiplier=sigma, steps=sched.epochs * spe, delta=delta_critic, **common)
         aux = plan_dpsgd(noise_multiplier=sigma, steps=settings.aux_epochs * spe, delta=settings.delta / 2,
                          **common) if use_aux else None
-    return PrivacyPlan(n_dp, eps_meta, critic, aux)
+    return PrivacyPlan(n_dp, eps_meta, critic, aux, sched)
 
 
-__all__ = ["PrivacyPlan", "plan_privacy", "metadata_epsilon", "steps_per_epoch"]
+__all__ = ["PrivacyPlan", "plan_privacy", "metadata_epsilon", "steps_per_epoch", "Schedule", "auto_schedule",
+           "resolve_schedule", "AUTO"]
