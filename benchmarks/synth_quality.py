@@ -125,8 +125,8 @@ def main() -> None:
             syn = model.sample(len(train))
             rep = model.privacy_report()
             extra = {"epsilon": rep["epsilon"], "critic_noise_multiplier": rep["noise_multiplier"],
-                     "batch_size": getattr(model, "batch_size_", args.batch_size),
-                     "epochs": getattr(model, "epochs_", args.epochs), "steps": model.steps_}
+                     "batch_size": model.batch_size_,
+                     "epochs": model.epochs_, "steps": model.steps_}
         fit_s = time.perf_counter() - t
         u = ml_utility(train, test, syn, schema, random_state=args.seed,
                        trtr=None if trtr is None else {k[5:]: v for k, v in trtr.items()})
