@@ -59,6 +59,10 @@ PAPER_EPOCHS = 150
 MIN_STEPS_PER_EPOCH = 30
 MIN_BATCH = 50
 MIN_STEPS = PAPER_EPOCHS * MIN_STEPS_PER_EPOCH
+#: Under DP: the step budget ``(n_dp * critic_epsilon / DP_ROWS_PER_STEP_ROOT) ** 2``. 140 keeps the critic's
+#: per-step signal-to-noise ratio b / sigma near 34 (by the accountant at delta 1e-5: Adult's 5,850 steps at
+#: epsilon 1, where TSTR AUC is 0.818); see :func:`auto_schedule`.
+DP_ROWS_PER_STEP_ROOT = 140.0
 
 
 @dataclass(frozen=True)
@@ -79,49 +83,69 @@ class Schedule:
         return {"batch_size": self.batch_size, "epochs": self.epochs, "reason": self.reason}
 
 
-def auto_schedule(n_rows: int, epsilon: float | None = None, delta: float | None = None,
+def auto_steps(n_rows: int, critic_epsilon: float | None = None) -> int:
+    """The step budget of :func:`auto_schedule`: ``MIN_STEPS`` (4,500), under DP at most
+    ``(n_dp * critic_epsilon / DP_ROWS_PER_STEP_ROOT) ** 2`` (at least 1)."""
+    if critic_epsilon is None:
+        return MIN_STEPS
+    return max(1, min(MIN_STEPS, int((max(2, int(n_rows)) * float(critic_epsilon) / DP_ROWS_PER_STEP_ROOT) ** 2)))
+
+
+def auto_schedule(n_rows: int, critic_epsilon: float | None = None,
                   batch_size: int | None = None) -> tuple[int, int]:
-    """The adaptive ``(batch_size, epochs)`` for a table of ``n_rows`` rows (under DP: the DP row count).
+    """The adaptive ``(batch_size, epochs)`` for a table of ``n_rows`` rows (under DP: the DP row count ``n_dp``).
 
-    Rule (DP-SGD reasoning and measurements in ``benchmarks/README.md``, "Small tables"):
+    Rule (measurements in ``benchmarks/README.md``, "Small tables"), with ``T = auto_steps(n, critic_epsilon)``:
 
-    * ``batch = clip(10 * floor(n / 300), MIN_BATCH, PAPER_BATCH)`` (300 = 10 x ``MIN_STEPS_PER_EPOCH``): the
-      paper's 500 while an epoch still has at least 30 steps (``n >= 15,000``: Adult's 19,536 training rows
-      keep 500), else ``n / 30`` rounded down to tens (at least 30 steps an epoch), at least 50. A GAN learns per step: at batch 500 a 3,000-row
-      table gets 6 steps an epoch, 900 in 150 epochs, where Adult gets 5,850.
-    * ``epochs = max(PAPER_EPOCHS, ceil(MIN_STEPS / steps_per_epoch(n, batch)))``: 150, raised when the
-      batch leaves fewer than 30 steps an epoch, so that a fit takes at least 4,500 steps.
+    * ``batch = clip(10 * floor(PAPER_EPOCHS * n / (10 * T)), MIN_BATCH, PAPER_BATCH)``: the batch whose 150
+      epochs take ``T`` steps, rounded down to tens, between 50 and 500;
+    * ``epochs = max(PAPER_EPOCHS, ceil(T / steps_per_epoch(n, batch)))``: 150, more only when even batch 50
+      leaves fewer than ``T`` steps in 150 epochs.
 
-    ``batch_size`` (an explicit batch) gives the epochs for that batch. ``epsilon`` and ``delta`` are taken
-    so that the rule may depend on the public budget; today it does not.
-    Under DP a smaller batch at the same number of steps hardly changes the noise per step: with Poisson
-    rate ``q = b / n`` and ``T`` steps at a fixed epsilon the accountant's sigma grows about like
-    ``q * sqrt(T)``, so ``b / sigma`` (the signal-to-noise ratio of a step's mean gradient) depends on ``n``,
-    ``epsilon`` and ``T`` but barely on ``b`` (measured with the accountant; ``benchmarks/README.md``).
+    Without DP ``T`` is 4,500 (150 epochs of 30 steps), so ``batch = n / 30`` rounded down to tens: the paper's
+    500 from 15,000 rows (Adult's 19,536 training rows keep 500 and 150 epochs), 100 for 3,000 rows. A GAN
+    learns per step: at batch 500 a 3,000-row table trains 900 steps in 150 epochs, where Adult trains 5,850.
+
+    Under DP, ``critic_epsilon`` (the critic's share of a public ``epsilon`` target, from the settings) also
+    bounds ``T`` by ``(n_dp * critic_epsilon / 140) ** 2``. DP-SGD's per-step signal-to-noise ratio ``b /
+    sigma`` (the mean clipped gradient against the noise on it) is, for Poisson rate ``q = b / n`` and ``T``
+    steps at a fixed epsilon, nearly independent of ``b`` and falls like ``n * epsilon / sqrt(T)`` (by the
+    accountant: 3,000 rows, critic epsilon 1.5: 37 at 900 steps, 16 at 4,500, whatever the batch), so more
+    steps are noisier steps. The bound keeps ``b / sigma`` near 34, what Adult's 150 epochs at epsilon 1 have;
+    a smaller budget thus gives fewer, larger (less noisy) batches, up to 500 at 150 epochs, never fewer
+    than 150 epochs. Adult-sized tables (``n >= 15,000``) keep 500 and 150 epochs at every budget, since
+    ``T <= 4,500``. With an explicit ``noise_multiplier`` (no epsilon target) the non-DP rule applies.
+
+    ``batch_size`` (an explicit batch) gives the epochs for that batch. ``n_rows`` is the DP row count under
+    DP, never the exact one (:func:`resolve_schedule`).
     """
     n = max(2, int(n_rows))
+    steps = auto_steps(n, critic_epsilon)
     batch = int(batch_size) if batch_size is not None else \
-        min(PAPER_BATCH, max(MIN_BATCH, 10 * (n // (10 * MIN_STEPS_PER_EPOCH))))
-    epochs = max(PAPER_EPOCHS, math.ceil(MIN_STEPS / steps_per_epoch(n, batch)))
+        min(PAPER_BATCH, max(MIN_BATCH, 10 * ((PAPER_EPOCHS * n) // (10 * steps))))
+    epochs = max(PAPER_EPOCHS, math.ceil(steps / steps_per_epoch(n, batch)))
     return batch, int(epochs)
 
 
-def resolve_schedule(settings: Any, n_rows: int) -> Schedule:
+def resolve_schedule(settings: Any, n_rows: int, critic_epsilon: float | None = None) -> Schedule:
     """``settings.batch_size`` and ``settings.epochs`` with ``"auto"`` replaced by :func:`auto_schedule`.
 
     ``n_rows`` is the exact count without DP and the DP row count under DP (the only count the caller may
-    pass then); an explicit integer wins (an explicit batch with ``epochs="auto"``: the epochs for that batch).
+    pass then); ``critic_epsilon`` the critic's share of the epsilon target under DP (:func:`plan_privacy`).
+    An explicit integer wins (an explicit batch with ``epochs="auto"``: the epochs for that batch).
     """
     auto_b, auto_e = settings.batch_size == AUTO, settings.epochs == AUTO
-    batch, epochs = auto_schedule(n_rows, settings.epsilon, settings.delta,
-                                  batch_size=None if auto_b else int(settings.batch_size))
+    batch, epochs = auto_schedule(n_rows, critic_epsilon, batch_size=None if auto_b else int(settings.batch_size))
     if not auto_e:
         epochs = int(settings.epochs)
     what = f"batch {batch}{'' if auto_b else ' (set)'}, {epochs} epochs{'' if auto_e else ' (set)'}"
     if not (auto_b or auto_e):
         return Schedule(batch, epochs, what)
     steps = epochs * steps_per_epoch(max(2, int(n_rows)), batch)
-    why = "small table" if batch < PAPER_BATCH or epochs > PAPER_EPOCHS else "the paper's defaults"
+    if batch == PAPER_BATCH and epochs == PAPER_EPOCHS:
+        why = "the paper's defaults"
+    else:
+        why = "small table" + (" and DP budget" if auto_steps(n_rows, critic_epsilon) < MIN_STEPS else "")
     return Schedule(batch, epochs, f"{why}: {what}, {steps:,} steps")
 
 
@@ -186,17 +210,18 @@ def plan_privacy(settings: Any, n_dp: int, use_aux: bool) -> PrivacyPlan:
     if settings.delta >= 1.0 / n_dp:
         raise ConfigError(f"delta={settings.delta:g} is not below 1/n for this table's DP row count: such a delta "
                           "allows releasing whole rows; use delta well below 1/n (e.g. 1e-5, or 1e-7 for small tables)")
-    sched = resolve_schedule(settings, n_dp)   # "auto" from n_dp and the public budget only
+    eps_meta = metadata_epsilon(settings)
+    eps_aux = settings.epsilon * settings.aux_epsilon_fraction if settings.epsilon is not None and use_aux else 0.0
+    eps_critic = settings.epsilon - eps_meta - eps_aux if settings.epsilon is not None else None
+    sched = resolve_schedule(settings, n_dp, eps_critic)   # "auto" from n_dp and the public budget only
     batch = min(sched.batch_size, n_dp)
     q = batch / n_dp
     spe = steps_per_epoch(n_dp, sched.batch_size)
     delta_critic = settings.delta / 2 if use_aux else settings.delta
     common = dict(sample_rate=q, accountant=settings.accountant, max_grad_norm=float(settings.max_grad_norm),
                   expected_batch_size=batch)
-    eps_meta = metadata_epsilon(settings)
     if settings.epsilon is not None:
-        eps_aux = settings.epsilon * settings.aux_epsilon_fraction if use_aux else 0.0
-        critic = plan_dpsgd(epsilon=settings.epsilon - eps_meta - eps_aux, steps=sched.epochs * spe,
+        critic = plan_dpsgd(epsilon=eps_critic, steps=sched.epochs * spe,
                             delta=delta_critic, what="the critic's", **common)
         aux = plan_dpsgd(epsilon=eps_aux, steps=settings.aux_epochs * spe, delta=settings.delta / 2,
                          what="the auxiliary model's (raise aux_epsilon_fraction, use accountant='prv', or set "
@@ -210,4 +235,4 @@ def plan_privacy(settings: Any, n_dp: int, use_aux: bool) -> PrivacyPlan:
 
 
 __all__ = ["PrivacyPlan", "plan_privacy", "metadata_epsilon", "steps_per_epoch", "Schedule", "auto_schedule",
-           "resolve_schedule", "AUTO"]
+           "resolve_schedule", "auto_steps", "AUTO"]
