@@ -203,15 +203,19 @@ class CTABGANPlus(BaseEstimator):
     ``delta`` must be below ``1 / n_dp``.
 
     Args:
-        epochs: training epochs (paper: 150), or ``"auto"`` (default): 150, more when the table is so small that
-            even the smallest automatic batch leaves fewer than 30 steps an epoch (at least 4,500 steps in all).
+        epochs: training epochs (paper: 150), or ``"auto"`` (default): 150, more only on tables so small that even
+            batch 50 leaves fewer than the step budget below in 150 epochs.
         batch_size: rows per step (paper: 500; the expected batch size under Poisson sampling), or ``"auto"``
-            (default): 500 for tables of at least 15,000 rows (Adult keeps the paper's 500 and 150 epochs), else
-            ``n / 30`` rounded down to tens and at least 50, so that an epoch keeps at least 30 steps. Under DP
-            ``n`` is the DP row count of the histogram release, never the exact count. The rule is
-            :func:`trust.synth.plan.auto_schedule` (deviation from the paper's fixed 500: at batch 500 a 3,000-row
-            table trains 6 steps an epoch; measured in ``benchmarks/README.md``, "Small tables"); explicit
-            integers win. The resolved values are :attr:`batch_size_`, :attr:`epochs_` and :attr:`schedule_`.
+            (default): the batch whose 150 epochs take a step budget ``T``, rounded down to tens, between 50 and
+            500. Without DP ``T`` is 4,500, so the batch is ``n / 30`` (Adult's 19,536 training rows keep the
+            paper's 500 and 150 epochs; 3,000 rows get 100). Under DP ``n`` is the DP row count of the histogram
+            release, never the exact count, and ``T`` is also at most ``(n_dp * critic_epsilon / 140) ** 2`` (the
+            critic's share of ``epsilon``): more steps at a fixed budget means more noise per step, and the bound
+            keeps the per-step signal-to-noise ratio near Adult's at epsilon 1, so a small budget gets fewer,
+            larger batches (Adult-sized tables keep 500 and 150 epochs at any budget). The rule is
+            :func:`trust.synth.plan.auto_schedule` (deviation from the paper's fixed 500; measured in
+            ``benchmarks/README.md``, "Small tables"); explicit integers win. The resolved values are
+            :attr:`batch_size_`, :attr:`epochs_` and :attr:`schedule_`.
         epsilon: total privacy budget (None: no DP unless ``noise_multiplier`` is set).
         delta: total delta (split between the DP-SGD runs; the histogram release has delta 0).
         noise_multiplier: explicit critic noise multiplier instead of an ``epsilon`` target.

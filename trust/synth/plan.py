@@ -31,7 +31,8 @@ settings on the same private data is not accounted for (Papernot and Steinke 202
 
 Adaptive defaults (``batch_size="auto"``, ``epochs="auto"``, the defaults of :class:`CTABGANPlus`):
 :func:`auto_schedule` picks the batch size and the epochs from the row count, under DP the DP row count
-``n_dp`` and the public budget (``epsilon``, ``delta``) only, never the exact ``n``; :func:`resolve_schedule`
+``n_dp`` and the public budget (the critic's share of the ``epsilon`` target; the calibration is at delta
+1e-5, and delta enters the accountant only through a logarithm) only, never the exact ``n``; :func:`resolve_schedule`
 applies it to the settings (an explicit integer wins) and the plan carries the result
 (:attr:`PrivacyPlan.schedule`).
 
