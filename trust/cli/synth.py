@@ -35,11 +35,11 @@ def fit(
     no_dp: bool = typer.Option(False, "--no-dp", help="Train without differential privacy (say so explicitly)."),
     schema_file: Optional[Path] = typer.Option(None, "--schema", help="A reviewed schema.json (required under DP; "
                                                                        "draft one with `trust data schema draft`)."),
-    epochs: str = typer.Option("auto", "--epochs", help="Training epochs (paper: 150), or auto: 150, more only on "
-                                                         "tiny tables."),
-    batch_size: str = typer.Option("auto", "--batch-size", help="Rows per step (paper: 500), or auto: adapts to the "
-                                                                "table and the DP budget (500 from 15,000 rows; "
-                                                                "trust.synth.plan.auto_schedule)."),
+    epochs: str = typer.Option("auto", "--epochs", metavar="INT|auto",
+                               help="Training epochs (paper: 150), or auto: 150, more only on tiny tables."),
+    batch_size: str = typer.Option("auto", "--batch-size", metavar="INT|auto",
+                                   help="Rows per step (paper: 500), or auto: adapts to the table and the DP budget "
+                                        "(500 from 15,000 rows; trust.synth.plan.auto_schedule)."),
     architecture: str = typer.Option("mlp", "--architecture", help="mlp (CPU default) or conv (the paper's)."),
     accountant: str = typer.Option("rdp", "--accountant", help="rdp or prv (Opacus)."),
     max_grad_norm: float = typer.Option(1.0, "--max-grad-norm", help="DP-SGD per-sample clipping bound."),

@@ -57,7 +57,8 @@ from trust.privacy.dpsgd import (dp_step, dp_step_summed, make_dp_optimizer, per
 from trust.privacy.ledger import PrivacyLedger
 from trust.privacy.noise import NoiseSource, noise_source
 from trust.synth.networks import ARCHITECTURES, Auxiliary, make_networks
-from trust.synth.plan import AUTO, PrivacyPlan, Schedule, metadata_epsilon, plan_privacy, resolve_schedule, steps_per_epoch
+from trust.synth.plan import (AUTO, PrivacyPlan, Schedule, metadata_epsilon, plan_privacy, resolve_schedule,
+                              steps_per_epoch)
 from trust.synth.sampler import CondSampler
 from trust.synth.trainer import (OutputLayout, critic_loss, critic_per_sample_grads, dp_pairs, information_loss,
                                  mlp_critic_clipped_sum)
@@ -289,7 +290,8 @@ class CTABGANPlus(BaseEstimator):
         ``"auto"`` resolved), schedule_ (a :class:`~trust.synth.plan.Schedule`: those two and one line why).
     """
 
-    def __init__(self, epochs: int | str = "auto", batch_size: int | str = "auto", epsilon: float | None = None, delta: float = 1e-5,
+    def __init__(self, epochs: int | str = "auto", batch_size: int | str = "auto", epsilon: float | None = None,
+                 delta: float = 1e-5,
                  noise_multiplier: float | None = None, accountant: str = "rdp", max_grad_norm: float = 1.0,
                  architecture: str = "mlp", n_critic: int = 1, noise_dim: int = 100,
                  generator_dims: tuple[int, ...] = (256, 256), critic_dims: tuple[int, ...] = (256, 256),
@@ -888,13 +890,15 @@ class CTABGANPlus(BaseEstimator):
         p = self.privacy_
         settings = {"batch_size": self.batch_size_, "epochs": self.epochs_, "schedule": self.schedule_.reason}
         if not p.get("dp"):
-            return {**settings, "dp": False, "epsilon": None, "delta": None, "critic_epsilon": None, "critic_delta": None,
+            return {**settings, "dp": False, "epsilon": None, "delta": None, "critic_epsilon": None,
+                    "critic_delta": None,
                     "accountant": None, "noise_multiplier": None, "sample_rate": None, "steps": self.steps_,
                     "max_grad_norm": None, "noise_sources": [], "entries": [],
                     "sentences": ["No differential privacy: the model was trained without DP-SGD and its transformer "
                                   "read the raw table; treat the synthetic data as derived from personal data."]}
         eps, delta = self.ledger_.total()
-        return {**settings, "dp": True, "epsilon": eps, "delta": delta, "critic_epsilon": p["epsilon"], "critic_delta": p["delta"],
+        return {**settings, "dp": True, "epsilon": eps, "delta": delta, "critic_epsilon": p["epsilon"],
+                "critic_delta": p["delta"],
                 "accountant": p["accountant"], "noise_multiplier": p["noise_multiplier"],
                 "sample_rate": p["sample_rate"], "steps": p["steps"], "max_grad_norm": p["max_grad_norm"],
                 "noise_sources": [e.noise_source for e in self.ledger_],
