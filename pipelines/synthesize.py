@@ -62,8 +62,8 @@ def run() -> None:
         raise ConfigError(f"member '{member}' is not in synthesize.epsilons {epsilons}; add it or pick one of them")
     delta = param(p, "synthesize.delta", float, low=0.0, high=1.0, low_open=True)
     accountant = param(p, "synthesize.accountant", str, choices=["rdp", "prv"])
-    epochs = param(p, "synthesize.epochs", int, low=1)
-    batch_size = param(p, "synthesize.batch_size", int, low=2)
+    epochs = _int_or_auto(p, "synthesize.epochs", 1)
+    batch_size = _int_or_auto(p, "synthesize.batch_size", 2)
     max_rows = param(p, "synthesize.max_train_rows", int, low=50, nullable=True)
     n_synthetic = param(p, "synthesize.synthetic_rows", int, low=1)
     architecture = param(p, "synthesize.architecture", str, choices=["mlp", "conv"])
@@ -122,7 +122,8 @@ def run() -> None:
         # audit trail only (metrics, evidence); no exact count of the private table: not even here
         metrics = {"epsilon": rep["epsilon"] if rep["dp"] else None, "delta": rep["delta"] if rep["dp"] else None,
                    "fit_seconds": fit_s, "sample_seconds": sample_s,
-                   "synthetic_rows": len(synthetic), "steps": model.steps_, "epochs": epochs}
+                   "synthetic_rows": len(synthetic), "steps": model.steps_, "epochs": model.epochs_,
+                   "batch_size": model.batch_size_}
         if rep["dp"]:
             metrics.update({"critic_epsilon": rep["critic_epsilon"], "noise_multiplier": rep["noise_multiplier"],
                             "sample_rate": rep["sample_rate"]})
@@ -153,7 +154,7 @@ def run() -> None:
                          "sources": schema.meta.get("sources", {})},
                      "release": [relpath(stage.out_dir / "synthetic.parquet"), relpath(stage.out_dir / "model"),
                                  "the ledger entries"],
-                     "fit_rows": len(fit_rows), "architecture": architecture,
+                     "fit_rows": len(fit_rows), "architecture": architecture, "schedule": model.schedule_.reason,
                      "not_covered": ([] if rep["dp"] else ["no differential privacy: trained on raw rows"]) +
                                     ["hyperparameters (epochs, learning rate, budget split) were chosen on the "
                                      "private data and are not accounted for"] +
@@ -193,6 +194,14 @@ def declared_bounds(schema, raw):
         sources[col] = f"{OVERRIDE_SOURCE} (registry's source, replaced: {sources.get(col, 'none')})"
     schema.meta["sources"] = sources
     return schema, out
+
+
+def _int_or_auto(p, key, low):
+    """An integer >= ``low`` or ``auto`` (CTABGANPlus's adaptive default, :func:`trust.synth.plan.auto_schedule`)."""
+    value = param(p, key, (int, str), low=low)
+    if isinstance(value, str) and value != "auto":
+        raise ConfigError(f"params.yaml: '{key}' = {value!r} must be an integer >= {low} or auto")
+    return value
 
 
 def _loss_plot(model, path, member):

@@ -61,7 +61,17 @@ def test_dp_fit_writes_a_model_with_its_ledger(table_csv, schema_json, tmp_path,
     assert rep["dp"] and rep["epsilon"] <= 5.0 * 1.01
 
 
+def test_fit_prints_the_batch_and_epochs_it_chose_and_why(table_csv, tmp_path, run_cli):
+    code, _, err = run_cli("synth", "fit", str(table_csv), "--target", "y", "--no-dp", "--epochs", "1", "--quiet",
+                           "--out", str(tmp_path / "m"))
+    assert code in (0, None), err
+    # 300 rows: batch auto is the smallest, 50 (6 steps an epoch); the epochs were set
+    assert "trained with small table: batch 50, 1 epochs (set), 6 steps" in err.splitlines()
+
+
 @pytest.mark.parametrize("args,needle", [
+    (["--target", "y", "--no-dp", "--batch-size", "big"], "--batch-size big must be a positive integer or auto"),
+    (["--target", "y", "--no-dp", "--epochs", "0"], "--epochs 0 must be a positive integer or auto"),
     (["--target", "nope", "--no-dp"], "target 'nope'"),
     (["--target", "y"], "choose --epsilon"),
     (["--target", "y", "--epsilon", "0", "--schema", "SCHEMA"], "--epsilon 0.0 must be"),

@@ -35,8 +35,11 @@ def fit(
     no_dp: bool = typer.Option(False, "--no-dp", help="Train without differential privacy (say so explicitly)."),
     schema_file: Optional[Path] = typer.Option(None, "--schema", help="A reviewed schema.json (required under DP; "
                                                                        "draft one with `trust data schema draft`)."),
-    epochs: int = typer.Option(150, "--epochs", min=1, help="Training epochs (paper: 150)."),
-    batch_size: int = typer.Option(500, "--batch-size", min=1, help="Rows per step (paper: 500)."),
+    epochs: str = typer.Option("auto", "--epochs", metavar="INT|auto",
+                               help="Training epochs (paper: 150), or auto: 150, more only on tiny tables."),
+    batch_size: str = typer.Option("auto", "--batch-size", metavar="INT|auto",
+                                   help="Rows per step (paper: 500), or auto: adapts to the table and the DP budget "
+                                        "(500 from 15,000 rows; trust.synth.plan.auto_schedule)."),
     architecture: str = typer.Option("mlp", "--architecture", help="mlp (CPU default) or conv (the paper's)."),
     accountant: str = typer.Option("rdp", "--accountant", help="rdp or prv (Opacus)."),
     max_grad_norm: float = typer.Option(1.0, "--max-grad-norm", help="DP-SGD per-sample clipping bound."),
@@ -67,6 +70,7 @@ def fit(
     check_finite(epsilon, "--epsilon", positive=True)
     check_finite(delta, "--delta")
     check_finite(max_grad_norm, "--max-grad-norm", positive=True)
+    epochs_v, batch_v = _int_or_auto(epochs, "--epochs"), _int_or_auto(batch_size, "--batch-size")
     check_input_file(data)
     from trust._validation import check_option
     from trust.synth.model import MATMUL_DTYPES, resolve_device
@@ -103,22 +107,34 @@ def fit(
 
     from trust.synth.model import CTABGANPlus
 
-    model = CTABGANPlus(epochs=epochs, batch_size=batch_size, epsilon=epsilon, delta=delta, accountant=accountant,
+    model = CTABGANPlus(epochs=epochs_v, batch_size=batch_v, epsilon=epsilon, delta=delta, accountant=accountant,
                         max_grad_norm=max_grad_norm, architecture=architecture, random_state=seed,
                         dataset_name=dataset or Path(data).stem, device=device, matmul_dtype=matmul_dtype,
                         verbose=show_progress(quiet))
     model.fit(df, schema, target=target)
     model.save(out)
     rep = model.privacy_report()
+    note(f"trained with {model.schedule_.reason}")
     for line in rep["sentences"]:
         note(line)
     note(f"saved the model to {out}")
     write_evidence(ev_path, stage=f"synth-fit-{out.name}", kind="synth", title=f"CTAB-GAN+ fit of {Path(data).name}",
-                   params={"epsilon": epsilon, "delta": delta if epsilon is not None else None, "epochs": epochs,
-                           "batch_size": batch_size, "architecture": architecture, "accountant": accountant},
+                   params={"epsilon": epsilon, "delta": delta if epsilon is not None else None,
+                           "epochs": model.epochs_, "batch_size": model.batch_size_,
+                           "schedule": model.schedule_.reason, "architecture": architecture, "accountant": accountant},
                    metrics={"epsilon": rep["epsilon"], "delta": rep["delta"], "steps": model.steps_},
                    ledger=rep["entries"], details={"dp": rep["dp"], "guarantee": rep["sentences"],
                                                    "model_dir": str(out)})
+
+
+def _int_or_auto(value: str, flag: str) -> int | str:
+    """``auto`` or a positive integer (the adaptive defaults of :func:`trust.synth.plan.auto_schedule`)."""
+    text = value.strip().lower()
+    if text == "auto":
+        return "auto"
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{flag} {value} must be a positive integer or auto (adapts to the table's size)")
+    return int(text)
 
 
 def _parse_conditions(condition: list[str]) -> dict[str, str]:

@@ -59,7 +59,8 @@ from trust.privacy.dpsgd import (dp_step, dp_step_summed, make_dp_optimizer, per
 from trust.privacy.ledger import PrivacyLedger
 from trust.privacy.noise import NoiseSource, noise_source
 from trust.synth.networks import ARCHITECTURES, Auxiliary, make_networks
-from trust.synth.plan import PrivacyPlan, metadata_epsilon, plan_privacy, steps_per_epoch
+from trust.synth.plan import (AUTO, PrivacyPlan, Schedule, metadata_epsilon, plan_privacy, resolve_schedule,
+                              steps_per_epoch)
 from trust.synth.sampler import CondSampler
 from trust.synth.trainer import (OutputLayout, critic_loss, critic_per_sample_grads, dp_pairs, information_loss,
                                  mlp_critic_clipped_sum)
@@ -223,8 +224,19 @@ class CTABGANPlus(BaseEstimator):
     ``delta`` must be below ``1 / n_dp``.
 
     Args:
-        epochs: training epochs (paper: 150).
-        batch_size: rows per step (paper: 500); the expected batch size under Poisson sampling.
+        epochs: training epochs (paper: 150), or ``"auto"`` (default): 150, more only on tables so small that even
+            batch 50 leaves fewer than the step budget below in 150 epochs.
+        batch_size: rows per step (paper: 500; the expected batch size under Poisson sampling), or ``"auto"``
+            (default): the batch whose 150 epochs take a step budget ``T``, rounded down to tens, between 50 and
+            500. Without DP ``T`` is 4,500, so the batch is ``n / 30`` (Adult's 19,536 training rows keep the
+            paper's 500 and 150 epochs; 3,000 rows get 100). Under DP ``n`` is the DP row count of the histogram
+            release, never the exact count, and ``T`` is also at most ``(n_dp * critic_epsilon / 140) ** 2`` (the
+            critic's share of ``epsilon``): more steps at a fixed budget means more noise per step, and the bound
+            keeps the per-step signal-to-noise ratio near Adult's at epsilon 1, so a small budget gets fewer,
+            larger batches (Adult-sized tables keep 500 and 150 epochs at any budget). The rule is
+            :func:`trust.synth.plan.auto_schedule` (deviation from the paper's fixed 500; measured in
+            ``benchmarks/README.md``, "Small tables"); explicit integers win. The resolved values are
+            :attr:`batch_size_`, :attr:`epochs_` and :attr:`schedule_`.
         epsilon: total privacy budget (None: no DP unless ``noise_multiplier`` is set).
         delta: total delta (split between the DP-SGD runs; the histogram release has delta 0).
         noise_multiplier: explicit critic noise multiplier instead of an ``epsilon`` target.
@@ -311,10 +323,12 @@ class CTABGANPlus(BaseEstimator):
         loss_history_ (per-epoch mean losses), sample_rows_ (``sample()``'s default: the DP row count under DP),
         dp_, privacy_ (the DP-SGD figures), plan_ (the :class:`~trust.synth.plan.PrivacyPlan`, DP only),
         steps_, epoch_seconds_ and epoch_cpu_seconds_ (wall and process CPU time per epoch; in memory only, never
-        saved).
+        saved), batch_size_ and epochs_ (the settings trained with, ``"auto"`` resolved), schedule_ (a
+        :class:`~trust.synth.plan.Schedule`: those two and one line why).
     """
 
-    def __init__(self, epochs: int = 150, batch_size: int = 500, epsilon: float | None = None, delta: float = 1e-5,
+    def __init__(self, epochs: int | str = "auto", batch_size: int | str = "auto", epsilon: float | None = None,
+                 delta: float = 1e-5,
                  noise_multiplier: float | None = None, accountant: str = "rdp", max_grad_norm: float = 1.0,
                  architecture: str = "mlp", n_critic: int = 1, noise_dim: int = 100,
                  generator_dims: tuple[int, ...] = (256, 256), critic_dims: tuple[int, ...] = (256, 256),
@@ -379,7 +393,12 @@ class CTABGANPlus(BaseEstimator):
     # validation
     # ------------------------------------------------------------------------------------------
     def _check_params(self) -> None:
-        for k in ("epochs", "batch_size", "n_critic", "noise_dim", "aux_epochs", "max_sample_retries", "pac"):
+        for k in ("epochs", "batch_size"):
+            v = getattr(self, k)
+            if not (isinstance(v, str) and v == AUTO):
+                if isinstance(v, str) or isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                    raise ConfigError(f"{k}={v!r} must be a positive integer or 'auto' (adapts to the table's size)")
+        for k in ("n_critic", "noise_dim", "aux_epochs", "max_sample_retries", "pac"):
             check_scalar(getattr(self, k), k, int, min_val=1)
         for k in ("max_grad_norm", "lr", "tau"):
             check_scalar(getattr(self, k), k, float, min_val=0, include_boundaries="neither")
@@ -516,11 +535,17 @@ class CTABGANPlus(BaseEstimator):
         X = tr.transform(df, random_state=fork_seed(rng))
         self.schema_, self.transformer_, self.dp_ = schema, tr, plan is not None
         self.sample_rows_ = plan.n_dp if plan is not None else len(df)
+        # "auto" batch/epochs: from the DP row count under DP (the plan's), from the exact count without DP
+        self._set_schedule(plan.schedule if plan is not None else resolve_schedule(self, len(df)))
         with _seeded_torch(fork_seed(rng), device):
             st = self._setup(torch.as_tensor(X, dtype=torch.float32, device=device), schema, plan, rng, ledger)
             self._train(st, rng, on_epoch_end)
             self._finish(st, rng, ledger)
         return self
+
+    def _set_schedule(self, sched: Schedule) -> None:
+        self.schedule_ = sched
+        self.batch_size_, self.epochs_ = sched.batch_size, sched.epochs
 
     def _release(self, part: str) -> str:
         return f"{self.release_name or self.dataset_name or 'synth'}/{part}"
@@ -575,8 +600,8 @@ class CTABGANPlus(BaseEstimator):
         G, D = (net.to(X.device) for net in self._make_networks(dim, sampler.dim))
         pac = int(self.pac)
         if plan is None:
-            batch = max(pac, min(self.batch_size, n) // pac * pac)  # whole packs
-            spe = steps_per_epoch(n, self.batch_size)
+            batch = max(pac, min(self.batch_size_, n) // pac * pac)  # whole packs
+            spe = steps_per_epoch(n, self.batch_size_)
         else:
             batch, spe = plan.batch, plan.steps_per_epoch
         ghost = plan is not None and (self.per_sample == "ghost" or (self.per_sample == "auto"
@@ -628,7 +653,7 @@ class CTABGANPlus(BaseEstimator):
         history: list[dict[str, float]] = []
         epoch_seconds: list[float] = []
         epoch_cpu: list[float] = []
-        bar = tqdm(range(self.epochs), desc="CTAB-GAN+" + (" (DP)" if st.dp else ""), disable=not self.verbose,
+        bar = tqdm(range(self.epochs_), desc="CTAB-GAN+" + (" (DP)" if st.dp else ""), disable=not self.verbose,
                    unit="epoch")
         for _epoch in bar:
             t_epoch, c_epoch = time.perf_counter(), time.process_time()
@@ -807,7 +832,8 @@ class CTABGANPlus(BaseEstimator):
                        + "Gaussian noise by Opacus DPOptimizer (secure mode), Poisson sampling at the DP row count's "
                          "rate, conditional vectors derived from each sampled row, fake partners in chunks of the "
                          "expected batch; the generator and the synthetic data are post-processing. Information "
-                         "loss off.")))
+                         f"loss off. Settings: {self.schedule_.reason} (batch_size={self.batch_size!r}, "
+                         f"epochs={self.epochs!r}; 'auto' resolved from the DP row count and the public budget).")))
             self.plan_ = st.plan
             self.privacy_.update(run.figures())
         self.ledger_ = ledger
@@ -937,19 +963,23 @@ class CTABGANPlus(BaseEstimator):
         Returns a dict: ``dp`` (bool); ``epsilon`` and ``delta`` (the total over every release in the ledger, by
         sequential composition); the critic's DP-SGD figures ``critic_epsilon``, ``critic_delta``, ``accountant``,
         ``noise_multiplier``, ``sample_rate``, ``steps``, ``max_grad_norm``; ``noise_sources`` (each entry's);
-        ``entries`` (the ledger entries as dicts) and ``sentences`` (one line per entry). Without DP every figure
-        is None and the sentence says so.
+        ``entries`` (the ledger entries as dicts) and ``sentences`` (one line per entry); the settings the fit
+        trained with, ``batch_size`` and ``epochs`` (``"auto"`` resolved) and ``schedule`` (one line saying what
+        was chosen and why). Without DP every DP figure is None and the sentence says so.
         """
         self._check_fitted()
         p = self.privacy_
+        settings = {"batch_size": self.batch_size_, "epochs": self.epochs_, "schedule": self.schedule_.reason}
         if not p.get("dp"):
-            return {"dp": False, "epsilon": None, "delta": None, "critic_epsilon": None, "critic_delta": None,
+            return {**settings, "dp": False, "epsilon": None, "delta": None, "critic_epsilon": None,
+                    "critic_delta": None,
                     "accountant": None, "noise_multiplier": None, "sample_rate": None, "steps": self.steps_,
                     "max_grad_norm": None, "noise_sources": [], "entries": [],
                     "sentences": ["No differential privacy: the model was trained without DP-SGD and its transformer "
                                   "read the raw table; treat the synthetic data as derived from personal data."]}
         eps, delta = self.ledger_.total()
-        return {"dp": True, "epsilon": eps, "delta": delta, "critic_epsilon": p["epsilon"], "critic_delta": p["delta"],
+        return {**settings, "dp": True, "epsilon": eps, "delta": delta, "critic_epsilon": p["epsilon"],
+                "critic_delta": p["delta"],
                 "accountant": p["accountant"], "noise_multiplier": p["noise_multiplier"],
                 "sample_rate": p["sample_rate"], "steps": p["steps"], "max_grad_norm": p["max_grad_norm"],
                 "noise_sources": [e.noise_source for e in self.ledger_],
@@ -964,7 +994,7 @@ class CTABGANPlus(BaseEstimator):
         return {"version": _STATE_VERSION, "params": self.get_params(), "schema": self.schema_.to_dict(),
                 "transformer": self.transformer_.to_dict(), "ledger": self.ledger_.to_list(),
                 "privacy": self.privacy_, "loss_history": self.loss_history_, "sample_rows": int(self.sample_rows_),
-                "steps": self.steps_, "dp": self.dp_}
+                "steps": self.steps_, "dp": self.dp_, "schedule": self.schedule_.to_dict()}
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Save to the directory ``path`` (weights, transformer, schema, ledger, params), atomically.
@@ -1006,6 +1036,9 @@ class CTABGANPlus(BaseEstimator):
         self.sample_rows_ = state["sample_rows"]
         self.steps_ = state["steps"]
         self.dp_ = state["dp"]
+        self._set_schedule(Schedule(**state["schedule"]) if "schedule" in state else    # saved before "auto"
+                           Schedule(int(params["batch_size"]), int(params["epochs"]),
+                                    f"batch {params['batch_size']} (set), {params['epochs']} epochs (set)"))
         tr = self.transformer_
         blocks = [(b.start, b.end) for b in tr.cond_blocks_]
         self.sampler_ = CondSampler(blocks, [b.counts for b in tr.cond_blocks_])
