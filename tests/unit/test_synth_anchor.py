@@ -160,7 +160,7 @@ def test_a_larger_batch_raises_q_and_sigma_as_a_fresh_accountant_says():
 
 def test_same_seeds_give_identical_output_with_the_new_options_on(make_table):
     df = make_table("two_class", 400)
-    kw = dict(epochs=2, batch_size=50, epsilon=4.0, delta=1e-4, generator_dims=(32,), critic_dims=(32,),
+    kw = dict(epochs=1, batch_size=50, epsilon=4.0, delta=1e-4, generator_dims=(32,), critic_dims=(32,),
               aux_dims=(16,), aux_epochs=1, noise_dim=8, random_state=3, insecure_noise_seed=5, verbose=False,
               marginal_weight=2.0, n_generator=2, critic_lr_schedule="cosine", generator_lr_schedule="linear")
     a = CTABGANPlus(**kw).fit(df, _dp_schema(df))

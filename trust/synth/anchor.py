@@ -143,6 +143,25 @@ class MarginalAnchor:
         self.bandwidth = float(bandwidth)
         self.device = torch.device("cpu")
         self._targets = [torch.as_tensor(c.target, dtype=torch.float32) for c in columns]
+        # all categorical spans at once (one gather, one mean) for the loss; numeric columns one by one
+        cats = [c for c in columns if c.kind == "categorical"]
+        self._cat_idx = torch.as_tensor(np.concatenate([np.arange(*c.span) for c in cats]) if cats
+                                        else np.zeros(0, dtype=np.int64))
+        self._cat_target = torch.as_tensor(np.concatenate([c.target for c in cats]) if cats else np.zeros(0),
+                                           dtype=torch.float32)
+        self._numeric = [(c, t) for c, t in zip(columns, self._targets) if c.kind != "categorical"]
+        self._tensors()
+
+    def _tensors(self) -> None:
+        """Per numeric column, its modes and inner bin edges as tensors on :attr:`device` (built once)."""
+        self._const = {}
+        for c in self.columns:
+            if c.kind == "categorical":
+                continue
+            mu = torch.as_tensor(c.means if c.means is not None else np.zeros(0), dtype=torch.float32)
+            sd = torch.as_tensor(c.stds if c.stds is not None else np.zeros(0), dtype=torch.float32)
+            inner = torch.arange(1, c.n_bins, dtype=torch.float32)
+            self._const[c.column] = tuple(x.to(self.device) for x in (mu, sd, inner))
 
     @classmethod
     def from_release(cls, release: Any, transformer: Any, *, bins: int = DEFAULT_BINS,
@@ -195,6 +214,9 @@ class MarginalAnchor:
         """Move the targets to ``device`` (in place); returns self."""
         self.device = torch.device(device)
         self._targets = [t.to(self.device) for t in self._targets]
+        self._cat_idx, self._cat_target = self._cat_idx.to(self.device), self._cat_target.to(self.device)
+        self._numeric = [(c, t) for c, t in zip(self.columns, self._targets) if c.kind != "categorical"]
+        self._tensors()
         return self
 
     @property
@@ -204,52 +226,45 @@ class MarginalAnchor:
 
     def _soft_bins(self, t: torch.Tensor, c: ColumnAnchor) -> torch.Tensor:
         """``(..., n_bins)`` soft assignment of values ``t`` (binning domain) to the column's bins, end bins open."""
-        j = c.n_bins
-        u = (t - c.edges_lo) / (c.edges_hi - c.edges_lo) * j          # in bin widths
-        inner = torch.arange(1, j, device=t.device, dtype=t.dtype)
-        cdf = torch.sigmoid((u.unsqueeze(-1) - inner) / self.bandwidth)   # P(value above edge j)
+        u = (t - c.edges_lo) * (c.n_bins / (c.edges_hi - c.edges_lo))  # in bin widths
+        inner = self._const[c.column][2].to(t.dtype)
+        cdf = torch.sigmoid((u.unsqueeze(-1) - inner) * (1.0 / self.bandwidth))   # P(value above edge j)
         ones = torch.ones_like(cdf[..., :1])
         cdf = torch.cat([ones, cdf, torch.zeros_like(ones)], dim=-1)
         return cdf[..., :-1] - cdf[..., 1:]
 
+    def _marginal(self, fake: torch.Tensor, c: ColumnAnchor) -> torch.Tensor:
+        """The batch's soft marginal of column ``c`` (same layout as its target)."""
+        if c.kind == "categorical":
+            return fake[:, c.span[0]:c.span[1]].mean(0)
+        a = fake[:, c.scalar]
+        if c.kind == "general":
+            t = (a + 1.0) / 2.0 * (c.tmax - c.tmin) + c.tmin
+            value = self._soft_bins(t, c)                                  # (B, J)
+            if c.span is None:
+                return value.mean(0)
+            p = fake[:, c.span[0]:c.span[1]]                               # [value, missing]
+            return torch.cat([(value * p[:, :1]).mean(0), p[:, 1:].mean(0)])
+        p = fake[:, c.span[0]:c.span[1]]                                   # [masses, missing?, modes]
+        mu, sd, _ = self._const[c.column]
+        if len(mu):
+            t = torch.addcmul(mu.to(fake.dtype), a[:, None], 4.0 * sd.to(fake.dtype))   # (B, K): each mode's value
+            w = p[:, c.mode_offset:]                                       # (B, K)
+            cont = (w.unsqueeze(-1) * self._soft_bins(t, c)).sum(1).mean(0)
+        else:
+            cont = fake.new_zeros(c.n_bins)
+        return torch.cat([cont, p[:, :c.mode_offset].mean(0)])
+
     def marginals(self, fake: torch.Tensor) -> list[torch.Tensor]:
         """The batch's soft marginal of each column (same layout as its target)."""
-        out = []
-        for c in self.columns:
-            if c.kind == "categorical":
-                out.append(fake[:, c.span[0]:c.span[1]].mean(0))
-                continue
-            a = fake[:, c.scalar]
-            if c.kind == "general":
-                t = (a + 1.0) / 2.0 * (c.tmax - c.tmin) + c.tmin
-                value = self._soft_bins(t, c)                              # (B, J)
-                if c.span is not None:                                     # [value, missing]
-                    p = fake[:, c.span[0]:c.span[1]]
-                    value = value * p[:, :1]
-                    parts = [value.mean(0), p[:, 1:].mean(0)]
-                else:
-                    parts = [value.mean(0)]
-                out.append(torch.cat(parts))
-                continue
-            p = fake[:, c.span[0]:c.span[1]]                               # [masses, missing?, modes]
-            mu = torch.as_tensor(c.means, dtype=fake.dtype, device=fake.device)
-            sd = torch.as_tensor(c.stds, dtype=fake.dtype, device=fake.device)
-            parts = []
-            if len(mu):
-                t = a[:, None] * 4.0 * sd[None, :] + mu[None, :]           # (B, K): each mode's decoded value
-                w = p[:, c.mode_offset:]                                   # (B, K)
-                parts.append((w.unsqueeze(-1) * self._soft_bins(t, c)).sum(1).mean(0))
-            else:
-                parts.append(fake.new_zeros(c.n_bins))
-            parts.append(p[:, :c.mode_offset].mean(0))
-            out.append(torch.cat(parts))
-        return out
+        return [self._marginal(fake, c) for c in self.columns]
 
     def loss(self, fake: torch.Tensor) -> torch.Tensor:
         """``sum_c TV(marginal_c, target_c)`` over the columns (0 when every marginal equals its target)."""
-        total = fake.new_zeros(())
-        for m, t in zip(self.marginals(fake), self._targets):
-            total = total + 0.5 * (m - t.to(m.dtype)).abs().sum()
+        # the batch mean first, then the categorical columns picked from it (a gather of one row, not of the batch)
+        total = 0.5 * (fake.mean(0)[self._cat_idx] - self._cat_target.to(fake.dtype)).abs().sum()
+        for c, t in self._numeric:
+            total = total + 0.5 * (self._marginal(fake, c) - t.to(fake.dtype)).abs().sum()
         return total
 
 
