@@ -70,6 +70,7 @@ _STATE_VERSION = 2
 MODEL_KIND = "ctabgan-plus"
 DEVICES = ("auto", "cpu", "cuda")
 MATMUL_DTYPES = ("float32", "bfloat16")
+LR_SCHEDULES = ("constant", "linear", "cosine")
 
 
 def resolve_device(device: str, name: str = "device") -> torch.device:
@@ -150,6 +151,7 @@ class _Training:
     opt_a: torch.optim.Optimizer | None = None
     ema: list[torch.Tensor] | None = None
     noise_ledger: str = ""      # the critic's noise source, for its ledger entry
+    anchor: Any = None          # MarginalAnchor (DP, marginal_weight > 0): post-processing of the histogram release
     sampling: np.random.Generator | None = None   # the critic's secret Poisson sampling (DP only)
     g_steps: int = 0
     steps: int = 0
@@ -290,6 +292,21 @@ class CTABGANPlus(BaseEstimator):
             Under DP the frozen auxiliary classifier can be exploited: with a weak (noisy) critic the generator
             may push features to extremes the classifier is sure about (``benchmarks/README.md``). Lower it if the
             synthetic marginals drift while the label looks "easy".
+        marginal_weight: DP only; weight of the *marginal anchoring* term in the generator's loss (not in the paper;
+            :mod:`trust.synth.anchor`): the total variation distance, summed over columns, between the generator
+            batch's soft per-column marginals and the distributions of the DP histogram release that the
+            transformer was fitted from. Post-processing of that already-paid release: no extra budget (the
+            critic's ledger entry says so when it is on). 0 (default) turns it off; the measurements are in
+            ``benchmarks/README.md``. A ConfigError without DP (there is no release to anchor to).
+        n_generator: generator steps per generator turn (default 1, as the paper). Generator steps read no real
+            row (under DP they are post-processing of the private critic), so more of them cost no privacy; with a
+            larger ``batch_size`` under DP (fewer, less noisy critic steps at the same epsilon) they keep the
+            generator's number of updates.
+        critic_lr_schedule, generator_lr_schedule: ``"constant"`` (default, the paper), ``"linear"`` or
+            ``"cosine"``: the learning rate decays from ``lr`` to ``lr_final_fraction * lr`` over the planned
+            critic steps (``epochs * steps_per_epoch``, public settings and under DP the DP row count only);
+            set on the optimiser once per critic step. Late small steps average out DP-SGD's noise.
+        lr_final_fraction: the schedules' final learning rate as a fraction of ``lr`` (default 0.1).
         insecure_noise_seed: None (default): every DP noise draw comes from generators seeded afresh from OS
             entropy at each fit, the only setting that backs the guarantee. An integer makes the DP noise
             reproducible, FOR TESTS ONLY: anyone holding it can subtract the noise; every ledger entry then
@@ -339,7 +356,9 @@ class CTABGANPlus(BaseEstimator):
                  metadata_epsilon: float | None = None, aux_epsilon_fraction: float = 0.3, n_modes: int = 10,
                  max_fit_rows: int = 20000, max_sample_retries: int = 50, dataset_name: str = "",
                  release_name: str = "", per_sample: str = "auto", clip_pairs: bool = True, pac: int = 1,
-                 generator_ema: float | None = 0.995, downstream_weight: float = 1.0,
+                 generator_ema: float | None = 0.995, downstream_weight: float = 1.0, marginal_weight: float = 0.0,
+                 n_generator: int = 1, critic_lr_schedule: str = "constant", generator_lr_schedule: str = "constant",
+                 lr_final_fraction: float = 0.1,
                  insecure_noise_seed: int | None = None, device: str = "auto", matmul_dtype: str = "float32",
                  random_state: int | None = None, verbose: bool = True) -> None:
         self.epochs = epochs
@@ -378,6 +397,11 @@ class CTABGANPlus(BaseEstimator):
         self.pac = pac
         self.generator_ema = generator_ema
         self.downstream_weight = downstream_weight
+        self.marginal_weight = marginal_weight
+        self.n_generator = n_generator
+        self.critic_lr_schedule = critic_lr_schedule
+        self.generator_lr_schedule = generator_lr_schedule
+        self.lr_final_fraction = lr_final_fraction
         self.insecure_noise_seed = insecure_noise_seed
         self.device = device
         self.matmul_dtype = matmul_dtype
@@ -398,13 +422,18 @@ class CTABGANPlus(BaseEstimator):
             if not (isinstance(v, str) and v == AUTO):
                 if isinstance(v, str) or isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                     raise ConfigError(f"{k}={v!r} must be a positive integer or 'auto' (adapts to the table's size)")
-        for k in ("n_critic", "noise_dim", "aux_epochs", "max_sample_retries", "pac"):
+        for k in ("n_critic", "noise_dim", "aux_epochs", "max_sample_retries", "pac",
+                  "n_generator"):
             check_scalar(getattr(self, k), k, int, min_val=1)
         for k in ("max_grad_norm", "lr", "tau"):
             check_scalar(getattr(self, k), k, float, min_val=0, include_boundaries="neither")
         for k in ("epsilon", "noise_multiplier", "metadata_epsilon"):
             check_scalar(getattr(self, k), k, float, min_val=0, include_boundaries="neither", allow_none=True)
         check_scalar(self.downstream_weight, "downstream_weight", float, min_val=0)
+        check_scalar(self.marginal_weight, "marginal_weight", float, min_val=0)
+        check_scalar(self.lr_final_fraction, "lr_final_fraction", float, min_val=0, max_val=1)
+        check_option(self.critic_lr_schedule, "critic_lr_schedule", LR_SCHEDULES)
+        check_option(self.generator_lr_schedule, "generator_lr_schedule", LR_SCHEDULES)
         check_scalar(self.delta, "delta", float, min_val=0, max_val=1, include_boundaries="neither")
         for k in ("metadata_epsilon_fraction", "aux_epsilon_fraction", "critic_dropout"):
             check_scalar(getattr(self, k), k, float, min_val=0, max_val=1, include_boundaries="left")
@@ -432,6 +461,9 @@ class CTABGANPlus(BaseEstimator):
             if self.metadata_epsilon_fraction + self.aux_epsilon_fraction >= 1:
                 raise ConfigError("metadata_epsilon_fraction + aux_epsilon_fraction must be < 1 to leave budget "
                                   "for the critic")
+        if self.marginal_weight > 0 and not self.dp:
+            raise ConfigError(f"marginal_weight={self.marginal_weight:g} anchors the generator to the DP histogram "
+                              "release, which only a DP fit makes; set epsilon or noise_multiplier, or marginal_weight=0")
         if self.per_sample == "ghost" and self.architecture != "mlp":
             raise ConfigError("per_sample='ghost' needs architecture='mlp'; use 'vmap' (or 'auto') for 'conv'")
         if self.pac > 1 and self.architecture != "mlp":
@@ -526,10 +558,14 @@ class CTABGANPlus(BaseEstimator):
         rng = check_random_state(self.random_state)
         ledger = PrivacyLedger()
         tr = DataTransformer(n_modes=self.n_modes, max_fit_rows=self.max_fit_rows, random_state=fork_seed(rng))
-        plan = None
+        plan = anchor = None
         if self.dp:
             plan, rel = self._release_metadata(df, schema, ledger)   # raises before any training
             tr.fit(None, schema, histograms=rel)
+            if self.marginal_weight > 0:
+                from trust.synth.anchor import MarginalAnchor
+
+                anchor = MarginalAnchor.from_release(rel, tr).to(device)   # the release alone (post-processing)
         else:
             tr.fit(df, schema)
         X = tr.transform(df, random_state=fork_seed(rng))
@@ -539,6 +575,7 @@ class CTABGANPlus(BaseEstimator):
         self._set_schedule(plan.schedule if plan is not None else resolve_schedule(self, len(df)))
         with _seeded_torch(fork_seed(rng), device):
             st = self._setup(torch.as_tensor(X, dtype=torch.float32, device=device), schema, plan, rng, ledger)
+            st.anchor = anchor
             self._train(st, rng, on_epoch_end)
             self._finish(st, rng, ledger)
         return self
@@ -689,6 +726,7 @@ class CTABGANPlus(BaseEstimator):
         st.G.train()
         st.D.train()
         for step in range(st.steps_per_epoch):
+            self._schedule_lr(st)
             if st.dp:
                 self._critic_step_dp(st, rng, meter)      # always float32: exact per-sample clipping
             else:
@@ -696,9 +734,21 @@ class CTABGANPlus(BaseEstimator):
                     self._critic_step(st, rng, meter)
             st.steps += 1
             if (step + 1) % self.n_critic == 0 or step == st.steps_per_epoch - 1:
-                with self._matmul(st):
-                    self._generator_step(st, rng, meter)
+                for _ in range(self.n_generator):
+                    with self._matmul(st):
+                        self._generator_step(st, rng, meter)
         return meter.means()
+
+    def _schedule_lr(self, st: _Training) -> None:
+        """Set each optimiser's learning rate for the next critic step from its schedule (a function of the step
+        index and the planned number of steps only)."""
+        if self.critic_lr_schedule == "constant" and self.generator_lr_schedule == "constant":
+            return
+        frac = st.steps / max(1, self.epochs_ * st.steps_per_epoch)
+        for opt, kind in ((st.opt_d, self.critic_lr_schedule), (st.opt_g, self.generator_lr_schedule)):
+            lr = lr_at(kind, frac, self.lr, self.lr_final_fraction)
+            for group in opt.param_groups:
+                group["lr"] = lr
 
     def _critic_step(self, st: _Training, rng: np.random.Generator, meter: _Meter) -> None:
         """Non-DP WGAN-GP critic step (training-by-sampling), then the auxiliary model on the same real rows."""
@@ -775,6 +825,10 @@ class CTABGANPlus(BaseEstimator):
             meter.log("info", loss_info.item())
         if st.aux is not None:
             loss_g = loss_g + self.downstream_weight * self._downstream_loss(st, fake, meter)
+        if st.anchor is not None:
+            loss_m = st.anchor.loss(fake)   # against the DP histogram release: post-processing
+            loss_g = loss_g + self.marginal_weight * loss_m
+            meter.log("marginal", loss_m.item())
         st.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         st.opt_g.step()
@@ -833,7 +887,9 @@ class CTABGANPlus(BaseEstimator):
                          "rate, conditional vectors derived from each sampled row, fake partners in chunks of the "
                          "expected batch; the generator and the synthetic data are post-processing. Information "
                          f"loss off. Settings: {self.schedule_.reason} (batch_size={self.batch_size!r}, "
-                         f"epochs={self.epochs!r}; 'auto' resolved from the DP row count and the public budget).")))
+                         f"epochs={self.epochs!r}; 'auto' resolved from the DP row count and the public budget)."
+                         + (f" Marginal anchoring (weight {self.marginal_weight:g}) pulls the generator towards the DP "
+                          "histogram release: post-processing, no extra budget." if st.anchor is not None else ""))))
             self.plan_ = st.plan
             self.privacy_.update(run.figures())
         self.ledger_ = ledger
@@ -1091,4 +1147,16 @@ class EpochView:
         return self._frozen.sample(n, conditions=conditions, random_state=random_state)
 
 
-__all__ = ["CTABGANPlus", "EpochView", "resolve_device", "DEVICES"]
+
+def lr_at(schedule: str, frac: float, lr: float, final_fraction: float) -> float:
+    """The learning rate at ``frac`` (0 to 1) of the planned steps: ``constant``, ``linear`` or ``cosine`` decay from
+    ``lr`` to ``final_fraction * lr``."""
+    frac = min(1.0, max(0.0, float(frac)))
+    if schedule == "constant":
+        return float(lr)
+    if schedule == "linear":
+        return float(lr) * (1.0 - (1.0 - final_fraction) * frac)
+    return float(lr) * (final_fraction + (1.0 - final_fraction) * 0.5 * (1.0 + np.cos(np.pi * frac)))
+
+
+__all__ = ["CTABGANPlus", "EpochView", "resolve_device", "DEVICES", "LR_SCHEDULES", "lr_at"]
