@@ -1,65 +1,125 @@
-"""Per-step CPU time of CTAB-GAN+'s non-DP steps (critic + auxiliary, generator) on Adult, one process: float32, bfloat16
-autocast, ``torch.compile`` of the generator and the auxiliary model (the critic cannot be compiled: its gradient
-penalty needs double backward), then float32 again; ``--prof`` adds torch.profiler tables (float32, bfloat16).
+"""Per-step CPU time of CTAB-GAN+'s non-DP steps (critic + auxiliary model, then generator) on Adult, in one process.
+
+Variants, each on a freshly built model (seed 0, batch 500): float32, bfloat16 autocast, ``torch.compile`` of the
+generator and the auxiliary model in float32 and in bfloat16 (the critic cannot be compiled: its gradient penalty
+needs double backward, which AOTAutograd does not support), then float32 again (drift of the box over the run).
+``--prof`` adds torch.profiler tables (float32, bfloat16) sorted by self CPU time.
+
+It drives the model's private step functions directly (``_setup``, ``_critic_step``, ``_generator_step``), so that
+transformer fitting and epoch bookkeeping stay out of the figures; it is a profiling aid, not an API example.
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/synth_step_profile.py [--prof]
+    OMP_NUM_THREADS=1 python benchmarks/synth_step_profile.py [--steps 40] [--prof]
 """
-import sys, time, contextlib, json
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-import numpy as np, torch; torch.set_num_threads(1)
-from _prepared import load_prepared
-from trust.synth import CTABGANPlus
-from trust.synth.model import _Meter
-from trust._validation import check_random_state
-from trust.privacy.ledger import PrivacyLedger
-from trust.synth.transformer import DataTransformer
-df, _, schema = load_prepared("adult")
-def setup():
-    m = CTABGANPlus(epochs=1, batch_size=500, random_state=0, verbose=False)
-    m._check_params()
-    sch = m._resolve_schema(df, schema, None, None)
-    d = m._check_table(df, sch)
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _prepared import load_prepared  # noqa: E402
+
+from trust._validation import check_random_state  # noqa: E402
+from trust.privacy.ledger import PrivacyLedger  # noqa: E402
+from trust.synth import CTABGANPlus  # noqa: E402
+from trust.synth.model import _Meter  # noqa: E402
+from trust.synth.plan import resolve_schedule  # noqa: E402
+from trust.synth.transformer import DataTransformer  # noqa: E402
+
+VARIANTS = ("fp32", "bf16", "compile_fp32", "compile_bf16", "fp32_again")
+
+
+def build(df, schema):
+    """A non-DP model's training state, as ``fit`` builds it, ready for single steps."""
+    model = CTABGANPlus(epochs=1, batch_size=500, random_state=0, verbose=False)
+    model._check_params()
+    schema = model._resolve_schema(df, schema, None, None)
+    table = model._check_table(df, schema)
+    model.transformer_ = DataTransformer(random_state=0).fit(table, schema)
+    model._set_schedule(resolve_schedule(model, len(table)))
+    X = torch.as_tensor(model.transformer_.transform(table, random_state=0), dtype=torch.float32)
     rng = check_random_state(0)
-    tr = DataTransformer(random_state=0).fit(d, sch)
-    m.transformer_ = tr
-    X = torch.as_tensor(tr.transform(d, random_state=0), dtype=torch.float32)
     torch.manual_seed(0)
-    st = m._setup(X, sch, None, rng, PrivacyLedger())
-    st.G.train(); st.D.train()
-    return m, st, rng
-res = {}
-N = 40
-for name in ("fp32", "bf16", "compile_fp32", "compile_bf16", "fp32_again"):
-    m, st, rng = setup(); meter = _Meter()
+    st = model._setup(X, schema, None, rng, PrivacyLedger())
+    st.G.train()
+    st.D.train()
+    return model, st, rng
+
+
+def precision(bf16: bool):
+    return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+def time_variant(df, schema, name: str, steps: int) -> dict[str, float]:
+    model, st, rng = build(df, schema)
+    meter, bf16 = _Meter(), "bf16" in name
     if name.startswith("compile"):
-        st.G = torch.compile(st.G); st.aux = torch.compile(st.aux)
-    bf = "bf16" in name
-    ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf else contextlib.nullcontext
-    def crit():
-        with ctx(): m._critic_step(st, rng, meter)
-    def gen():
-        with ctx(): m._generator_step(st, rng, meter)
-    c0 = time.process_time()
-    for _ in range(3): crit(); gen()
-    warm = time.process_time() - c0
-    t = time.perf_counter(); c = time.process_time()
-    ct = 0.0; gt = 0.0
-    for _ in range(N):
-        a = time.process_time(); crit(); b = time.process_time(); gen(); e = time.process_time()
-        ct += b - a; gt += e - b
-    res[name] = {"first3_steps_cpu_s": warm, "critic_aux_cpu_ms": 1000 * ct / N, "generator_cpu_ms": 1000 * gt / N,
-                 "step_cpu_ms": 1000 * (ct + gt) / N, "step_wall_ms": 1000 * (time.perf_counter() - t) / N}
-    print(name, json.dumps(res[name]), flush=True)
-if "--prof" in sys.argv:
-    from torch.profiler import profile, ProfilerActivity
+        st.G, st.aux = torch.compile(st.G), torch.compile(st.aux)
+
+    def critic() -> float:
+        t = time.process_time()
+        with precision(bf16):
+            model._critic_step(st, rng, meter)
+        return time.process_time() - t
+
+    def generator() -> float:
+        t = time.process_time()
+        with precision(bf16):
+            model._generator_step(st, rng, meter)
+        return time.process_time() - t
+
+    warm = sum(critic() + generator() for _ in range(3))        # includes compilation for the compiled variants
+    wall = time.perf_counter()
+    c_total = g_total = 0.0
+    for _ in range(steps):
+        c_total += critic()
+        g_total += generator()
+    wall = time.perf_counter() - wall
+    return {"first3_steps_cpu_s": warm, "critic_aux_cpu_ms": 1000 * c_total / steps,
+            "generator_cpu_ms": 1000 * g_total / steps, "step_cpu_ms": 1000 * (c_total + g_total) / steps,
+            "step_wall_ms": 1000 * wall / steps}
+
+
+def profile_tables(df, schema) -> None:
+    from torch.profiler import ProfilerActivity, profile
+
     for name in ("fp32", "bf16"):
-        m, st, rng = setup(); meter = _Meter()
-        ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if name == "bf16" else contextlib.nullcontext
+        model, st, rng = build(df, schema)
+        meter = _Meter()
         for _ in range(3):
-            with ctx(): m._critic_step(st, rng, meter); m._generator_step(st, rng, meter)
-        with profile(activities=[ProfilerActivity.CPU]) as p:
+            with precision(name == "bf16"):
+                model._critic_step(st, rng, meter)
+                model._generator_step(st, rng, meter)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
             for _ in range(20):
-                with ctx(): m._critic_step(st, rng, meter); m._generator_step(st, rng, meter)
-        print(name); print(p.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))
+                with precision(name == "bf16"):
+                    model._critic_step(st, rng, meter)
+                    model._generator_step(st, rng, meter)
+        print(name)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=40, help="timed steps per variant (after 3 warm-up steps)")
+    ap.add_argument("--prof", action="store_true", help="also print torch.profiler tables")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    df, _, schema = load_prepared("adult")
+    for name in VARIANTS:
+        print(name, json.dumps(time_variant(df, schema, name, args.steps)), flush=True)
+    if args.prof:
+        profile_tables(df, schema)
+
+
+if __name__ == "__main__":
+    main()
