@@ -6,29 +6,13 @@ import pandas as pd
 import pytest
 import torch
 
-from trust.data import infer_schema
 from trust.privacy.dpsgd import DPSGDPlan, make_dp_optimizer
 from trust.privacy.noise import noise_source
 from trust.synth.model import CTABGANPlus
-from trust.synth.networks import MLPCritic
-from trust.synth.trainer import critic_per_sample_grads, mlp_critic_clipped_sum
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
-SMALL = dict(generator_dims=(16,), critic_dims=(16,), aux_dims=(8,), noise_dim=4, aux_epochs=1, verbose=False)
-
-
-def _table(n=400, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    return pd.DataFrame({"x": rng.normal(2.0 * y, 1.0),
-                         "c": np.where(rng.random(n) < 0.8, np.where(y == 1, "a", "b"), "c"),
-                         "y": np.where(y == 1, "yes", "no")})
-
-
-def _schema(df):
-    return infer_schema(df, target="y", categorical=["c", "y"], categories={"c": ["a", "b", "c"], "y": ["no", "yes"]},
-                        bounds={"x": (-6.0, 8.0)}).as_declared()
+from tests.unit._synth_tiny import SMALL, table as _table, declared_schema as _schema
 
 
 def _fit(**kw):
@@ -99,19 +83,4 @@ def test_dp_noise_on_cuda_comes_from_a_cuda_generator_with_the_planned_scale():
     assert torch.equal(draws[0], draws[1])                 # the insecure test seed reproduces it on the GPU
 
 
-@pytest.mark.parametrize("include_fake", [False, True], ids=["real-terms", "pair-loss"])
-def test_ghost_clipping_on_cuda_equals_clipping_the_torch_func_per_sample_grads(include_fake):
-    torch.manual_seed(2)
-    critic = MLPCritic(10, (12, 8), dropout=0.5).double().eval().cuda()
-    m = 9
-    real = 3 * torch.randn(m, 10, dtype=torch.double, device="cuda")
-    fake = torch.randn(m, 10, dtype=torch.double, device="cuda")
-    alpha = torch.rand(m, 1, dtype=torch.double, device="cuda")
-    per = critic_per_sample_grads(critic, real, fake, alpha, 10.0, include_fake=include_fake)
-    norms = torch.sqrt(sum(g.reshape(m, -1).pow(2).sum(1) for g in per.values()))
-    summed, got_norms = mlp_critic_clipped_sum(critic, real, fake, alpha, 10.0, 1.0, include_fake=include_fake)
-    torch.testing.assert_close(got_norms, norms, atol=1e-8, rtol=1e-8)
-    factors = torch.clamp(1.0 / (norms + 1e-6), max=1.0)
-    for name, g in per.items():
-        torch.testing.assert_close(summed[name].reshape(g.shape[1:]), torch.einsum("i,i...", factors, g),
-                                   atol=1e-8, rtol=1e-8)
+# ghost clipping on the GPU: tests/unit/test_synth_dp.py's ghost-clipping test, parametrised over the device

@@ -128,16 +128,21 @@ def test_bad_privacy_params_are_config_errors(kwargs, match, make_table):
         CTABGANPlus(epochs=1, verbose=False, **kwargs).fit(df, _schema(df))
 
 
+CUDA = pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"))
+
+
+@pytest.mark.parametrize("device", ["cpu", CUDA])
 @pytest.mark.parametrize("include_fake", [False, True], ids=["real-terms", "pair-loss"])
 @pytest.mark.parametrize("dropout,train", [(0.5, False), (0.0, True)], ids=["eval-with-dropout-layers", "train"])
-def test_ghost_clipping_equals_clipping_the_torch_func_per_sample_grads(dropout, train, include_fake):
+def test_ghost_clipping_equals_clipping_the_torch_func_per_sample_grads(dropout, train, include_fake, device):
     from trust.synth.trainer import mlp_critic_clipped_sum
 
     torch.manual_seed(2)
-    critic = MLPCritic(10, (12, 8), dropout=dropout).double().train(train)
+    critic = MLPCritic(10, (12, 8), dropout=dropout).double().train(train).to(device)
     m = 9
-    real, fake = 3 * torch.randn(m, 10, dtype=torch.double), torch.randn(m, 10, dtype=torch.double)
-    alpha = torch.rand(m, 1, dtype=torch.double)
+    real = 3 * torch.randn(m, 10, dtype=torch.double).to(device)
+    fake = torch.randn(m, 10, dtype=torch.double).to(device)
+    alpha = torch.rand(m, 1, dtype=torch.double).to(device)
     per = critic_per_sample_grads(critic, real, fake, alpha, 10.0, include_fake=include_fake)
     norms = torch.sqrt(sum(g.reshape(m, -1).pow(2).sum(1) for g in per.values()))
     summed, got_norms = mlp_critic_clipped_sum(critic, real, fake, alpha, 10.0, 1.0, include_fake=include_fake)

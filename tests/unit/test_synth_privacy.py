@@ -19,20 +19,7 @@ from trust.synth.plan import plan_privacy
 from trust.synth.sampler import CondSampler
 from trust.synth.trainer import OutputLayout, critic_per_sample_grads, dp_pairs, mlp_critic_clipped_sum
 
-SMALL = dict(generator_dims=(16,), critic_dims=(16,), aux_dims=(8,), noise_dim=4, aux_epochs=1, verbose=False)
-
-
-def _table(n=400, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    return pd.DataFrame({"x": rng.normal(2.0 * y, 1.0),
-                         "c": np.where(rng.random(n) < 0.8, np.where(y == 1, "a", "b"), "c"),
-                         "y": np.where(y == 1, "yes", "no")})
-
-
-def _schema(df):
-    return infer_schema(df, target="y", categorical=["c", "y"], categories={"c": ["a", "b", "c"], "y": ["no", "yes"]},
-                        bounds={"x": (-6.0, 8.0)}).as_declared()
+from tests.unit._synth_tiny import SMALL, table as _table, declared_schema as _schema
 
 
 def _weights(m):

@@ -2,17 +2,14 @@
 
 import math
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from trust.data import infer_schema
 from trust.errors import ConfigError
 from trust.synth.dp_metadata import release_histograms
 from trust.synth.model import CTABGANPlus
 from trust.synth.plan import auto_schedule, plan_privacy, resolve_schedule
 
-SMALL = dict(generator_dims=(16,), critic_dims=(16,), aux_dims=(8,), noise_dim=4, aux_epochs=1, verbose=False)
+from tests.unit._synth_tiny import SMALL, table as _table, declared_schema as _schema
 
 
 def _documented(n, critic_epsilon=None):
@@ -21,19 +18,6 @@ def _documented(n, critic_epsilon=None):
     batch = min(500, max(50, 10 * math.floor(150 * n / (10 * steps))))
     steps_per_epoch = max(1, round(n / min(batch, n)))
     return batch, max(150, math.ceil(steps / steps_per_epoch))
-
-
-def _table(n, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    return pd.DataFrame({"x": rng.normal(2.0 * y, 1.0),
-                         "c": np.where(rng.random(n) < 0.8, np.where(y == 1, "a", "b"), "c"),
-                         "y": np.where(y == 1, "yes", "no")})
-
-
-def _schema(df):
-    return infer_schema(df, target="y", categorical=["c", "y"], categories={"c": ["a", "b", "c"], "y": ["no", "yes"]},
-                        bounds={"x": (-6.0, 8.0)}).as_declared()
 
 
 @pytest.mark.parametrize("n", [10, 100, 1000, 1499, 2423, 3000, 9999, 14999, 15000, 19536, 100000])

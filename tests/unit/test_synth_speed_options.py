@@ -8,7 +8,8 @@ from trust.errors import ConfigError
 from trust.synth.model import CTABGANPlus
 from trust.synth.networks import scaled_keep_mask
 
-from tests.unit.test_synth_cuda import SMALL, _fit, _schema, _table
+from tests.unit._synth_tiny import SMALL, table as _table, declared_schema as _schema
+from tests.unit.test_synth_cuda import _fit
 
 
 def test_a_matmul_dtype_other_than_float32_or_bfloat16_is_a_config_error():
