@@ -25,3 +25,20 @@ def load_prepared(name: str):
     stratify = schema.target if schema.problem_type == "classification" else None
     sp = split_table(df, test_size=0.2, holdout_size=0.2, stratify=stratify, seed=0)
     return sp.train, sp.test, schema
+
+
+def ctgan_frame(df, schema):
+    """``(frame, discrete columns)`` as ``ctgan.CTGAN.fit`` takes them: categorical columns as strings, a missing
+    value as the category ``"missing"`` (CTGAN has no missing-value handling of its own)."""
+    out = df.copy()
+    discrete = schema.of_kind("categorical")
+    for c in discrete:
+        out[c] = out[c].astype(object).where(out[c].notna(), "missing").astype(str)
+    return out, discrete
+
+
+def from_ctgan(syn, discrete):
+    """CTGAN's sample with the ``"missing"`` category turned back into missing values (inverse of ctgan_frame)."""
+    for c in discrete:
+        syn[c] = syn[c].where(syn[c] != "missing", None)
+    return syn

@@ -102,7 +102,7 @@ def main() -> None:
     from trust.synth import CTABGANPlus
     from trust.synth.evaluate import ml_utility
 
-    from _prepared import load_prepared
+    from _prepared import ctgan_frame, from_ctgan, load_prepared
 
     train, test, schema = load_prepared("adult")
     if args.train_rows is not None and args.train_rows < len(train):
@@ -118,16 +118,11 @@ def main() -> None:
         if run == "ctgan":
             from ctgan import CTGAN
 
-            cdf = train.copy()
-            discrete = schema.of_kind("categorical")
-            for c in discrete:
-                cdf[c] = cdf[c].astype(object).where(cdf[c].notna(), "missing").astype(str)
+            cdf, discrete = ctgan_frame(train, schema)
             model = CTGAN(epochs=args.epochs, batch_size=args.batch_size, enable_gpu=False)
             model.set_random_state(args.seed)
             model.fit(cdf, discrete)
-            syn = model.sample(len(train))
-            for c in discrete:
-                syn[c] = syn[c].where(syn[c] != "missing", None)
+            syn = from_ctgan(model.sample(len(train)), discrete)
             extra = {}
         else:
             kw = {"ncritic5": {"n_critic": 5}, "pac10": {"pac": 10}}.get(run, {})

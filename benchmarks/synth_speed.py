@@ -37,13 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def ctgan_frame(df, schema):
-    out = df.copy()
-    discrete = schema.of_kind("categorical")
-    for c in discrete:
-        out[c] = out[c].astype(object).where(out[c].notna(), "missing").astype(str)
-    return out, discrete
-
 
 def ours_epoch(df, schema, batch, epochs, seed, device="cpu", **kw):
     """Fit ours; returns the model and the median wall time of an epoch."""
@@ -108,7 +101,7 @@ def main() -> None:
     dev = args.device
     from trust.synth.transformer import DataTransformer
 
-    from _prepared import load_prepared
+    from _prepared import ctgan_frame, load_prepared
 
     df, _, schema = load_prepared("adult")
     n = len(df)

@@ -41,6 +41,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _prepared import ctgan_frame, from_ctgan, load_prepared  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -76,13 +79,6 @@ class Clock:
         self.wall += time.perf_counter() - self._w
         self.cpu += cpu_seconds() - self._c
 
-
-def ctgan_frame(df, schema):
-    out = df.copy()
-    discrete = schema.of_kind("categorical")
-    for c in discrete:
-        out[c] = out[c].astype(object).where(out[c].notna(), "missing").astype(str)
-    return out, discrete
 
 
 def ctgan_fit_hooked(model, cdf, discrete, on_epoch_end) -> None:
@@ -120,9 +116,7 @@ def ctgan_sample_untouched(model, n, discrete):
         G.train(mode)
         np.random.set_state(np_state)
         torch.set_rng_state(torch_state)
-    for c in discrete:
-        syn[c] = syn[c].where(syn[c] != "missing", None)
-    return syn
+    return from_ctgan(syn, discrete)
 
 
 def run_ours(train, schema, args, score, seed, hook=True):
@@ -255,8 +249,6 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from trust.synth.evaluate import ml_utility
-
-    from _prepared import load_prepared
 
     train, test, schema = load_prepared("adult")
     if args.check_hooks:
