@@ -859,13 +859,7 @@ class CTABGANPlus(BaseEstimator):
 
     def _finish(self, st: _Training, rng: np.random.Generator, ledger: PrivacyLedger) -> None:
         """Average weights in, BatchNorm statistics refreshed, the critic's ledger entry, the fitted state."""
-        G, D = st.G, st.D
-        if st.ema is not None:
-            with torch.no_grad():
-                for p, a in zip(G.parameters(), st.ema):
-                    p.copy_(a)
-            self._refresh_batchnorm(G, st.sampler, st.batch, rng)
-        G.eval()
+        G, D = self._load_average(st.G, st, rng), st.D
         D.eval()
         tr = self.transformer_
         blocks = [(b.start, b.end) for b in tr.cond_blocks_]
@@ -897,14 +891,17 @@ class CTABGANPlus(BaseEstimator):
     def _averaged_copy(self, st: _Training, rng: np.random.Generator) -> nn.Module:
         """A copy of the generator as :meth:`_finish` would leave it now (averaged weights, BatchNorm statistics
         refreshed with ``rng``), for :class:`EpochView`; the live generator and EMA are not touched."""
-        G = copy.deepcopy(st.G)
+        return self._load_average(copy.deepcopy(st.G), st, rng)
+
+    def _load_average(self, G: nn.Module, st: _Training, rng: np.random.Generator) -> nn.Module:
+        """``G`` (the live generator or a copy of it) with the averaged weights loaded and its BatchNorm statistics
+        refreshed for them (when ``generator_ema`` is on), in eval mode."""
         if st.ema is not None:
             with torch.no_grad():
                 for p, a in zip(G.parameters(), st.ema):
                     p.copy_(a)
             self._refresh_batchnorm(G, st.sampler, st.batch, rng)
-        G.eval()
-        return G
+        return G.eval()
 
     def _refresh_batchnorm(self, G: nn.Module, sampler: CondSampler, batch: int, rng: np.random.Generator,
                            rounds: int = 20) -> None:
