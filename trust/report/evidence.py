@@ -201,12 +201,21 @@ def validate_evidence(doc: Any, *, source: str = "evidence") -> dict[str, Any]:
 
     Raises :class:`~trust.errors.DataError` naming the source, the JSON path and the problem.
     """
+    problem = schema_problem(doc, EVIDENCE_SCHEMA)
+    if problem:
+        raise DataError(f"{source}: invalid evidence at {problem}; re-run the stage that wrote it")
+    return doc
+
+
+def schema_problem(doc: Any, schema: Mapping[str, Any]) -> str | None:
+    """``"'<json/path>': <message>"`` for the first way ``doc`` breaks the JSON ``schema``, or None if it conforms
+    (the one place the report's documents are checked against their schemas; callers raise their own error)."""
     try:
-        jsonschema.validate(doc, EVIDENCE_SCHEMA)
+        jsonschema.validate(doc, schema)
     except jsonschema.ValidationError as e:
         where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
-        raise DataError(f"{source}: invalid evidence at '{where}': {e.message}; re-run the stage that wrote it") from None
-    return doc
+        return f"'{where}': {e.message}"
+    return None
 
 
 __all__ = ["SCHEMA_VERSION", "EVIDENCE_SCHEMA", "LEDGER_ENTRY_SCHEMA", "NON_DP_USE_SCHEMA", "check", "make_evidence", "validate_evidence"]

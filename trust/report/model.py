@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping
 
-import jsonschema
-
 from trust.report import compliance
-from trust.report.evidence import EVIDENCE_SCHEMA, validate_evidence
+from trust.report.evidence import EVIDENCE_SCHEMA, schema_problem, validate_evidence
 from trust.report.policy import FAIL, NOT_EVALUATED, PASS, STATUSES, evaluate_gates, ledger_of, validate_policy
 from trust.report.sections import (
     SECTION_REGISTRY,
@@ -130,11 +128,9 @@ FIXED_SECTION_IDS = ("summary", "lineage", "privacy-ledger", "compliance-mapping
 
 def validate_report(model: Any) -> dict[str, Any]:
     """Validate a report model against :data:`REPORT_SCHEMA` (ValueError naming the JSON path)."""
-    try:
-        jsonschema.validate(model, REPORT_SCHEMA)
-    except jsonschema.ValidationError as e:
-        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
-        raise ValueError(f"report model invalid at '{where}': {e.message}") from None
+    problem = schema_problem(model, REPORT_SCHEMA)
+    if problem:
+        raise ValueError(f"report model invalid at {problem}")
     return model
 
 

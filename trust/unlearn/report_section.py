@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-import jsonschema
-
+from trust.report.evidence import schema_problem
 from trust.report.sections import (
     Block,
     ReportContext,
@@ -86,11 +85,9 @@ def validate_certificate(cert: Any, *, source: str = "certificate") -> dict[str,
     """Check ``cert`` against :data:`CERTIFICATE_SCHEMA`; DataError naming the path and problem."""
     from trust.errors import DataError
 
-    try:
-        jsonschema.validate(cert, CERTIFICATE_SCHEMA)
-    except jsonschema.ValidationError as e:
-        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
-        raise DataError(f"{source}: invalid unlearning certificate at '{where}': {e.message}; re-run the stage") from None
+    problem = schema_problem(cert, CERTIFICATE_SCHEMA)
+    if problem:
+        raise DataError(f"{source}: invalid unlearning certificate at {problem}; re-run the stage")
     return cert
 
 
