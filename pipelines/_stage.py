@@ -1,8 +1,11 @@
-"""Shared plumbing for the stage scripts: params, MLflow run, atomic outputs, evidence.
+"""Shared plumbing for the stage scripts: params, the DVC matrix member, loading the train stage's outputs,
+the MLflow run, and publishing a capability's result.
 
-A stage script reads its params, calls the library, and hands its figures to :class:`Stage`,
-which writes ``metrics/<stage>.json`` and ``evidence/<stage>.json`` atomically and logs the
-run to MLflow. Data enter evidence and MLflow only as keyed fingerprints (:func:`fingerprint`);
+A stage script reads what the pipeline owns (:func:`param`), passes the estimator's settings as a
+sub-dict for the library to check, loads its inputs (``_trained.load_trained`` for the models of
+the ``train`` stage), makes one protocol call ``run_<capability>(...)`` and hands the result to
+:meth:`Stage.publish`, which saves it under ``outputs/<stage>/``, draws its plots, writes
+``metrics/<stage>.json`` and ``evidence/<stage>.json`` atomically and logs the run to MLflow. Data enter evidence and MLflow only as keyed fingerprints (:func:`fingerprint`);
 what a stage writes under ``outputs/`` as a *release* carries no fingerprint or exact count of
 private data. User mistakes (bad params, bad data) end the script with one line on stderr and
 exit status 2, never a traceback.
@@ -22,10 +25,9 @@ if str(ROOT) not in sys.path:  # run as `python pipelines/x.py` from any folder
     sys.path.insert(0, str(ROOT))
 
 from trust.data.hashing import keyed_fingerprint  # noqa: E402
-from trust.data.io import atomic_path, atomic_write_json  # noqa: E402
+from trust.data.io import atomic_write_json, read_yaml_mapping  # noqa: E402
 from trust.errors import ConfigError, TrustError  # noqa: E402
-from trust.report.evidence import make_evidence  # noqa: E402
-from trust.report.project import read_params  # noqa: E402
+from trust.evidence import Evidence, Plot, Result, make_evidence, save_figure, write_evidence  # noqa: E402
 from trust.tracking import flatten, git_commit, stage_run  # noqa: E402
 
 _MISSING = object()
@@ -33,10 +35,10 @@ _MISSING = object()
 
 def load_params(path: Path | None = None) -> dict[str, Any]:
     """The whole of ``params.yaml`` (ConfigError if it is missing or not a YAML mapping)."""
-    root = path.parent if path is not None else ROOT
-    if not (root / "params.yaml").exists():
-        raise ConfigError(f"'{root / 'params.yaml'}' is missing; restore params.yaml from the repository")
-    return read_params(root)
+    path = path if path is not None else ROOT / "params.yaml"
+    if not path.exists():
+        raise ConfigError(f"'{path}' is missing; restore params.yaml from the repository")
+    return read_yaml_mapping(path)
 
 
 def param(params: Mapping[str, Any], key: str, kind: type | tuple[type, ...] = object, *,
@@ -79,14 +81,15 @@ def fingerprint(df: Any) -> str:
     return keyed_fingerprint(df, root=ROOT)
 
 
-def save_figure(fig: Any, path: Path) -> Path:
-    """Save a matplotlib figure as PNG atomically and close it."""
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+def matrix_member(argv: list[str], choices: Iterable[str], *, what: str, params_key: str) -> str:
+    """The DVC matrix member a stage script was started with (``python pipelines/S.py MEMBER``)."""
+    choices = [str(c) for c in choices]
+    if len(argv) != 2:
+        raise ConfigError(f"usage: python {argv[0] if argv else 'pipelines/<stage>.py'} {what.upper()} "
+                          f"(one of {params_key} in params.yaml: {choices})")
+    if argv[1] not in choices:
+        raise ConfigError(f"{what} '{argv[1]}' is not in {params_key}; add it to params.yaml or pick one of {choices}")
+    return argv[1]
 
 
 class Stage:
@@ -133,14 +136,33 @@ class Stage:
             metrics=metrics, ledger=ledger, plots=plots, details=details, non_dp=non_dp,
             mlflow_run_id=self.run_ctx.run_id if self.run_ctx else None, git_commit=git_commit(ROOT),
         )
-        atomic_write_json(self.metrics_path, metrics)
-        atomic_write_json(self.evidence_path, evidence)
+        return self._write(metrics, evidence)
+
+    def publish(self, result: Result, *, data: Iterable[Mapping[str, Any]] = (), save: bool = True) -> dict[str, Any]:
+        """Save ``result`` under :attr:`out_dir`, draw its plots, and write and log its evidence and metrics.
+
+        ``data``: the keyed fingerprints of the inputs (``{"name", "fingerprint", "role"}``). The checks
+        are gated against the ``policy:`` block of the params; the report re-gates them at render time.
+        """
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if save:
+            result.save(self.out_dir)
+        plots = [Plot(p.title, relpath(Path(p.path))) for p in result.plots(self.out_dir)]
+        ev: Evidence = result.to_evidence(self.params.get("policy") or {})
+        evidence = ev.document(self.name, params=self.stage_params, plots=plots, data=data,
+                               mlflow_run_id=self.run_ctx.run_id if self.run_ctx else None, git_commit=git_commit(ROOT))
+        metrics = {k: v for k, v in evidence["metrics"].items() if v is not None}
+        return self._write(metrics, evidence)
+
+    def _write(self, metrics: Mapping[str, float], evidence: Mapping[str, Any]) -> dict[str, Any]:
+        atomic_write_json(self.metrics_path, dict(metrics))
+        write_evidence(self.evidence_path, evidence)
         if self.run_ctx is not None:
-            self.run_ctx.log_metrics(metrics)
+            self.run_ctx.log_metrics(dict(metrics))
             self.run_ctx.log_artifact(self.evidence_path, "evidence")
-            for p in plots:
+            for p in evidence["plots"]:
                 self.run_ctx.log_artifact(ROOT / p["path"], "plots")
-        return evidence
+        return dict(evidence)
 
 
 def relpath(path: Path) -> str:

@@ -39,7 +39,7 @@ from trust.data import TableSchema, read_table, write_table
 from trust.data.io import atomic_path
 from trust.errors import DataError
 from trust.privacy import PrivacyLedger
-from trust.report.evidence import check
+from trust.evidence import check
 
 
 def _ints(p, key, low=1):

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 from _stage import ROOT, Stage, main, param, relpath, save_figure
-from train import load_rows
+from _trained import load_rows
 
 from trust.calibration.experiments import METHODS, EvalSet, run_protocol, shift_average, shifted_sets
-from trust.calibration.metrics import bootstrap_ci, expected_calibration_error, reliability_diagram
+from trust.calibration.plots import reliability_diagram
+from trust.metrics import bootstrap_ci, expected_calibration_error
 from trust.calibration.persist import save_calibrator
 from trust.errors import ConfigError
-from trust.report.evidence import check
+from trust.evidence import check
 
 LABELS = {"uncalibrated": "uncalibrated", "temperature": "temperature scaling", "ca": "CA (correctness-aware)",
           "ca_ce": "CA network, CE loss", "ca_mse": "CA network, MSE loss", "ca_unbalanced": "CA loss, unweighted"}
@@ -53,7 +54,7 @@ def _plots(name: str, res, deployed: str, out) -> list[dict[str, str]]:
     shown = [m for m in dict.fromkeys(("uncalibrated", "temperature", "ca", deployed)) if m in res.probs["in_distribution"]]
     fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.6))
     for ax, m in zip(np.atleast_1d(axes), shown):
-        reliability_diagram(res.probs["in_distribution"][m], res.labels["in_distribution"], title=LABELS.get(m, m), ax=ax)
+        reliability_diagram(res.labels["in_distribution"], res.probs["in_distribution"][m], title=LABELS.get(m, m), ax=ax)
     fig.suptitle(f"{name}: reliability on the test split", y=1.03)
     plots = [{"title": f"{name}: reliability diagrams (uncalibrated / temperature scaling / CA), test split",
               "path": relpath(save_figure(fig, out / "reliability.png"))}]
@@ -120,8 +121,8 @@ def run() -> None:
                 metrics.update({f"{name}.{r['set']}.{r['method']}.{k}": r[k] for k in keys})
             avg = shift_average(res.rows)
             metrics.update({f"{name}.shift_mean.{m}.ece": d["shifted"] for m, d in avg.items()})
-            ece, lo, hi = bootstrap_ci(expected_calibration_error, res.probs["in_distribution"][deployed],
-                                       res.labels["in_distribution"], n_boot=n_boot, random_state=seed, n_bins=n_bins)
+            ece, lo, hi = bootstrap_ci(expected_calibration_error, res.labels["in_distribution"],
+                                       res.probs["in_distribution"][deployed], n_boot=n_boot, random_state=seed, n_bins=n_bins)
             checks.append(check(f"{name}: ECE of the deployed calibrator ({deployed}), test split", ece, max_ece, "<=",
                                 policy_key="max_ece", description=f"top-label ECE, {n_bins} equal-width bins; "
                                 f"95% bootstrap interval [{lo:.4f}, {hi:.4f}]"))

@@ -21,7 +21,7 @@ from _stage import ROOT, Stage, fingerprint, main, param, relpath, save_figure
 from trust.data import TableSchema, read_table
 from trust.data.io import atomic_write_json
 from trust.errors import ConfigError, DataError
-from trust.report.evidence import check
+from trust.evidence import check
 from trust.synth.evaluate import evaluate_synthetic, trtr_baseline
 
 _MEMBER = re.compile(r"^eps_(none|[0-9]+(?:\.[0-9]+)?)$")

@@ -21,7 +21,7 @@ from trust.data import dataset_info, load_array_dataset
 from trust.data.io import atomic_write_json
 from trust.data.splits import ArraySplits
 from trust.errors import ConfigError
-from trust.report.evidence import check
+from trust.evidence import check
 from trust.update.protocol import METHODS, run_update_protocol
 
 LABELS = {"naive": "naive update", "fd_kl": "focal distillation (KL)", "fd_lm": "focal distillation (LM)",

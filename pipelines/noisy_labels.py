@@ -26,7 +26,7 @@ from trust.data.io import atomic_write_json
 from trust.errors import ConfigError
 from trust.noisy.plots import plot_per_class_accuracy, plot_recovered_means
 from trust.noisy.protocol import run_setting
-from trust.report.evidence import check
+from trust.evidence import check
 
 
 @main

@@ -12,7 +12,7 @@ from _stage import Stage, fingerprint, main, param
 
 from trust.data import DATASETS, dataset_info, load_dataset, split_table, write_table
 from trust.data.io import atomic_write_json
-from trust.report.evidence import check
+from trust.evidence import check
 
 
 @main

@@ -32,7 +32,7 @@ from _stage import ROOT, Stage, fingerprint, main, param, relpath, save_figure
 from trust.data import dataset_schema, read_table, write_table
 from trust.errors import ConfigError, DataError
 from trust.privacy import PrivacyLedger
-from trust.report.evidence import check
+from trust.evidence import check
 
 
 def _member() -> tuple[str, float | None]:

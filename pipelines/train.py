@@ -15,48 +15,23 @@ test rows); table datasets (``adult``) come from ``outputs/prepare/DATASET`` (ro
 
 from __future__ import annotations
 
-import json
 import sys
 
-import numpy as np
-import pandas as pd
-from _stage import ROOT, Stage, fingerprint, main, param, relpath
+from _stage import ROOT, Stage, load_params, main, matrix_member, param, relpath
+from _trained import load_rows
 
-from trust.data import TableSchema, dataset_info, load_array_dataset, read_table, split_arrays, table_to_arrays
+from trust.data import dataset_info
 from trust.data.arrays import save_arrays
-from trust.errors import ConfigError
+from trust.evidence import check
 from trust.models.base import train_base_model
-from trust.report.evidence import check
-
-
-def load_rows(name: str, val_size: float, test_size: float, seed: int):
-    """``(X, y, splits, fingerprints, kind)`` of a registry dataset (the calibrate stage reads its rows with it too)."""
-    info = dataset_info(name)
-    if info.modality == "table":
-        src = ROOT / "outputs" / "prepare" / name
-        schema = TableSchema.from_dict(json.loads((src / "schema.json").read_text()))
-        frames = [read_table(src / f"{part}.parquet") for part in ("train", "test")]
-        (Xtr, Xte), (ytr, yte), _ = table_to_arrays(frames, schema)
-        X, y = np.concatenate([Xtr, Xte]), np.concatenate([ytr, yte])
-        splits = split_arrays(y, val_size=val_size, test_index=np.arange(len(ytr), len(y)), seed=seed)
-        fingerprints = {f"{name}/{part}": fingerprint(f) for part, f in zip(("train", "test"), frames)}
-        return X, y, splits, fingerprints, "table"
-    ds = load_array_dataset(name)
-    splits = split_arrays(ds.y, val_size=val_size, test_size=test_size, test_index=ds.test_index, seed=seed)
-    frame = pd.DataFrame(ds.X.reshape(len(ds.X), -1)).assign(label=ds.y)
-    return ds.X, ds.y, splits, {name: fingerprint(frame)}, ds.kind
 
 
 @main
 def run() -> None:
-    if len(sys.argv) != 2:
-        raise ConfigError("usage: python pipelines/train.py DATASET (one of train.datasets in params.yaml)")
-    name = sys.argv[1]
-    stage = Stage(f"train_{name}")
+    p = load_params()
+    name = matrix_member(sys.argv, param(p, "train.datasets", list), what="dataset", params_key="train.datasets")
+    stage = Stage(f"train_{name}", p)
     stage.out_dir = ROOT / "outputs" / "train" / name
-    p = stage.params
-    if name not in param(p, "train.datasets", list):
-        raise ConfigError(f"dataset '{name}' is not in train.datasets; add it to params.yaml or pick one listed")
     seed = param(p, "train.seed", int, low=0)
     threads = param(p, "train.threads", int, low=1)
     cfg = param(p, f"train.{name}", dict)

@@ -25,7 +25,7 @@ from trust.data import dataset_info, load_array_dataset
 from trust.data.concepts import digit_concepts, load_concept_matrix
 from trust.errors import ConfigError, DataError
 from trust.models import NeuralClassifier
-from trust.report.evidence import check
+from trust.evidence import check
 from trust.unlearn.baselines import METHODS, BaselineUnlearner
 from trust.unlearn.concept import ConceptUnlearner
 from trust.unlearn.metrics import FIGURES, certificate_checks, evaluate_unlearning, unlearning_certificate

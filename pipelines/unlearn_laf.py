@@ -179,7 +179,7 @@ def run() -> None:
             t_o, t_l, t_r = (comparison[m]["test_retain_accuracy"] for m in ("original", "LAF", "retrained"))
             note = (f"Test accuracy: trained on noisy labels {t_o:.4f}, after LAF {t_l:.4f}, retrained without the "
                     f"noisy rows {t_r:.4f}.")
-        from trust.report.evidence import check
+        from trust.evidence import check
         if task == "noisy":
             checks.append(check(f"{name} noisy: LAF recovers test accuracy", comparison["LAF"]["test_retain_accuracy"],
                                 comparison["original"]["test_retain_accuracy"], ">",

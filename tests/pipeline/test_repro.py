@@ -26,7 +26,7 @@ def repo(tmp_path_factory):
 
 
 def test_every_stage_writes_metrics_and_valid_evidence(repo):
-    from trust.report.evidence import validate_evidence
+    from trust.evidence import validate_evidence
 
     dst, _, _ = repo
     evidence = sorted((dst / "evidence").glob("*.json"))

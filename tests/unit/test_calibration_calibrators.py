@@ -7,10 +7,10 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from trust.calibration import (
-    CorrectnessAwareCalibrator, HistogramBinning, IsotonicCalibrator, TemperatureScaling, VectorScaling,
-    expected_calibration_error, softmax,
+    CorrectnessAwareCalibrator, HistogramBinning, IsotonicCalibrator, TemperatureScaling, VectorScaling, softmax,
 )
 from trust.errors import DataError
+from trust.metrics import expected_calibration_error
 
 
 def _overconfident(n=2000, K=5, seed=0):
@@ -52,7 +52,7 @@ def test_temperature_scaling_lowers_the_nll_and_ece_of_an_overconfident_model():
     Zt, yt = _overconfident(seed=1)
     ts = TemperatureScaling().fit(Z, y)
     assert ts.temperature_ > 1.5
-    assert expected_calibration_error(ts.predict_proba(Zt), yt) < expected_calibration_error(softmax(Zt), yt) / 2
+    assert expected_calibration_error(yt, ts.predict_proba(Zt)) < expected_calibration_error(yt, softmax(Zt)) / 2
 
 
 @pytest.mark.parametrize("loss", ["ca", "ce", "mse"])
@@ -102,9 +102,9 @@ def test_every_baseline_returns_probabilities_whose_softmax_of_transform_is_pred
 
 def test_isotonic_and_histogram_lower_the_ece_of_an_overconfident_model():
     Z, y = _overconfident(n=3000)
-    raw = expected_calibration_error(softmax(Z), y)
+    raw = expected_calibration_error(y, softmax(Z))
     for cls in (HistogramBinning, IsotonicCalibrator, VectorScaling):
-        assert expected_calibration_error(cls().fit(Z, y).predict_proba(Z), y) < raw / 2
+        assert expected_calibration_error(y, cls().fit(Z, y).predict_proba(Z)) < raw / 2
 
 
 @pytest.mark.parametrize("bad, match", [

@@ -6,9 +6,9 @@ import re
 
 import numpy as np
 
-from trust.calibration.metrics import reliability_diagram
+from trust.calibration.plots import reliability_diagram
 from trust.report import build_report
-from trust.report.evidence import check, make_evidence
+from trust.evidence import check, make_evidence
 from trust.report.project import write_reports
 
 
@@ -25,7 +25,7 @@ def test_the_html_report_embeds_the_reliability_diagram_in_the_calibration_secti
     rng = np.random.default_rng(0)
     png = tmp_path / "outputs" / "calibrate" / "toy" / "reliability.png"
     png.parent.mkdir(parents=True)
-    reliability_diagram(rng.dirichlet(np.ones(3), 200), rng.integers(0, 3, 200)).savefig(png, format="png")
+    reliability_diagram(rng.integers(0, 3, 200), rng.dirichlet(np.ones(3), 200)).savefig(png, format="png")
     model = build_report({"calibrate": _doc(0.03)}, policy={"max_ece": 0.05}, git_commit="0")
     write_reports(model, tmp_path / "reports", root=tmp_path)
     html = (tmp_path / "reports" / "compliance.html").read_text()

@@ -114,7 +114,7 @@ def test_evidence_from_fit_and_evaluate_renders_in_trust_report(toy_csv, tmp_pat
                         tmp_path / "s" / "test.csv", "--real-holdout", tmp_path / "s" / "holdout.csv", "--synthetic",
                         tmp_path / "syn.csv", "--target", "y", "--evidence", ev, "--quiet")
     assert code == 0, err
-    from trust.report.evidence import validate_evidence
+    from trust.evidence import validate_evidence
 
     names = sorted(p.name for p in ev.iterdir())
     assert names == ["synth-evaluate-syn.json", "synth-fit-m.json"]

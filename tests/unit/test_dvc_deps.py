@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _module_file(name: str) -> Path | None:
     parts = name.split(".")
-    if len(parts) == 1 and (ROOT / "pipelines" / f"{name}.py").is_file():  # the stage helpers (_stage)
+    if len(parts) == 1 and (ROOT / "pipelines" / f"{name}.py").is_file():  # the stage helpers (_stage, _trained)
         return ROOT / "pipelines" / f"{name}.py"
     base = ROOT.joinpath(*parts)
     if (base / "__init__.py").is_file():
@@ -32,12 +32,18 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
+def _ours(module: str) -> bool:
+    """A trust module or one of the stage helpers in pipelines/ (``_stage``, ``_trained``)."""
+    top = module.split(".")[0]
+    return top == "trust" or (top.startswith("_") and (ROOT / "pipelines" / f"{top}.py").is_file())
+
+
 def _imported(path: Path) -> set[str]:
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names if a.name.split(".")[0] in ("trust", "_stage"))
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.split(".")[0] in ("trust", "_stage"):
+            names.update(a.name for a in node.names if _ours(a.name))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and _ours(node.module):
             names.add(node.module)
             names.update(f"{node.module}.{a.name}" for a in node.names)  # submodules imported by name
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"trust(\.\w+)+", node.value):

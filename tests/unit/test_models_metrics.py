@@ -8,8 +8,8 @@ from sklearn.metrics import log_loss, recall_score
 
 from trust.data import split_arrays
 from trust.errors import DataError
-from trust.models import (classification_summary, expected_calibration_error, negative_log_likelihood,
-                          per_class_accuracy, train_base_model)
+from trust.metrics import classification_summary, expected_calibration_error, negative_log_likelihood, per_class_accuracy
+from trust.models import train_base_model
 
 
 def _probs(n=500, k=4, seed=0):

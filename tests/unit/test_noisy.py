@@ -171,7 +171,8 @@ def test_rcal_with_the_same_seed_gives_the_same_probabilities():
 
 
 def test_the_report_renders_a_noisy_labels_section_with_the_gain_on_its_card():
-    from trust.report import build_report, check, make_evidence, render_html
+    from trust.report import build_report, render_html
+    from trust.evidence import check, make_evidence
     from trust.report.examples import EXAMPLE_POLICY
 
     metrics = {"ce.accuracy": 0.70, "ce.head": 0.9, "ce.medium": 0.7, "ce.tail": 0.4, "ce.ece": 0.2,

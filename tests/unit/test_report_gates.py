@@ -9,7 +9,8 @@ import pytest
 
 from trust.errors import ConfigError
 from trust.privacy.ledger import PrivacyLedger
-from trust.report import build_report, check, make_evidence, render_html, render_json, render_markdown
+from trust.report import build_report, render_html, render_json, render_markdown
+from trust.evidence import check, make_evidence
 from trust.report.examples import EXAMPLE_POLICY, example_evidence
 from trust.report.policy import collect_ledger, evaluate_gates, validate_policy
 

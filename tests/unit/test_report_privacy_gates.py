@@ -9,7 +9,8 @@ import pytest
 
 from trust.cli import main
 from trust.errors import ConfigError
-from trust.report import build_report, check, make_evidence
+from trust.report import build_report
+from trust.evidence import check, make_evidence
 from trust.report.examples import EXAMPLE_POLICY, example_evidence
 from trust.report.render import render_html, render_markdown
 

@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from trust.cli import main
-from trust.report import REPORT_SCHEMA, check, make_evidence
+from trust.report import REPORT_SCHEMA
+from trust.evidence import check, make_evidence
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,8 @@ import re
 import pytest
 
 import trust.report.sections as sections
-from trust.report import build_report, check, make_evidence
+from trust.report import build_report
+from trust.evidence import check, make_evidence
 from trust.report.examples import EXAMPLE_POLICY
 
 

@@ -8,7 +8,8 @@ import re
 import jsonschema
 import pytest
 
-from trust.report import build_report, check, make_evidence, render_html, render_json, render_markdown
+from trust.report import build_report, render_html, render_json, render_markdown
+from trust.evidence import check, make_evidence
 from trust.report.examples import EXAMPLE_POLICY, example_evidence, example_png
 from trust.report.model import REPORT_SCHEMA, dvc_lock_rows
 from trust.report.sections import SECTION_REGISTRY, classify_metric, pivot_metrics, section

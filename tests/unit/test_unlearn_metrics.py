@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from trust.errors import DataError
-from trust.report import build_report, make_evidence
+from trust.report import build_report
+from trust.evidence import make_evidence
 from trust.unlearn.metrics import (
     FIGURES, certificate_checks, evaluate_unlearning, membership_rate, relearn_epochs, unlearning_certificate,
 )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from trust.report import build_report, check, make_evidence
+from trust.report import build_report
+from trust.evidence import check, make_evidence
 
 FIG = {"nfr": 0.05, "relative_nfr": 0.5, "pfr": 0.02, "accuracy": 0.8, "old_class_accuracy": 0.8,
        "new_class_accuracy": 0.8}

@@ -6,8 +6,9 @@
 >>> ca = CorrectnessAwareCalibrator().fit(val_logits, val_y, V)
 >>> ca.predict_proba(test_logits, view_logits(model, X_test))
 
-- :mod:`trust.calibration.metrics`: ECE (equal-width / equal-mass), class-wise ECE, MCE, Brier, NLL,
-  correct-vs-wrong AUROC, bootstrap intervals, reliability diagrams.
+- :mod:`trust.metrics` (below every capability): ECE (equal-width / equal-mass), class-wise ECE, MCE,
+  Brier, NLL, correct-vs-wrong AUROC, bootstrap intervals; labels first.
+- :mod:`trust.calibration.plots`: reliability diagrams and confidence histograms.
 - :mod:`trust.calibration.baselines`: :class:`TemperatureScaling`, :class:`VectorScaling`,
   :class:`HistogramBinning`, :class:`IsotonicCalibrator` (``fit(logits, labels)`` / ``predict_proba`` / ``transform``).
 - :mod:`trust.calibration.ca`: :class:`CorrectnessAwareCalibrator` and :func:`view_logits`.
@@ -22,10 +23,8 @@ from __future__ import annotations
 from trust._lazy import lazy_exports
 
 _EXPORTS = {
-    **{name: "trust.calibration.metrics" for name in (
-        "expected_calibration_error", "classwise_ece", "maximum_calibration_error", "brier_score",
-        "negative_log_likelihood", "correctness_auroc", "accuracy", "per_class_accuracy", "calibration_metrics",
-        "bootstrap_ci", "reliability_curve", "reliability_diagram", "confidence_histogram")},
+    "reliability_diagram": "trust.calibration.plots",
+    "confidence_histogram": "trust.calibration.plots",
     **{name: "trust.calibration.baselines" for name in (
         "TemperatureScaling", "VectorScaling", "HistogramBinning", "IsotonicCalibrator", "softmax")},
     "CorrectnessAwareCalibrator": "trust.calibration.ca",

@@ -3,7 +3,7 @@
 :func:`run_protocol` takes a fitted classifier, its in-distribution validation rows (where every
 calibrator is fitted) and named test sets, computes each set's logits and view logits once, fits the
 methods of :func:`make_calibrators` on the validation logits and scores every method on every set
-with :func:`trust.calibration.metrics.calibration_metrics`. :func:`shifted_sets` builds the shifted
+with :func:`trust.metrics.calibration_metrics`. :func:`shifted_sets` builds the shifted
 sets of images and signals:
 
 - images: ``rotation`` up to 15 / 30 / 45 degrees (the family of one of the calibrator's views, at
@@ -26,7 +26,7 @@ import numpy as np
 from trust._validation import check_option, check_random_state, fork_seed
 from trust.calibration.baselines import BASELINES, softmax
 from trust.calibration.ca import CorrectnessAwareCalibrator, view_logits
-from trust.calibration.metrics import calibration_metrics
+from trust.metrics import calibration_metrics
 
 METHODS = ("uncalibrated", "temperature", "vector", "histogram", "isotonic", "ca", "ca_ce", "ca_mse", "ca_unbalanced")
 VIEW_METHODS = ("ca", "ca_ce", "ca_mse", "ca_unbalanced")
@@ -129,7 +129,7 @@ def run_protocol(model: Any, X_val: Any, y_val: Any, test_sets: Mapping[str, Eva
             P = softmax(Z) if c is None else (c.predict_proba(Z, V) if m in VIEW_METHODS else c.predict_proba(Z))
             probs[name][m] = P
             rows.append({"set": name, "family": ts.family, "severity": ts.severity, "held_out": ts.held_out,
-                         "method": m, **calibration_metrics(P, ts.y, n_bins=n_bins)})
+                         "method": m, **calibration_metrics(ts.y, P, n_bins=n_bins)})
     return ProtocolResult(rows, cals, probs, labels)
 
 

@@ -138,10 +138,10 @@ def evidence_path(evidence_dir: Path | None, stage: str, overwrite: bool, *, led
 
 def _probe_evidence_schema() -> None:
     """Fail before the work, not after it, if this version's evidence schema refuses a ledger entry as the
-    ledger writes it (a mismatch between trust.privacy.ledger and trust.report.evidence: a bug, reported
+    ledger writes it (a mismatch between trust.privacy.ledger and trust.evidence: a bug, reported
     as such)."""
     from trust.privacy.ledger import LedgerEntry
-    from trust.report.evidence import make_evidence
+    from trust.evidence import make_evidence
 
     probe = LedgerEntry(release="probe", mechanism="probe", epsilon=1.0, delta=0.0, accountant="closed-form",
                         noise_multiplier=1.0, sample_rate=1.0, steps=1, max_grad_norm=1.0, unit_of_privacy="label",
@@ -156,7 +156,7 @@ def _probe_evidence_schema() -> None:
 def write_evidence(path: Path | None, *, stage: str, kind: str, title: str, params: Mapping[str, Any],
                    metrics: Mapping[str, Any], checks: Iterable[Mapping[str, Any]] = (),
                    ledger: Iterable[Mapping[str, Any]] = (), details: Mapping[str, Any] | None = None) -> None:
-    """Write schema-valid evidence (``trust.report.evidence``) that ``trust report --root`` renders.
+    """Write schema-valid evidence (``trust.evidence``) that ``trust report --root`` renders.
 
     The document carries no data fingerprint (lineage is the pipeline's job) and no rows; the ledger
     entries are the release's own.
@@ -164,7 +164,7 @@ def write_evidence(path: Path | None, *, stage: str, kind: str, title: str, para
     if path is None:
         return
     from trust.data.io import atomic_write_json
-    from trust.report.evidence import make_evidence
+    from trust.evidence import make_evidence
     from trust.tracking import git_commit
 
     flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

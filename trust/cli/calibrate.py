@@ -98,12 +98,12 @@ def evaluate(
     import json
 
     from trust.calibration.baselines import check_logits, softmax
-    from trust.calibration.metrics import calibration_metrics
+    from trust.metrics import calibration_metrics
     from trust.calibration.persist import load_calibrator
 
     cal = load_calibrator(calibrator)
     Z, y, V = _read(logits, labels=True, views=None)
     Z, y = check_logits(Z, y)
-    out = {"uncalibrated": calibration_metrics(softmax(Z), y, n_bins=n_bins),
-           "calibrated": calibration_metrics(_proba(cal, Z, V), y, n_bins=n_bins)}
+    out = {"uncalibrated": calibration_metrics(y, softmax(Z), n_bins=n_bins),
+           "calibrated": calibration_metrics(y, _proba(cal, Z, V), n_bins=n_bins)}
     typer.echo(json.dumps(out, indent=1))

@@ -371,6 +371,22 @@ def load_torch_weights(path: str | os.PathLike[str], modules: Mapping[str, Any])
 # ------------------------------------------------------------------------------------------------
 # tables
 # ------------------------------------------------------------------------------------------------
+def read_yaml_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A YAML file that must hold a mapping (``params.yaml``); ConfigError names the file and the fix."""
+    import yaml
+
+    from trust.errors import ConfigError
+
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"'{path}' is not valid YAML ({str(e).splitlines()[0]}); fix the file") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"'{path}' must hold a mapping of stage sections")
+    return doc
+
+
 def check_unique_columns(df: "pd.DataFrame", what: str = "the table") -> None:
     """Refuse duplicate column names (a DataError naming the first one)."""
     seen: set[Any] = set()

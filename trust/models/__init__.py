@@ -9,7 +9,7 @@
 - :func:`fit_torch` (:mod:`trust.models.training`): the one minibatch training loop.
 - :mod:`trust.models.networks`: :class:`MLP`, :class:`CNN`, :class:`CNN1d` (all :class:`EmbedHead`).
 - :mod:`trust.models.views`: seeded input transforms (:class:`ImageView`, :class:`SignalView`, :class:`TableView`).
-- :mod:`trust.models.metrics`: accuracy per class, NLL, ECE of a model's outputs.
+- metrics of a model's outputs (accuracy per class, NLL, ECE) are in :mod:`trust.metrics`.
 - :func:`train_base_model` (:mod:`trust.models.base`): fit on fixed splits, logits and a model card.
 
 Names are imported lazily (torch loads only when a model is used; the report's Models section does not need it).
@@ -36,10 +36,6 @@ _EXPORTS = {
     "SignalView": "trust.models.views",
     "TableView": "trust.models.views",
     "make_view": "trust.models.views",
-    "per_class_accuracy": "trust.models.metrics",
-    "negative_log_likelihood": "trust.models.metrics",
-    "expected_calibration_error": "trust.models.metrics",
-    "classification_summary": "trust.models.metrics",
     "BaseModel": "trust.models.base",
     "train_base_model": "trust.models.base",
 }

@@ -3,7 +3,7 @@
 :func:`train_base_model` fits a :class:`~trust.models.NeuralClassifier` on the training rows,
 early-stopping on nothing (the validation split is left untouched for calibration), and returns
 the model, its logits on the validation and test rows, the raw model's figures on each
-(:func:`~trust.models.metrics.classification_summary`) and a model card: architecture, training
+(:func:`~trust.metrics.classification_summary`) and a model card: architecture, training
 settings, accuracy per class and intended use. The card holds no count, hash or timing of the
 data; the caller adds the keyed data fingerprints to its evidence.
 """
@@ -19,7 +19,7 @@ from trust._validation import check_array, check_labels
 from trust.data.splits import ArraySplits
 from trust.errors import ConfigError
 from trust.models.classifier import NeuralClassifier
-from trust.models.metrics import classification_summary
+from trust.metrics import classification_summary
 
 
 _UNUSED = {"mlp": ("channels",), "cnn": ("hidden", "dropout"), "cnn1d": ("hidden", "dropout"),

@@ -9,7 +9,7 @@
   ``round(0.3 K)`` classes are head, the smallest ``round(0.3 K)`` tail, the rest medium (for
   K = 10: 3 / 4 / 3, the usual split for CIFAR-10-LT).
 - :func:`evaluate`: overall, head, medium and tail accuracy (means of the per-class accuracies of
-  the group, on a balanced clean test set) and top-label ECE (:mod:`trust.models.metrics`).
+  the group, on a balanced clean test set) and top-label ECE (:mod:`trust.metrics`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from trust._validation import check_labels, check_scalar
 from trust.data.labels import add_label_noise, long_tail
-from trust.models.metrics import expected_calibration_error, per_class_accuracy
+from trust.metrics import expected_calibration_error, per_class_accuracy
 
 
 @dataclasses.dataclass(frozen=True)

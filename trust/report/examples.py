@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from trust.report.evidence import check, make_evidence
+from trust.evidence import check, make_evidence
 
 EXAMPLE_POLICY: dict[str, Any] = {
     "max_total_epsilon_per_dataset": 30.0,

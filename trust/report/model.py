@@ -12,7 +12,7 @@ import datetime as _dt
 from typing import Any, Mapping
 
 from trust.report import compliance
-from trust.report.evidence import EVIDENCE_SCHEMA, schema_problem, validate_evidence
+from trust.evidence import EVIDENCE_SCHEMA, schema_problem, validate_evidence
 from trust.report.policy import FAIL, NOT_EVALUATED, PASS, STATUSES, evaluate_gates, ledger_of, validate_policy
 from trust.report.sections import (
     SECTION_REGISTRY,

@@ -39,7 +39,8 @@ from typing import Any, Iterable, Mapping
 
 from trust.errors import ConfigError, DataError
 from trust.privacy.ledger import LedgerEntry, PrivacyLedger
-from trust.report.evidence import COMPARATORS
+from trust.evidence import COMPARATORS
+from trust.evidence import default_comparator as _direction
 
 PASS, FAIL, NOT_EVALUATED = "pass", "fail", "not evaluated"
 STATUSES = (PASS, FAIL, NOT_EVALUATED)
@@ -70,11 +71,11 @@ POLICY_DESCRIPTIONS: dict[str, str] = {
 
 def default_comparator(policy_key: str) -> str:
     """``<=`` for ``max_*`` keys, ``>=`` for ``min_*`` keys (a policy key must say which it is)."""
-    if policy_key.startswith("max_"):
-        return "<="
-    if policy_key.startswith("min_"):
-        return ">="
-    raise ConfigError(f"policy key '{policy_key}' must start with 'max_' or 'min_' so the report knows its direction")
+    try:
+        return _direction(policy_key)
+    except ValueError:
+        raise ConfigError(f"policy key '{policy_key}' must start with 'max_' or 'min_' so the report knows its "
+                          "direction") from None
 
 
 def validate_policy(policy: Any) -> dict[str, float]:

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from trust.data.io import atomic_write_text
+from trust.data.io import atomic_write_text, read_yaml_mapping
 from trust.errors import ConfigError, DataError
 from trust.report.model import build_report
 from trust.report.render import render_html, render_json, render_markdown
@@ -44,15 +44,7 @@ def read_evidence_dir(evidence_dir: str | os.PathLike[str], *, root: str | os.Pa
 
 def read_params(root: Path) -> dict[str, Any]:
     path = root / "params.yaml"
-    if not path.exists():
-        return {}
-    try:
-        params = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"'{path}' is not valid YAML ({str(e).splitlines()[0]}); fix the file") from None
-    if not isinstance(params, dict):
-        raise ConfigError(f"'{path}' must hold a mapping of stage sections")
-    return params
+    return read_yaml_mapping(path) if path.exists() else {}
 
 
 def read_dvc_lock(root: Path) -> dict[str, Any] | None:

@@ -305,7 +305,7 @@ def certificate_checks(certificate: Mapping[str, Any], policy: Mapping[str, Any]
     unlearning only), each with its ``policy_key`` so the report re-gates it; a key missing from ``policy``
     gives a check without a threshold (reported, not gated).
     """
-    from trust.report.evidence import check
+    from trust.evidence import check
 
     prefix = f"{label}: " if label else ""
     out = []

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from trust.report.evidence import schema_problem
+from trust.evidence import schema_problem
 from trust.report.sections import (
     Block,
     ReportContext,

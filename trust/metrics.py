@@ -1,4 +1,7 @@
-"""Calibration metrics: pure functions, ``(probs, labels)`` in, a number out; bootstrap intervals; figures.
+"""Classifier metrics, labels first: ``metric(y_true, proba, *, options)`` in, a number out; bootstrap intervals.
+
+The one implementation of these figures, below every capability (models, calibration, unlearning,
+noisy labels, updates all call it; it imports no capability).
 
 With ``P`` the ``(N, K)`` predicted probabilities, ``y`` the labels ``0..K-1``, ``p_i = max_k P[i, k]``
 the top-label confidence, ``yhat_i = argmax_k P[i, k]`` and ``c_i = 1[yhat_i = y_i]``:
@@ -19,8 +22,12 @@ the top-label confidence, ``yhat_i = argmax_k P[i, k]`` and ``c_i = 1[yhat_i = y
 - **Bootstrap interval** (:func:`bootstrap_ci`): the metric on ``n_boot`` resamples of the rows with
   replacement, the percentile interval ``[q_{alpha/2}, q_{1-alpha/2}]``.
 
-:func:`reliability_diagram` and :func:`confidence_histogram` return matplotlib figures (no file is written).
-This module is the one implementation of these figures; :mod:`trust.models.metrics` calls it.
+Figures of these (reliability diagram, confidence histogram) are in :mod:`trust.calibration.plots`.
+
+>>> import numpy as np
+>>> y, P = np.array([0, 1, 1]), np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+>>> round(accuracy(y, P), 3), round(expected_calibration_error(y, P, n_bins=10), 3)
+(0.667, 0.367)
 """
 
 from __future__ import annotations
@@ -35,13 +42,13 @@ from trust.errors import DataError
 STRATEGIES = ("uniform", "quantile")
 
 
-def check_probs(probs: Any, labels: Any = None, *, name: str = "probs") -> tuple[np.ndarray, np.ndarray | None]:
-    """``(P, y)`` checked: ``P`` a finite ``(N, K)`` array of non-negative rows summing to 1, ``y`` in ``0..K-1``."""
-    P = check_array(probs, name, ndim=2)
+def check_probs(y_true: Any, proba: Any = None, *, name: str = "probs") -> tuple[np.ndarray, np.ndarray | None]:
+    """``(y, P)`` checked (``y_true`` may be None): ``P`` a finite ``(N, K)`` array of non-negative rows summing to 1, ``y`` in ``0..K-1``."""
+    P = check_array(proba, name, ndim=2)
     if (P < 0).any() or not np.allclose(P.sum(axis=1), 1.0, atol=1e-4):
         raise DataError(f"{name} must hold probabilities (non-negative rows summing to 1); pass predict_proba's output")
-    y = None if labels is None else check_labels(labels, len(P), name="labels", n_classes=P.shape[1])
-    return P, y
+    y = None if y_true is None else check_labels(y_true, len(P), name="y_true", n_classes=P.shape[1])
+    return y, P
 
 
 def _bins(conf: np.ndarray, n_bins: int, strategy: str) -> np.ndarray:
@@ -54,9 +61,9 @@ def _bins(conf: np.ndarray, n_bins: int, strategy: str) -> np.ndarray:
     return b
 
 
-def reliability_curve(probs: Any, labels: Any, *, n_bins: int = 15, strategy: str = "uniform") -> dict[str, np.ndarray]:
+def reliability_curve(y_true: Any, proba: Any, *, n_bins: int = 15, strategy: str = "uniform") -> dict[str, np.ndarray]:
     """Per bin of the top-label confidence: ``count``, ``accuracy``, ``confidence`` (NaN where empty), ``edges``."""
-    P, y = check_probs(probs, labels)
+    y, P = check_probs(y_true, proba)
     n_bins = check_scalar(n_bins, "n_bins", int, min_val=1)
     check_option(strategy, "strategy", STRATEGIES)
     conf = P.max(axis=1)
@@ -73,23 +80,23 @@ def reliability_curve(probs: Any, labels: Any, *, n_bins: int = 15, strategy: st
     return {"count": count, "accuracy": acc, "confidence": mean_conf, "edges": edges}
 
 
-def expected_calibration_error(probs: Any, labels: Any, *, n_bins: int = 15, strategy: str = "uniform") -> float:
+def expected_calibration_error(y_true: Any, proba: Any, *, n_bins: int = 15, strategy: str = "uniform") -> float:
     """Top-label ECE with ``n_bins`` equal-width (``"uniform"``) or equal-mass (``"quantile"``) bins."""
-    c = reliability_curve(probs, labels, n_bins=n_bins, strategy=strategy)
+    c = reliability_curve(y_true, proba, n_bins=n_bins, strategy=strategy)
     m = c["count"] > 0
     return float(np.sum(c["count"][m] / c["count"].sum() * np.abs(c["accuracy"][m] - c["confidence"][m])))
 
 
-def maximum_calibration_error(probs: Any, labels: Any, *, n_bins: int = 15) -> float:
+def maximum_calibration_error(y_true: Any, proba: Any, *, n_bins: int = 15) -> float:
     """The largest ``|accuracy - confidence|`` over the non-empty equal-width bins."""
-    c = reliability_curve(probs, labels, n_bins=n_bins)
+    c = reliability_curve(y_true, proba, n_bins=n_bins)
     m = c["count"] > 0
     return float(np.max(np.abs(c["accuracy"][m] - c["confidence"][m])))
 
 
-def classwise_ece(probs: Any, labels: Any, *, n_bins: int = 15) -> float:
+def classwise_ece(y_true: Any, proba: Any, *, n_bins: int = 15) -> float:
     """Mean over classes of the equal-width ECE of ``P[:, k]`` against ``1[y = k]`` (Kull et al. 2019)."""
-    P, y = check_probs(probs, labels)
+    y, P = check_probs(y_true, proba)
     n_bins = check_scalar(n_bins, "n_bins", int, min_val=1)
     total = 0.0
     for k in range(P.shape[1]):
@@ -102,28 +109,28 @@ def classwise_ece(probs: Any, labels: Any, *, n_bins: int = 15) -> float:
     return float(total / P.shape[1])
 
 
-def brier_score(probs: Any, labels: Any) -> float:
+def brier_score(y_true: Any, proba: Any) -> float:
     """Multi-class Brier score ``mean_i sum_k (P[i, k] - 1[y_i = k])^2``."""
-    P, y = check_probs(probs, labels)
+    y, P = check_probs(y_true, proba)
     onehot = np.eye(P.shape[1])[y]
     return float(np.mean(np.sum((P - onehot) ** 2, axis=1)))
 
 
-def negative_log_likelihood(probs: Any, labels: Any) -> float:
+def negative_log_likelihood(y_true: Any, proba: Any) -> float:
     """Mean ``-log P[i, y_i]`` (probabilities clipped at 1e-12)."""
-    P, y = check_probs(probs, labels)
+    y, P = check_probs(y_true, proba)
     return float(-np.mean(np.log(np.clip(P[np.arange(len(P)), y], 1e-12, None))))
 
 
-def accuracy(probs: Any, labels: Any) -> float:
+def accuracy(y_true: Any, proba: Any) -> float:
     """Share of rows whose most probable class is the label."""
-    P, y = check_probs(probs, labels)
+    y, P = check_probs(y_true, proba)
     return float(np.mean(P.argmax(axis=1) == y))
 
 
-def per_class_accuracy(probs: Any, labels: Any) -> np.ndarray:
+def per_class_accuracy(y_true: Any, proba: Any) -> np.ndarray:
     """``(K,)`` accuracy on the rows of each class (NaN for a class with no rows)."""
-    P, y = check_probs(probs, labels)
+    y, P = check_probs(y_true, proba)
     K = P.shape[1]
     n = np.bincount(y, minlength=K).astype(float)
     hit = np.bincount(y[P.argmax(axis=1) == y], minlength=K).astype(float)
@@ -131,11 +138,11 @@ def per_class_accuracy(probs: Any, labels: Any) -> np.ndarray:
         return np.where(n > 0, hit / n, np.nan)
 
 
-def correctness_auroc(probs: Any, labels: Any) -> float:
+def correctness_auroc(y_true: Any, proba: Any) -> float:
     """ROC AUC of the top-label confidence separating correct from wrong predictions (NaN if only one kind)."""
     from scipy.stats import rankdata
 
-    P, y = check_probs(probs, labels)
+    y, P = check_probs(y_true, proba)
     conf = P.max(axis=1)
     correct = P.argmax(axis=1) == y
     n1, n0 = int(correct.sum()), int((~correct).sum())
@@ -147,83 +154,46 @@ def correctness_auroc(probs: Any, labels: Any) -> float:
 
 METRICS: dict[str, Callable[..., float]] = {
     "accuracy": accuracy, "ece": expected_calibration_error,
-    "adaptive_ece": lambda P, y, n_bins=15: expected_calibration_error(P, y, n_bins=n_bins, strategy="quantile"),
+    "adaptive_ece": lambda y, P, n_bins=15: expected_calibration_error(y, P, n_bins=n_bins, strategy="quantile"),
     "classwise_ece": classwise_ece, "mce": maximum_calibration_error, "brier": brier_score,
     "nll": negative_log_likelihood, "auroc": correctness_auroc,
 }
 _BINNED = {"ece", "adaptive_ece", "classwise_ece", "mce"}
 
 
-def calibration_metrics(probs: Any, labels: Any, *, n_bins: int = 15) -> dict[str, float]:
+def calibration_metrics(y_true: Any, proba: Any, *, n_bins: int = 15) -> dict[str, float]:
     """Every metric of this module in one dict: accuracy, ece, adaptive_ece, classwise_ece, mce, brier, nll, auroc."""
-    P, y = check_probs(probs, labels)
-    return {k: (f(P, y, n_bins=n_bins) if k in _BINNED else f(P, y)) for k, f in METRICS.items()}
+    y, P = check_probs(y_true, proba)
+    return {k: (f(y, P, n_bins=n_bins) if k in _BINNED else f(y, P)) for k, f in METRICS.items()}
 
 
-def bootstrap_ci(metric: Callable[..., float], probs: Any, labels: Any, *, n_boot: int = 200, alpha: float = 0.05,
+def bootstrap_ci(metric: Callable[..., float], y_true: Any, proba: Any, *, n_boot: int = 200, alpha: float = 0.05,
                  random_state: Any = 0, **kwargs: Any) -> tuple[float, float, float]:
     """``(value, low, high)``: the metric and its percentile bootstrap interval at level ``1 - alpha``.
 
-    ``metric(probs, labels, **kwargs)`` is any function of this module (or one like them).
+    ``metric(y_true, proba, **kwargs)`` is any function of this module (or one like them).
     """
-    P, y = check_probs(probs, labels)
+    y, P = check_probs(y_true, proba)
     n_boot = check_scalar(n_boot, "n_boot", int, min_val=1)
     alpha = check_scalar(alpha, "alpha", float, min_val=0.0, max_val=1.0, include_boundaries="neither")
     rng = check_random_state(random_state)
     stats = []
     for _ in range(n_boot):
         idx = rng.integers(0, len(y), len(y))
-        stats.append(metric(P[idx], y[idx], **kwargs))
+        stats.append(metric(y[idx], P[idx], **kwargs))
     stats = np.asarray(stats, dtype=float)
     lo, hi = np.nanquantile(stats, [alpha / 2, 1 - alpha / 2])
-    return float(metric(P, y, **kwargs)), float(lo), float(hi)
+    return float(metric(y, P, **kwargs)), float(lo), float(hi)
 
 
-def reliability_diagram(probs: Any, labels: Any, *, n_bins: int = 15, title: str = "", ax: Any = None) -> Any:
-    """A reliability diagram (accuracy per confidence bin against the diagonal, gaps shaded); returns the figure."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    c = reliability_curve(probs, labels, n_bins=n_bins)
-    ece = expected_calibration_error(probs, labels, n_bins=n_bins)
-    fig = ax.figure if ax is not None else plt.figure(figsize=(3.6, 3.6))
-    ax = ax if ax is not None else fig.add_subplot(111)
-    width = 1.0 / n_bins
-    centres = c["edges"][:-1] + width / 2
-    m = c["count"] > 0
-    ax.bar(centres[m], c["accuracy"][m], width=width, edgecolor="black", color="#4c72b0", label="accuracy")
-    lo = np.minimum(c["accuracy"][m], c["confidence"][m])
-    ax.bar(centres[m], np.abs(c["confidence"][m] - c["accuracy"][m]), bottom=lo, width=width, facecolor="none",
-           edgecolor="#c44e52", hatch="//", label="gap to mean confidence")
-    ax.plot([0, 1], [0, 1], "k--", lw=1)
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
-           title=f"{title} (ECE {ece:.3f})" if title else f"ECE {ece:.3f}")
-    ax.legend(loc="upper left", fontsize=7)
-    return fig
-
-
-def confidence_histogram(probs: Any, labels: Any, *, n_bins: int = 15, title: str = "", ax: Any = None) -> Any:
-    """Histogram of the top-label confidence with the accuracy and mean confidence marked; returns the figure."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    P, y = check_probs(probs, labels)
-    conf = P.max(axis=1)
-    fig = ax.figure if ax is not None else plt.figure(figsize=(3.6, 3.0))
-    ax = ax if ax is not None else fig.add_subplot(111)
-    ax.hist(conf, bins=np.linspace(0, 1, n_bins + 1), color="#4c72b0", edgecolor="black", weights=np.full(len(conf), 1 / len(conf)))
-    ax.axvline(float(np.mean(P.argmax(axis=1) == y)), color="black", ls="--", label="accuracy")
-    ax.axvline(float(conf.mean()), color="#c44e52", ls="-", label="mean confidence")
-    ax.set(xlim=(0, 1), xlabel="confidence", ylabel="share of rows", title=title)
-    ax.legend(loc="upper left", fontsize=7)
-    return fig
+def classification_summary(y_true: Any, proba: Any, *, n_bins: int = 15) -> dict[str, Any]:
+    """``{"accuracy", "nll", "ece", "per_class_accuracy": [..]}`` of predicted probabilities."""
+    y, P = check_probs(y_true, proba)
+    return {"accuracy": accuracy(y, P), "nll": negative_log_likelihood(y, P),
+            "ece": expected_calibration_error(y, P, n_bins=n_bins),
+            "per_class_accuracy": per_class_accuracy(y, P).tolist()}
 
 
 __all__ = ["STRATEGIES", "check_probs", "reliability_curve", "expected_calibration_error", "maximum_calibration_error",
            "classwise_ece", "brier_score", "negative_log_likelihood", "accuracy", "per_class_accuracy",
-           "correctness_auroc", "METRICS", "calibration_metrics", "bootstrap_ci", "reliability_diagram",
-           "confidence_histogram"]
+           "correctness_auroc", "METRICS", "calibration_metrics", "bootstrap_ci", "classification_summary"]
