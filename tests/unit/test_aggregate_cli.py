@@ -30,8 +30,9 @@ def test_fit_with_label_dp_writes_model_summary_and_ledger(csv, tmp_path):
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["ledger.json", "model.pt", "summary.json", "trust-model.json"]
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["bags"] == 80 and summary["bag_size_max"] == 4 and summary["epsilon"] == 2.0
-    assert summary["test_mse"] < summary["test_mse_of_constant"]
+    # under DP no row is held out by default (a test error would be a statistic of private labels)
+    assert summary["bags"] == 100 and summary["bag_size_max"] == 4 and summary["epsilon"] == 2.0
+    assert not any("test" in k for k in summary)
     (entry,) = json.loads((out / "ledger.json").read_text())
     assert entry["unit_of_privacy"] == "label" and entry["epsilon"] == 2.0 and entry["max_grad_norm"] == 4.0
     assert "differentially private for one person's label" in r.stdout
@@ -65,3 +66,112 @@ def test_bad_input_is_one_line_and_exit_2(csv, tmp_path, capsys, args, needle):
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------------------------- issue 21.1
+def _dp_fit(csv, out, *extra):
+    return ["aggregate", "fit", str(csv), "--target", "y", "--bag-size", "4", "--epsilon", "1", "--clip", "4",
+            "--seed", "3", "--out", str(out), *extra]
+
+
+def _run(capsys, argv):
+    with pytest.raises(SystemExit) as e:
+        main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return e.value.code or 0, captured.out, captured.err
+
+
+def _numbers(text: str) -> list[float]:
+    import re
+
+    return [float(m) for m in re.findall(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?", text)]
+
+
+def _label_candidates(csv, out_files_text: str, seed: int = 3, test_fraction: float = 0.2):
+    """The attack of issue 21.1: an attacker who knows every row but one held-out person's label, the split
+    seed and the released model treats every number the command wrote or printed as a candidate test MSE and
+    solves for that label: ``sum_others (f_i - z_i)^2 + (f_t - z)^2 = n_test * v``. Returns the true held-out
+    labels and, per person, the candidates found."""
+    from trust.aggregate import InterpolatingRegressor
+    from trust.aggregate.experiments import tabular_features
+    from trust.data import infer_schema
+
+    df = pd.read_csv(csv)
+    n = len(df)
+    test = np.zeros(n, dtype=bool)
+    test[np.random.default_rng(seed).choice(n, size=max(1, int(round(test_fraction * n))), replace=False)] = True
+    tr, te = df[~test].reset_index(drop=True), df[test].reset_index(drop=True)
+    _, (Xte,), _ = tabular_features(tr, [te], infer_schema(df.drop(columns=["y"])), target="y")
+    model = InterpolatingRegressor.load(out_files_text[1])
+    pred, z = model.predict(Xte), te["y"].to_numpy(float)
+    found = []
+    for t in range(len(z)):
+        others = float(np.sum(np.delete((pred - z) ** 2, t)))
+        cands = []
+        for v in _numbers(out_files_text[0]):
+            r = len(z) * v - others
+            if r >= 0:
+                cands += [pred[t] + np.sqrt(r), pred[t] - np.sqrt(r)]
+        found.append(any(abs(c - z[t]) < 1e-6 for c in cands))
+    return found
+
+
+def _everything_written(out, stdout: str) -> str:
+    return stdout + "\n".join(p.read_text() for p in sorted(out.rglob("*.json")))
+
+
+def test_a_dp_fit_leaves_no_held_out_label_recoverable_from_what_it_writes_and_prints(csv, tmp_path, capsys):
+    out = tmp_path / "dp"
+    code, stdout, err = _run(capsys, _dp_fit(csv, out, "--test-fraction", "0.2"))
+    assert code == 0, err
+    model = next(out.rglob("model.pt"))
+    found = _label_candidates(csv, (_everything_written(out, stdout), model))
+    assert len(found) == 80 and not any(found)
+    assert "not scored" in err  # the held-out rows are said to be unused
+
+
+def test_the_loud_non_dp_option_reports_test_mse_and_then_the_attack_recovers_labels(csv, tmp_path, capsys):
+    out = tmp_path / "nondp"
+    code, stdout, err = _run(capsys, _dp_fit(csv, out, "--report-test-mse-non-dp", "--evidence", tmp_path / "ev"))
+    assert code == 0, err
+    assert "NOT differentially private" in stdout
+    model = next(out.rglob("model.pt"))
+    assert all(_label_candidates(csv, (_everything_written(out, stdout), model)))  # the control: the attack works
+    (doc,) = [json.loads(p.read_text()) for p in (tmp_path / "ev").iterdir()]
+    (use,) = doc["non_dp"]
+    assert "raw labels of the held-out rows" in use["what"] and doc["ledger"][0]["epsilon"] == 1.0
+
+
+def test_a_dp_fit_records_no_non_dp_use_and_a_fit_without_dp_records_one(csv, tmp_path, capsys):
+    code, _, err = _run(capsys, _dp_fit(csv, tmp_path / "a", "--evidence", tmp_path / "ev"))
+    assert code == 0, err
+    code, _, err = _run(capsys, ["aggregate", "fit", csv, "--target", "y", "--bag-size", "4", "--out", tmp_path / "b",
+                                 "--evidence", tmp_path / "ev"])
+    assert code == 0, err
+    docs = {p.name: json.loads(p.read_text()) for p in (tmp_path / "ev").iterdir()}
+    assert docs["aggregate-fit-a.json"]["non_dp"] == []
+    whats = [u["what"] for u in docs["aggregate-fit-b.json"]["non_dp"]]
+    assert any("EXACT bag means" in w for w in whats) and any("test MSE" in w for w in whats)
+
+
+def _tree(root):
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    keys = {f: sorted(json.loads((root / f).read_text()) if f.endswith("summary.json") else []) for f in files}
+    return files, keys
+
+
+@pytest.mark.parametrize("bad, log", [(0.0, True), (-5.0, True), (np.nan, False), (1e151, False), (-1e300, True)])
+def test_one_bad_label_under_dp_behaves_exactly_as_the_clean_table(csv, tmp_path, capsys, bad, log):
+    df = pd.read_csv(csv)
+    df["y"] = np.exp(df["y"] / 4) if log else df["y"]  # positive labels for --log-target
+    clean, dirty = tmp_path / "clean.csv", tmp_path / "dirty.csv"
+    df.to_csv(clean, index=False)
+    df.loc[17, "y"] = bad
+    df.to_csv(dirty, index=False)
+    runs = []
+    for data in (clean, dirty):
+        extra = ["--log-target"] if log else []
+        code, stdout, err = _run(capsys, _dp_fit(data, tmp_path / data.stem, *extra))
+        runs.append((code, _tree(tmp_path / data.stem), sorted(json.loads(stdout[:stdout.rindex("}") + 1])), err))
+    assert runs[0][0] == runs[1][0] == 0
+    assert runs[0][1:] == runs[1][1:]  # same files, same keys, same (no) warnings

@@ -61,6 +61,21 @@ def test_release_noise_is_fresh_each_time_unless_the_insecure_seed_is_given():
     assert np.array_equal(c, d) and ec.noise_source == "seeded (not a valid guarantee)"
 
 
+def test_responses_that_cannot_be_used_count_as_the_center_and_huge_ones_are_clipped_without_a_warning():
+    import warnings
+
+    from trust.aggregate import as_responses, clip_responses
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or invalid-value warning may depend on a label
+        z = clip_responses([np.nan, np.inf, -np.inf, 1e151, -1e308, 1e308, 3.0], 2.0, center=1.0, scale=0.5)
+        logged = clip_responses(as_responses([0.0, -3.0, np.e, 1e300, "text"], log=True), 2.0, center=1.0)
+        text = clip_responses(["7", "abc", None], 2.0)
+    np.testing.assert_array_equal(z, [0.0, 0.0, 0.0, 2.0, -2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(logged, [0.0, 0.0, 0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(text, [2.0, 0.0, 0.0])
+
+
 def test_a_non_finite_response_is_mapped_to_the_center_not_an_error():
     y = np.array([np.nan, np.inf, 1.0, 1.0])
     ids = np.array([0, 0, 1, 1])

@@ -9,7 +9,8 @@ instance-level model from them (:class:`BagLevelRegressor`, :class:`InstanceLeve
 
 from trust.aggregate.bags import (STRATEGIES, bag_indices, bag_means, bag_sizes, check_bags, make_bags,
                                   split_bags, subset_bags)
-from trust.aggregate.dp import clip_responses, laplace_scale, noise_variance, release_bag_means
+from trust.aggregate.dp import (as_responses, clip_responses, laplace_scale, log_responses, noise_variance, release_bag_means,
+                                warn_if_release_saturated)
 from trust.aggregate.estimators import (DEFAULT_RHO_GRID, MODELS, BagLevelClassifier, BagLevelRegressor,
                                         InstanceLevelClassifier, InstanceLevelRegressor, InterpolatingClassifier,
                                         InterpolatingRegressor, choose_rho, fit_linear, linear_path, train_torch)
@@ -22,5 +23,6 @@ __all__ = [
     "DEFAULT_RHO_GRID", "MODELS", "linear_path", "fit_linear", "train_torch", "choose_rho",
     "InterpolatingRegressor", "BagLevelRegressor", "InstanceLevelRegressor",
     "InterpolatingClassifier", "BagLevelClassifier", "InstanceLevelClassifier",
-    "clip_responses", "laplace_scale", "noise_variance", "release_bag_means",
+    "as_responses", "clip_responses", "log_responses", "laplace_scale", "noise_variance", "release_bag_means",
+    "warn_if_release_saturated",
 ]

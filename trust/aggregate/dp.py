@@ -28,10 +28,13 @@ reproducible for tests only, and the ledger entry then says ``noise_source="seed
 Not protected: the Laplace draws are floating-point (NumPy's sampler); the floating-point attack on
 textbook Laplace samplers (Mironov 2012) is not mitigated.
 
-**Errors do not depend on private labels.** A missing or non-finite response is mapped to ``center``
-(standardised 0) before clipping instead of raising: a per-label map, so replacing one label still moves
-one clipped value by at most ``2C`` and the guarantee is unchanged. Only the settings and the public bag
-layout are checked.
+**Errors do not depend on private labels.** A response that cannot be standardised (missing, not a number,
+not finite; with a log transform, :func:`log_responses`, also zero or negative) is mapped to ``center``
+(standardised 0), and a finite response beyond the range, however large, is clipped to ``+-C``, before
+anything else: a per-label map into ``[-C, C]``, so replacing one label still moves one clipped value by at
+most ``2C`` and the guarantee is unchanged. Nothing raises, warns or overflows because of a label's value;
+only the settings and the public bag layout are checked. The one warning the release gives (most responses
+clipped, :func:`warn_if_release_saturated`) reads the *noisy* release, never the labels.
 
 **Ledger conventions.** ``noise_multiplier`` is the Laplace scale relative to the sensitivity,
 ``b_a / (2C / k_a) = 1 / epsilon``, as :class:`~trust.privacy.LedgerEntry` defines it (the absolute scale
@@ -44,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 from trust._validation import check_scalar
-from trust.aggregate.bags import check_bags, warn_if_mostly_clipped
+from trust.aggregate.bags import ClippingWarning, check_bags
 from trust.privacy import LedgerEntry
 from trust.privacy.noise import noise_source
 
@@ -63,16 +66,84 @@ def noise_variance(bag_size, epsilon: float, clip: float):
     return 2.0 * laplace_scale(bag_size, epsilon, clip) ** 2
 
 
+def _as_float(y) -> np.ndarray:
+    """Responses as a float array; anything that is not a number becomes NaN (never an error)."""
+    try:
+        return np.asarray(y, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        import pandas as pd
+
+        return pd.to_numeric(pd.Series(np.asarray(y, dtype=object).reshape(-1)), errors="coerce").to_numpy(float)
+
+
+def log_responses(y) -> np.ndarray:
+    """``log(y)`` where ``y`` is a finite positive number, NaN elsewhere (which :func:`clip_responses` maps to
+    the centre): the log transform of a release, without an error or a warning that depends on a label."""
+    v = _as_float(y)
+    ok = np.isfinite(v) & (v > 0)
+    return np.log(np.where(ok, v, 1.0), where=ok, out=np.full(v.shape, np.nan))
+
+
+def as_responses(y, *, log: bool = False) -> np.ndarray:
+    """Responses as floats, ``log``-transformed when asked (:func:`log_responses`); anything that is not a
+    number becomes NaN, never an error (the release maps NaN to the centre)."""
+    return log_responses(y) if log else _as_float(y)
+
+
 def clip_responses(y, clip: float, *, center: float = 0.0, scale: float = 1.0) -> np.ndarray:
     """``clip((y - center) / scale, -C, C)``: the standardised, clipped responses the mechanism averages.
 
-    Missing and non-finite responses become 0 (``center``), so no error depends on a private label."""
+    A response that is missing, not a number or not finite becomes 0 (``center``); a finite one beyond the
+    range, however large, becomes ``+-C``. No error, warning or overflow depends on a response's value."""
     c = _positive("clip", clip)
     s = _positive("scale", scale)
     check_scalar(center, "center", float)
-    y = np.asarray(y, dtype=float).reshape(-1)
-    z = np.where(np.isfinite(y), (y - float(center)) / s, 0.0)
-    return np.clip(z, -c, c)
+    y = _as_float(y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = (y - float(center)) / s
+    z = np.where(np.isfinite(y), z, 0.0)
+    return np.clip(np.nan_to_num(z, nan=0.0, posinf=c, neginf=-c), -c, c)
+
+
+#: :func:`standardise_responses` caps standardised responses at this magnitude (squares never overflow)
+MAX_STANDARDISED = 1e6
+
+
+def standardise_responses(y, *, center: float = 0.0, scale: float = 1.0, log: bool = False) -> np.ndarray:
+    """``(t(y) - center) / scale`` with ``t = log`` when ``log``, for the *non-private* figures beside a release
+    (exact bag means, test errors): a response that cannot be used (as :func:`clip_responses`) is 0, the centre,
+    and magnitudes are capped at :data:`MAX_STANDARDISED`, so that no error or overflow depends on a label."""
+    s = _positive("scale", scale)
+    check_scalar(center, "center", float)
+    y = as_responses(y, log=log)
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = (y - float(center)) / s
+    z = np.where(np.isfinite(y), z, 0.0)
+    return np.clip(np.nan_to_num(z, nan=0.0, posinf=MAX_STANDARDISED, neginf=-MAX_STANDARDISED),
+                   -MAX_STANDARDISED, MAX_STANDARDISED)
+
+
+#: :func:`warn_if_release_saturated` warns when the released means average beyond this share of the clip bound
+SATURATED_SHARE = 0.5
+
+
+def warn_if_release_saturated(noisy_means, bag_sizes, clip: float) -> float:
+    """Warn (:class:`~trust.aggregate.bags.ClippingWarning`) when the size-weighted mean of the *released*
+    (noisy, standardised) bag means lies beyond ``SATURATED_SHARE * C`` in magnitude: most responses were then
+    clipped at one bound (raw dollars with ``center=0, scale=1``) and a model learns a near-constant.
+
+    It reads only the release (post-processing: no privacy cost), never the private responses. Returns the
+    weighted mean."""
+    import warnings
+
+    k = np.asarray(bag_sizes, dtype=float)
+    level = float(np.sum(k * np.asarray(noisy_means, dtype=float)) / k.sum())
+    if abs(level) > SATURATED_SHARE * float(clip):
+        warnings.warn(f"the released bag means average {level:+.3g} on the clip range +-{float(clip):g}: most "
+                      "responses were probably clipped at one bound, and a model learns a near-constant; declare "
+                      "a public center and scale of the response's range (CLI: --center, --scale) or a larger "
+                      "clip", ClippingWarning, stacklevel=3)
+    return level
 
 
 def release_bag_means(y, bag_ids, epsilon: float, clip: float, *, center: float = 0.0, scale: float = 1.0,
@@ -81,7 +152,8 @@ def release_bag_means(y, bag_ids, epsilon: float, clip: float, *, center: float 
     """Release each bag's mean response with epsilon-label-DP (see the module doc for the guarantee).
 
     Args:
-        y: ``(n,)`` private responses (rows with bag id -1 are not used).
+        y: ``(n,)`` private responses (rows with bag id -1 are not used); a value that cannot be standardised is
+            the centre and one beyond the range is clipped (module docstring), never an error.
         bag_ids: bag number per row (:func:`~trust.aggregate.bags.make_bags`).
         epsilon: privacy parameter (> 0).
         clip: clip bound ``C`` (> 0) in standardised units.
@@ -97,7 +169,6 @@ def release_bag_means(y, bag_ids, epsilon: float, clip: float, *, center: float 
     eps = _positive("epsilon", epsilon)
     c = _positive("clip", clip)
     z = clip_responses(y, c, center=center, scale=scale)
-    warn_if_mostly_clipped(y, c, center=center, scale=scale)
     ids, m = check_bags(bag_ids, len(z))
     keep = ids >= 0
     k = np.bincount(ids[keep], minlength=m)
@@ -105,6 +176,7 @@ def release_bag_means(y, bag_ids, epsilon: float, clip: float, *, center: float 
     noise = noise_source(insecure_noise_seed, stream="bag-means")
     b = 2.0 * c / (k * eps)
     noisy = means + noise.numpy.laplace(0.0, 1.0, size=m) * b
+    warn_if_release_saturated(noisy, k, c)
     sizes = f"k = {int(k[0])}" if k.min() == k.max() else f"k from {int(k.min())} to {int(k.max())}"
     scales = (f"{b[0]:.4g}" if k.min() == k.max() else f"{b.min():.4g} to {b.max():.4g}")
     entry = LedgerEntry(
@@ -118,4 +190,5 @@ def release_bag_means(y, bag_ids, epsilon: float, clip: float, *, center: float 
     return noisy, entry
 
 
-__all__ = ["laplace_scale", "noise_variance", "clip_responses", "release_bag_means"]
+__all__ = ["laplace_scale", "noise_variance", "clip_responses", "log_responses", "as_responses", "release_bag_means",
+           "warn_if_release_saturated", "SATURATED_SHARE", "standardise_responses", "MAX_STANDARDISED"]

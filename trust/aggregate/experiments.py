@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from trust.aggregate.bags import bag_means, make_bags
-from trust.aggregate.dp import release_bag_means
+from trust.aggregate.dp import release_bag_means, standardise_responses
 from trust.aggregate.estimators import DEFAULT_RHO_GRID, InterpolatingRegressor, choose_rho, fit_linear, linear_path
 from trust._validation import check_random_state, check_scalar
 from trust.errors import DataError
@@ -171,7 +171,7 @@ def dp_sweep(X_train, y_train, X_test, y_test, epsilons: Sequence[float], bag_si
     estimator, rho, test_mse``; one ledger entry per release (each a separate release of the same labels:
     the sweep's entries compose sequentially if all were published; the stage reports that total).
     """
-    z_test = (np.asarray(y_test, dtype=float) - center) / scale
+    z_test = standardise_responses(y_test, center=center, scale=scale)
     out, ledger = [], []
     combos = [(e, k, s) for e in epsilons for k in bag_sizes for s in seeds]
     if progress:

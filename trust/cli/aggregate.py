@@ -2,12 +2,14 @@
 
 ``trust aggregate fit DATA.csv --target price --bag-size 16 --epsilon 1 --clip 2.5 --center 13 --scale 0.5
 --log-target --rho auto --out runs/agg`` bags the rows (random bags of 16, or ``--bag-key COL`` for bags keyed by a
-column), replaces the target by bag means (label-DP Laplace release with ``--epsilon``), fits the estimator and
-writes ``model.pt``, ``summary.json`` and, for a DP release, ``ledger.json`` under ``--out``.
+column), replaces the target by bag means (label-DP release with ``--epsilon``), fits the estimator and writes
+``model.pt``, ``summary.json`` and, for a DP release, ``ledger.json`` under ``--out``. Without DP a fraction of
+the rows (``--test-fraction``) is held out, never bagged, and scored; under ``--epsilon`` nothing computed from a
+private label other than the release is written or printed unless ``--report-test-mse-non-dp`` asks for the
+test error (then recorded as a non-DP use), and a label that cannot be used is mapped, never an error.
 
 ``trust aggregate sweep`` runs the bag-size x epsilon sweep and writes the risk-vs-k plot and the optimal k per
-epsilon. A fraction of the rows (``--test-fraction``) is held out, never bagged nor released, to measure the
-instance-level test MSE that the summary reports.
+epsilon, scored on held-out rows (not DP as a whole: run it on data you may spend its summed epsilon on).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from typing import Optional
 
 import typer
 
-from trust.cli._common import (AGGREGATE_FIT_KIND, AGGREGATE_SWEEP_KIND, check_finite,
-                               evidence_path, warn_if_vacuous, write_evidence)
+from trust.cli._common import (AGGREGATE_FIT_KIND, AGGREGATE_SWEEP_KIND, check_finite, evidence_path, note, warn,
+                               warn_if_vacuous)
 from trust.errors import ConfigError, DataError
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
@@ -29,8 +31,31 @@ app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 MAX_ABS_TARGET = 1e150
 
 
+def _responses(df, target: str, log_target: bool, private: bool):
+    """The target as floats (log with ``--log-target``). Without DP a bad label is a one-line error; under DP
+    nothing may depend on a label's value, so a label that cannot be used becomes NaN, which the release maps
+    to the centre (and a huge one is clipped): see :mod:`trust.aggregate.dp`."""
+    import numpy as np
+
+    from trust.aggregate import as_responses
+
+    if private:
+        return as_responses(df[target], log=log_target)
+    y = np.asarray(df[target], dtype=float) if df[target].dtype.kind in "fiub" else None
+    if y is None or not np.all(np.isfinite(y)):
+        raise DataError(f"target '{target}' must be numeric without missing values; drop rows without a target")
+    if np.abs(y).max() > MAX_ABS_TARGET:
+        raise DataError(f"target '{target}' has values beyond {MAX_ABS_TARGET:g} in magnitude, too large to square; "
+                        "rescale the column (or use --log-target)")
+    if log_target:
+        if (y <= 0).any():
+            raise DataError(f"--log-target needs a positive target, but '{target}' has values <= 0; drop --log-target")
+        y = np.log(y)
+    return y
+
+
 def _load(data: Path, target: str, bag_keys: list[str], log_target: bool, test_fraction: float, seed: int,
-          sep: Optional[str] = None):
+          sep: Optional[str] = None, private: bool = False):
     import numpy as np
 
     from trust.aggregate.experiments import tabular_features
@@ -45,22 +70,16 @@ def _load(data: Path, target: str, bag_keys: list[str], log_target: bool, test_f
                             f"choose one of {list(df.columns)[:20]}")
     if not 0.0 <= test_fraction < 1.0:
         raise ConfigError(f"--test-fraction={test_fraction} must lie in [0, 1)")
-    y = np.asarray(df[target], dtype=float) if df[target].dtype.kind in "fiub" else None
-    if y is None or not np.all(np.isfinite(y)):
-        raise DataError(f"target '{target}' must be numeric without missing values; drop rows without a target")
-    if np.abs(y).max() > MAX_ABS_TARGET:
-        raise DataError(f"target '{target}' has values beyond {MAX_ABS_TARGET:g} in magnitude, too large to square; "
-                        "rescale the column (or use --log-target)")
-    if log_target:
-        if (y <= 0).any():
-            raise DataError(f"--log-target needs a positive target, but '{target}' has values <= 0; drop --log-target")
-        y = np.log(y)
+    y = _responses(df, target, log_target, private)
     rng = np.random.default_rng(seed)
     n = len(df)
     test = np.zeros(n, dtype=bool)
     if test_fraction > 0:
         test[rng.choice(n, size=max(1, int(round(test_fraction * n))), replace=False)] = True
-    schema = infer_schema(df, target=target)
+    features = df.drop(columns=[target])  # the schema is read off the features only, never the labels
+    if features.shape[1] == 0:
+        raise DataError(f"{data} has no feature columns besides the target '{target}'")
+    schema = infer_schema(features)
     tr, te = df[~test].reset_index(drop=True), df[test].reset_index(drop=True)
     Xtr, others, names = tabular_features(tr, [te], schema, target=target)
     return tr, Xtr, others[0], y[~test], y[test], names
@@ -91,6 +110,10 @@ def _parse_rho(rho: str):
     return value
 
 
+#: the option that lets a DP fit score its held-out rows (a statistic of private labels: recorded as non-DP)
+NON_DP_FLAG = "--report-test-mse-non-dp"
+
+
 @app.command("fit")
 def fit(
     data: Path = typer.Argument(..., help="CSV or Parquet with instance-level rows (features and the target)."),
@@ -108,7 +131,12 @@ def fit(
                                                    "1 = instance-level."),
     model: str = typer.Option("linear", "--model", help="linear (closed form) or mlp (torch)."),
     epochs: int = typer.Option(30, "--epochs", help="MLP epochs."),
-    test_fraction: float = typer.Option(0.2, "--test-fraction", help="Rows held out (never bagged) for test MSE."),
+    test_fraction: Optional[float] = typer.Option(
+        None, "--test-fraction", help="Rows held out (never bagged) and scored by test MSE (default 0.2; under "
+                                      f"--epsilon 0 unless {NON_DP_FLAG})."),
+    report_test_mse_non_dp: bool = typer.Option(
+        False, NON_DP_FLAG, help="With --epsilon: also score the held-out rows and print and save their test MSE. "
+                                 "NOT differentially private (computed on raw labels; recorded as a non-DP use)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of bags, split and training (never of DP noise)."),
     out: Path = typer.Option(Path("aggregate-out"), "--out", help="Output folder (new or empty; an earlier "
                                                                   "`aggregate fit` output only with --overwrite)."),
@@ -119,10 +147,14 @@ def fit(
                                                                       "DIR/aggregate-fit-<out>.json."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier output at --out."),
 ) -> None:
-    """Bag the rows, release bag means (optionally with label-DP), fit, and report the test MSE."""
-    import numpy as np
+    """Bag the rows, release bag means (optionally with label-DP) and fit; without DP (or with
+    --report-test-mse-non-dp) also score held-out rows.
 
-    from trust.data.io import check_input_file, check_output_dir, model_dir_writer
+    Under --epsilon nothing computed from a private label other than the DP release reaches the output
+    folder or the terminal: no test error, no error message about a label's value (a label that cannot be
+    used counts as the centre; a huge one is clipped), no warning read off the labels.
+    """
+    from trust.data.io import check_input_file, check_output_dir
 
     if bag_size is None and not bag_key:
         raise ConfigError("give --bag-size K (random bags) or --bag-key COL (bags keyed by a column)")
@@ -132,15 +164,45 @@ def fit(
         raise ConfigError(f"--model '{model}' is unknown; choose linear or mlp")
     _check_privacy(epsilon, clip, scale, center)
     rho_value = _parse_rho(rho)
+    private = epsilon is not None
+    if report_test_mse_non_dp and not private:
+        raise ConfigError(f"{NON_DP_FLAG} is for --epsilon runs; without DP the test MSE is always reported")
+    scored = not private or report_test_mse_non_dp
+    if test_fraction is None:
+        test_fraction = 0.2 if scored else 0.0
     check_input_file(data)
     check_output_dir(out, kind=AGGREGATE_FIT_KIND, overwrite=overwrite)
     stage = f"aggregate-fit-{out.name}"
-    ev_path = evidence_path(evidence, stage, overwrite, ledger=epsilon is not None)
+    ev_path = evidence_path(evidence, stage, overwrite, ledger=private)
     warn_if_vacuous(epsilon)
+    if private and test_fraction > 0 and not scored:
+        warn(f"--test-fraction {test_fraction:g} holds rows out, but under --epsilon they are not scored (a test "
+             f"error is a statistic of private labels); add {NON_DP_FLAG} to score them, recorded as non-DP")
 
-    from trust.aggregate import InterpolatingRegressor, bag_means, bag_sizes, make_bags, release_bag_means
+    tr, Xtr, Xte, ytr, yte, _ = _load(data, target, bag_key, log_target, test_fraction, seed, sep, private)
+    name = dataset or Path(data).name
+    fitted = _fit(Xtr, ytr, tr, bag_size=bag_size, bag_key=bag_key, keep_last=keep_last, epsilon=epsilon, clip=clip,
+                  center=center, scale=scale, rho=rho_value, model=model, epochs=epochs, seed=seed, name=name)
+    summary = _summary(fitted, model=model, epsilon=epsilon, clip=clip, center=center, scale=scale,
+                       log_target=log_target)
+    scores = _scores(fitted, Xte, yte, center, scale) if scored and len(yte) else None
+    _write_fit(out, fitted, summary, scores)
+    print(json.dumps({k: v for k, v in summary.items() if k != "rho_validation_loss"}, indent=2))
+    if fitted["entry"] is not None:
+        print(fitted["entry"].sentence())
+    if scores is not None:
+        print(("NOT differentially private (raw labels of the held-out rows): " if private else "")
+              + json.dumps(scores))
+    _fit_evidence(ev_path, stage, data, name, summary, scores, fitted["entry"], out,
+                  params={"bag_size": bag_size, "epsilon": epsilon, "clip": clip, "center": center, "scale": scale,
+                          "model": model, "rho": rho})
 
-    tr, Xtr, Xte, ytr, yte, _ = _load(data, target, bag_key, log_target, test_fraction, seed, sep)
+
+def _fit(Xtr, ytr, tr, *, bag_size, bag_key, keep_last, epsilon, clip, center, scale, rho, model, epochs, seed,
+         name) -> dict:
+    """Bags, the (DP or exact) bag means and the fitted estimator."""
+    from trust.aggregate import InterpolatingRegressor, bag_means, make_bags, release_bag_means
+
     n = len(ytr)
     if bag_size is not None and bag_size > n:
         raise ConfigError(f"--bag-size={bag_size} is larger than the {n} training rows; pick a smaller bag size")
@@ -150,41 +212,78 @@ def fit(
         ids = make_bags(n, bag_size, "random", drop_last=not keep_last, random_state=seed)
     entry = None
     if epsilon is not None:
-        name = dataset or Path(data).name
         yb, entry = release_bag_means(ytr, ids, epsilon, clip, center=center, scale=scale,
                                       release=f"aggregate/cli/{name}", dataset=name)
     else:
         yb = bag_means((ytr - center) / scale, ids)
-    est = InterpolatingRegressor(rho=rho_value, model=model, epochs=epochs, random_state=seed,
+    est = InterpolatingRegressor(rho=rho, model=model, epochs=epochs, random_state=seed,
                                  progress=model == "mlp").fit(Xtr, ids, yb)
+    return {"ids": ids, "means": yb, "entry": entry, "est": est}
+
+
+def _summary(fitted: dict, *, model, epsilon, clip, center, scale, log_target) -> dict:
+    """What the release may say: settings, the public bag layout and figures of the release (post-processing)."""
+    from trust.aggregate import bag_sizes
+
+    ids, est = fitted["ids"], fitted["est"]
     sizes = bag_sizes(ids)
-    summary = {
+    return {
         "rows_bagged": int((ids >= 0).sum()), "rows_dropped": int((ids < 0).sum()), "bags": int(len(sizes)),
         "bag_size_min": int(sizes.min()), "bag_size_max": int(sizes.max()), "rho": est.rho_, "model": model,
         "epsilon": epsilon, "clip": clip, "center": center, "scale": scale, "log_target": log_target,
         "rho_validation_loss": None if est.rho_scores_ is None else {str(k): v for k, v in est.rho_scores_.items()},
         "units": "standardised response (y - center) / scale" + (" of log(target)" if log_target else ""),
     }
-    if len(yte):
-        zte = (yte - center) / scale
-        summary["test_rows"] = int(len(yte))
-        summary["test_mse"] = float(np.mean((est.predict(Xte) - zte) ** 2))
-        summary["test_mse_of_constant"] = float(np.mean((zte - float(np.mean(yb))) ** 2))
-    from trust.data.io import atomic_write_json
+
+
+def _scores(fitted: dict, Xte, yte, center: float, scale: float) -> dict:
+    """Test MSE of the model and of the constant (the mean bag response) on the held-out rows' RAW labels."""
+    import numpy as np
+
+    from trust.aggregate import bag_sizes
+    from trust.aggregate.dp import standardise_responses
+
+    zte = standardise_responses(yte, center=center, scale=scale)  # a label that cannot be used: the centre
+    const = float(np.average(fitted["means"], weights=bag_sizes(fitted["ids"])))
+    return {"test_rows": int(len(yte)), "test_mse": float(np.mean((fitted["est"].predict(Xte) - zte) ** 2)),
+            "test_mse_of_constant": float(np.mean((zte - const) ** 2))}
+
+
+def _write_fit(out: Path, fitted: dict, summary: dict, scores: dict | None) -> None:
+    from trust.data.io import atomic_write_json, model_dir_writer
 
     with model_dir_writer(out, kind=AGGREGATE_FIT_KIND) as tmp:
         atomic_write_json(tmp / "summary.json", summary, finite=True)
-        est.save(tmp / "model.pt")
-        if entry is not None:
-            atomic_write_json(tmp / "ledger.json", [entry.to_dict()], finite=True)
-    print(json.dumps({k: v for k, v in summary.items() if k != "rho_validation_loss"}, indent=2))
-    if entry is not None:
-        print(entry.sentence())
-    write_evidence(ev_path, stage=stage, kind="aggregate", title=f"Aggregate learning on {Path(data).name}",
-                   params={"bag_size": bag_size, "epsilon": epsilon, "clip": clip, "center": center, "scale": scale,
-                           "model": model, "rho": rho}, metrics={k: v for k, v in summary.items()
-                                                                 if isinstance(v, (int, float))},
-                   ledger=[entry.to_dict()] if entry is not None else [], details={"units": summary["units"]})
+        fitted["est"].save(tmp / "model.pt")
+        if fitted["entry"] is not None:
+            atomic_write_json(tmp / "ledger.json", [fitted["entry"].to_dict()], finite=True)
+        if scores is not None:
+            atomic_write_json(tmp / "test_scores_non_dp.json", {**scores, "dp": False, "note": (
+                "computed on the raw labels of the held-out rows: NOT differentially private")}, finite=True)
+
+
+def _fit_evidence(path, stage, data, name, summary, scores, entry, out, *, params) -> None:
+    """Evidence for `trust report`: every use of the labels outside the DP release is listed in ``non_dp``."""
+    if path is None:
+        return
+    from trust.data.io import atomic_write_json
+    from trust.evidence import make_evidence
+    from trust.tracking import git_commit
+
+    non_dp = []
+    if entry is None:
+        non_dp.append({"dataset": name, "artifact": f"{out}/model.pt",
+                       "what": "model trained on EXACT bag means (no --epsilon)"})
+    if scores is not None:
+        non_dp.append({"dataset": name, "artifact": f"{out}/test_scores_non_dp.json, the terminal",
+                       "what": "test MSE on the raw labels of the held-out rows"})
+    flat = {k: v for k, v in {**summary, **(scores or {})}.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    doc = make_evidence(stage, "aggregate", title=f"Aggregate learning on {Path(data).name}", params=params,
+                        metrics=flat, ledger=[entry.to_dict()] if entry is not None else [],
+                        details={"units": summary["units"]}, non_dp=non_dp, git_commit=git_commit(Path.cwd()))
+    atomic_write_json(path, doc, finite=True)
+    note(f"wrote evidence to {path}")
 
 
 @app.command("sweep")
