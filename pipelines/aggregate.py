@@ -8,11 +8,12 @@ privacy audits) and runs, at our scale, the experiments of Javanmard et al. (ICL
    instance-level and the interpolating estimator with rho chosen on held-out bags, per bag size and seed
    (linear; optionally an MLP), and the risk-vs-rho curve;
 3. the label-DP sweep over epsilon x bag size (optimal bag size k*(epsilon));
-4. one deployed label-DP release (``dp.release_epsilon``, ``dp.release_bag_size``): noisy bag means written to
-   ``outputs/aggregate/release.parquet``, an interpolating model trained on them, and its ledger entry.
+4. one deployed label-DP release (``dp.release_epsilon``, ``dp.release_bag_size``): noisy bag means, an
+   interpolating model trained on them and its ledger entry, in ``outputs/aggregate/release/`` (a folder of its
+   own, :class:`trust.aggregate.release.BagRelease`).
 
-Writes ``outputs/aggregate/`` (plots, release, model, records), ``metrics/aggregate.json`` and
-``evidence/aggregate.json`` (kind ``aggregate``).
+Writes ``outputs/aggregate/release/`` (the release), ``outputs/aggregate/audit/`` (records and plots of the non-DP
+figures), ``metrics/aggregate.json`` and ``evidence/aggregate.json`` (kind ``aggregate``).
 
 Privacy accounting: the ledger holds the deployed release, a label-DP release of the bag means of the train
 rows *outside* the sweep split. The sweep runs on a seeded split of ``dp.sweep_rows`` train rows DISJOINT from
@@ -36,7 +37,8 @@ from trust.aggregate.dp import standardise_responses
 from trust.aggregate.experiments import (dp_sweep, optimal_bag_sizes, plot_bias_variance, plot_risk_vs_k,
                                          plot_risk_vs_k_per_rho, plot_risk_vs_rho, rho_comparison, summarise, synthetic_bias_variance,
                                          tabular_features)
-from trust.data import TableSchema, read_table, write_table
+from trust.aggregate.release import RELEASE_FILES, BagRelease
+from trust.data import TableSchema, read_table
 from trust.data.io import atomic_path
 from trust.errors import DataError
 from trust.privacy import PrivacyLedger
@@ -122,7 +124,9 @@ def run() -> None:
     prints = {f"{dataset}/train": fingerprint(train), f"{dataset}/test": fingerprint(test)}
 
     with stage.run(p["aggregate"], prints):
-        out = stage.out_dir
+        # outputs/aggregate/release/: the release alone (bag means, model, ledger, manifest); outputs/aggregate/audit/:
+        # everything computed on private labels outside the release (comparisons, sweep, test errors, plots)
+        out = stage.out_dir / "audit"
         out.mkdir(parents=True, exist_ok=True)
         Xtr, (Xte,), names = tabular_features(train, [test], schema)
         # A label that cannot be used (missing, not positive under the log) counts as the centre and a huge one
@@ -223,12 +227,13 @@ def run() -> None:
         ledger = PrivacyLedger()
         ledger.check_budget(dataset, entry.epsilon, max_epsilon=max_eps)
         ledger.append(entry)
-        write_table(pd.DataFrame({"bag": np.arange(len(noisy)), "size": bag_sizes(ids), "noisy_mean": noisy}),
-                    out / "release.parquet")
         est = InterpolatingRegressor(rho="auto", rho_grid=rho_grid, val_fraction=val_fraction, n_folds=n_folds,
                                      random_state=seed).fit(X_rel, ids, noisy)
-        with atomic_path(out / "model.pt") as tmp:
-            est.save(tmp)
+        release = BagRelease(noisy, bag_sizes(ids), est, entry,
+                             {"center": center, "scale": scale, "clip": clip, "log_target": log_target,
+                              "epsilon": rel_eps, "units": "standardised response (y - center) / scale"
+                                                           + (" of log(target)" if log_target else "")})
+        release_dir = release.save(stage.out_dir / "release")
         rel_mse = float(np.mean((est.predict(Xte) - z_te) ** 2))
         const_mse = float(np.mean((z_te - np.average(noisy, weights=bag_sizes(ids))) ** 2))
         metrics.update({"release.epsilon": rel_eps, "release.bag_size": rel_k, "release.bags": len(noisy),
@@ -246,7 +251,8 @@ def run() -> None:
             "response": {"target": schema.target, "log": log_target, "center": center, "scale": scale, "clip": clip,
                          "note": "center/scale are declared public constants, not computed from the private labels"},
             "guarantee": entry.sentence(),
-            "release": [relpath(out / "release.parquet"), relpath(out / "model.pt"), "the ledger entry"],
+            "release": [relpath(release_dir)],
+            "release_files": sorted(RELEASE_FILES),
             "not_protected": "features of every row; bag membership and bag sizes",
             "rho_comparison": {f"{m}.k{k}": r for (m, k), r in ratios.items()},
             "dp_sweep": {"k_star": {est: {str(e): v["k_star"] for e, v in o.items()} for est, o in opts.items()},

@@ -28,12 +28,14 @@ def test_fit_with_label_dp_writes_model_summary_and_ledger(csv, tmp_path):
                         "--bag-size", "4", "--epsilon", "2", "--clip", "4", "--out", str(out)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["ledger.json", "model.pt", "summary.json", "trust-model.json"]
-    summary = json.loads((out / "summary.json").read_text())
+    assert sorted(p.name for p in out.iterdir()) == ["release", "trust-model.json"]  # no audit/: nothing non-DP
+    assert sorted(p.name for p in (out / "release").iterdir()) == ["bag_means.parquet", "ledger.json", "model.pt",
+                                                                   "release.json", "trust-model.json"]
+    summary = json.loads((out / "release" / "release.json").read_text())
     # under DP no row is held out by default (a test error would be a statistic of private labels)
     assert summary["bags"] == 100 and summary["bag_size_max"] == 4 and summary["epsilon"] == 2.0
     assert not any("test" in k for k in summary)
-    (entry,) = json.loads((out / "ledger.json").read_text())
+    (entry,) = json.loads((out / "release" / "ledger.json").read_text())
     assert entry["unit_of_privacy"] == "label" and entry["epsilon"] == 2.0 and entry["max_grad_norm"] == 4.0
     assert "differentially private for one person's label" in r.stdout
 
@@ -43,8 +45,10 @@ def test_fit_with_a_bag_key_keeps_keys_apart(csv, tmp_path, capsys):
         main(["aggregate", "fit", str(csv), "--target", "y", "--bag-key", "region", "--bag-size", "10",
               "--rho", "0.1", "--out", str(tmp_path / "k")])
     assert e.value.code in (0, None)
-    summary = json.loads((tmp_path / "k" / "summary.json").read_text())
-    assert summary["bag_size_max"] == 10 and summary["rho"] == 0.1 and not (tmp_path / "k" / "ledger.json").exists()
+    summary = json.loads((tmp_path / "k" / "release" / "release.json").read_text())
+    assert summary["bag_size_max"] == 10 and summary["rho"] == 0.1 and not summary["differentially_private"]
+    assert not (tmp_path / "k" / "release" / "ledger.json").exists()
+    assert (tmp_path / "k" / "audit" / "test_scores_non_dp.json").exists()  # without DP: scored, beside the release
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -156,7 +160,7 @@ def test_a_dp_fit_records_no_non_dp_use_and_a_fit_without_dp_records_one(csv, tm
 
 def _tree(root):
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    keys = {f: sorted(json.loads((root / f).read_text()) if f.endswith("summary.json") else []) for f in files}
+    keys = {f: sorted(json.loads((root / f).read_text()) if f.endswith("release.json") else []) for f in files}
     return files, keys
 
 
@@ -175,3 +179,20 @@ def test_one_bad_label_under_dp_behaves_exactly_as_the_clean_table(csv, tmp_path
         runs.append((code, _tree(tmp_path / data.stem), sorted(json.loads(stdout[:stdout.rindex("}") + 1])), err))
     assert runs[0][0] == runs[1][0] == 0
     assert runs[0][1:] == runs[1][1:]  # same files, same keys, same (no) warnings
+
+
+# ---------------------------------------------------------------------------------------------- issue 21.8
+def test_the_release_folder_holds_only_the_files_its_manifest_lists(csv, tmp_path, capsys):
+    from trust.aggregate.release import RELEASE_KIND, BagRelease
+
+    out = tmp_path / "r"
+    code, _, err = _run(capsys, _dp_fit(csv, out, "--report-test-mse-non-dp"))
+    assert code == 0, err
+    manifest = json.loads((out / "release" / "trust-model.json").read_text())
+    assert manifest["kind"] == RELEASE_KIND and "label" in manifest["meta"]["guarantee"]
+    on_disk = sorted(p.name for p in (out / "release").iterdir())
+    assert on_disk == sorted([*manifest["meta"]["files"], "trust-model.json"])
+    assert not any("test" in k for k in json.loads((out / "release" / "release.json").read_text()))
+    assert [p.name for p in (out / "audit").iterdir()] == ["test_scores_non_dp.json"]  # outside the release
+    back = BagRelease.load(out / "release")
+    assert back.private and back.entry.epsilon == 1.0 and len(back.means) == 80

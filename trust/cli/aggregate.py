@@ -2,8 +2,10 @@
 
 ``trust aggregate fit DATA.csv --target price --bag-size 16 --epsilon 1 --clip 2.5 --center 13 --scale 0.5
 --log-target --rho auto --out runs/agg`` bags the rows (random bags of 16, or ``--bag-key COL`` for bags keyed by a
-column), replaces the target by bag means (label-DP release with ``--epsilon``), fits the estimator and writes
-``model.pt``, ``summary.json`` and, for a DP release, ``ledger.json`` under ``--out``. Without DP a fraction of
+column), replaces the target by bag means (label-DP release with ``--epsilon``), fits the estimator and writes the
+release into ``--out/release/`` (a folder of its own: bag means, model, ``release.json``, for a DP release
+``ledger.json``, and a manifest listing them; :class:`trust.aggregate.release.BagRelease`) and any figure
+computed on raw labels into ``--out/audit/`` (never part of the release). Without DP a fraction of
 the rows (``--test-fraction``) is held out, never bagged, and scored; under ``--epsilon`` nothing computed from a
 private label other than the release is written or printed unless ``--report-test-mse-non-dp`` asks for the
 test error (then recorded as a non-DP use), and a label that cannot be used is mapped, never an error.
@@ -183,11 +185,11 @@ def fit(
     name = dataset or Path(data).name
     fitted = _fit(Xtr, ytr, tr, bag_size=bag_size, bag_key=bag_key, keep_last=keep_last, epsilon=epsilon, clip=clip,
                   center=center, scale=scale, rho=rho_value, model=model, epochs=epochs, seed=seed, name=name)
-    summary = _summary(fitted, model=model, epsilon=epsilon, clip=clip, center=center, scale=scale,
-                       log_target=log_target)
+    release = _release(fitted, epsilon=epsilon, clip=clip, center=center, scale=scale, log_target=log_target)
     scores = _scores(fitted, Xte, yte, center, scale) if scored and len(yte) else None
-    _write_fit(out, fitted, summary, scores)
-    print(json.dumps({k: v for k, v in summary.items() if k != "rho_validation_loss"}, indent=2))
+    _write_fit(out, release, scores)
+    summary = release.summary()
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("rho_validation_loss", "guarantee")}, indent=2))
     if fitted["entry"] is not None:
         print(fitted["entry"].sentence())
     if scores is not None:
@@ -221,19 +223,15 @@ def _fit(Xtr, ytr, tr, *, bag_size, bag_key, keep_last, epsilon, clip, center, s
     return {"ids": ids, "means": yb, "entry": entry, "est": est}
 
 
-def _summary(fitted: dict, *, model, epsilon, clip, center, scale, log_target) -> dict:
-    """What the release may say: settings, the public bag layout and figures of the release (post-processing)."""
+def _release(fitted: dict, *, epsilon, clip, center, scale, log_target):
+    """The release (bag means, bag sizes, model, ledger entry, public settings): what may leave with ``--out``."""
     from trust.aggregate import bag_sizes
+    from trust.aggregate.release import BagRelease
 
-    ids, est = fitted["ids"], fitted["est"]
-    sizes = bag_sizes(ids)
-    return {
-        "rows_bagged": int((ids >= 0).sum()), "rows_dropped": int((ids < 0).sum()), "bags": int(len(sizes)),
-        "bag_size_min": int(sizes.min()), "bag_size_max": int(sizes.max()), "rho": est.rho_, "model": model,
-        "epsilon": epsilon, "clip": clip, "center": center, "scale": scale, "log_target": log_target,
-        "rho_validation_loss": None if est.rho_scores_ is None else {str(k): v for k, v in est.rho_scores_.items()},
-        "units": "standardised response (y - center) / scale" + (" of log(target)" if log_target else ""),
-    }
+    units = "standardised response (y - center) / scale" + (" of log(target)" if log_target else "")
+    return BagRelease(fitted["means"], bag_sizes(fitted["ids"]), fitted["est"], fitted["entry"],
+                      {"epsilon": epsilon, "clip": clip, "center": center, "scale": scale, "log_target": log_target,
+                       "units": units, "rows_dropped": int((fitted["ids"] < 0).sum())})
 
 
 def _scores(fitted: dict, Xte, yte, center: float, scale: float) -> dict:
@@ -249,17 +247,16 @@ def _scores(fitted: dict, Xte, yte, center: float, scale: float) -> dict:
             "test_mse_of_constant": float(np.mean((zte - const) ** 2))}
 
 
-def _write_fit(out: Path, fitted: dict, summary: dict, scores: dict | None) -> None:
+def _write_fit(out: Path, release, scores: dict | None) -> None:
+    """``--out/release/``: the release alone, with its manifest; ``--out/audit/``: the test errors (not DP)."""
     from trust.data.io import atomic_write_json, model_dir_writer
 
     with model_dir_writer(out, kind=AGGREGATE_FIT_KIND) as tmp:
-        atomic_write_json(tmp / "summary.json", summary, finite=True)
-        fitted["est"].save(tmp / "model.pt")
-        if fitted["entry"] is not None:
-            atomic_write_json(tmp / "ledger.json", [fitted["entry"].to_dict()], finite=True)
+        release.save(tmp / "release")
         if scores is not None:
-            atomic_write_json(tmp / "test_scores_non_dp.json", {**scores, "dp": False, "note": (
-                "computed on the raw labels of the held-out rows: NOT differentially private")}, finite=True)
+            atomic_write_json(tmp / "audit" / "test_scores_non_dp.json", {**scores, "dp": False, "note": (
+                "computed on the raw labels of the held-out rows: NOT differentially private; audit trail, "
+                "never part of the release")}, finite=True)
 
 
 def _fit_evidence(path, stage, data, name, summary, scores, entry, out, *, params) -> None:
@@ -272,16 +269,17 @@ def _fit_evidence(path, stage, data, name, summary, scores, entry, out, *, param
 
     non_dp = []
     if entry is None:
-        non_dp.append({"dataset": name, "artifact": f"{out}/model.pt",
+        non_dp.append({"dataset": name, "artifact": f"{out}/release/model.pt",
                        "what": "model trained on EXACT bag means (no --epsilon)"})
     if scores is not None:
-        non_dp.append({"dataset": name, "artifact": f"{out}/test_scores_non_dp.json, the terminal",
+        non_dp.append({"dataset": name, "artifact": f"{out}/audit/test_scores_non_dp.json, the terminal",
                        "what": "test MSE on the raw labels of the held-out rows"})
     flat = {k: v for k, v in {**summary, **(scores or {})}.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
     doc = make_evidence(stage, "aggregate", title=f"Aggregate learning on {Path(data).name}", params=params,
                         metrics=flat, ledger=[entry.to_dict()] if entry is not None else [],
-                        details={"units": summary["units"]}, non_dp=non_dp, git_commit=git_commit(Path.cwd()))
+                        details={"units": summary["units"], "release": [f"{out}/release"]}, non_dp=non_dp,
+                        git_commit=git_commit(Path.cwd()))
     atomic_write_json(path, doc, finite=True)
     note(f"wrote evidence to {path}")
 
