@@ -214,3 +214,20 @@ def test_the_sweep_writes_its_records_ledger_and_plots_to_the_audit_folder(csv, 
     records = json.loads((out / "audit" / "records.json").read_text())
     assert len(records["sweep_ledger"]) == 4 and set(records["k_star"]["auto"]) == {"1", "4"}
     assert "epsilon 1: k* = " in stdout and "not DP" in stdout
+
+
+# ---------------------------------------------------------------------------------------------- issue 25
+def test_a_dp_fit_no_better_than_the_mean_says_so_in_one_line_with_what_to_try(tmp_path, capsys, monkeypatch):
+    import trust.aggregate.dp as dp
+    from trust.privacy.noise import noise_source
+
+    monkeypatch.setattr(dp, "noise_source", lambda seed=None, stream=0: noise_source(7, stream=stream))  # exact test
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"x1": rng.normal(size=400), "x2": rng.normal(size=400), "y": rng.normal(size=400)})
+    df.to_csv(tmp_path / "noise.csv", index=False)  # labels unrelated to the features
+    code, stdout, err = _run(capsys, ["aggregate", "fit", tmp_path / "noise.csv", "--target", "y", "--bag-size", "4",
+                                      "--epsilon", "0.5", "--clip", "3", "--out", tmp_path / "o"])
+    assert code == 0, err
+    assert "held-out bags (read off the released bag means): loss" in stdout  # the figure beside its baseline
+    (line,) = [ln for ln in err.splitlines() if "no better than predicting the mean" in ln]
+    assert line.startswith("warning: ") and "try" in line

@@ -52,7 +52,8 @@ def comparison_table(records) -> list[dict[str, Any]]:
 
 def _ratio_check(rows: list[dict[str, Any]], policy: Mapping[str, Any] | None, gated: bool) -> Check:
     w = max(rows, key=lambda r: r["ratio"])
-    name = (f"Interpolating estimator ({w['model']}, rho chosen on held-out bags, mean of {w['seeds']} seeds), "
+    seeds = f"{w['seeds']} seed" + ("s" if w["seeds"] != 1 else "")
+    name = (f"Interpolating estimator ({w['model']}, rho chosen on held-out bags, mean of {seeds}), "
             f"test MSE at its worst bag size k = {w['k']}")
     ref = f"the better of bag- and instance-level at k = {w['k']} ({w['better']})"
     why = (f"ratio {w['ratio']:.4f} = {w['auto']:.5g} / {w['best']:.5g}; worst over bag sizes "
