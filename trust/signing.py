@@ -15,7 +15,8 @@ another channel and pass it to ``trust verify --public-key``.
 **Subjects** (what a statement vouches for):
 
 * the evidence file itself (``sha256``: evidence is audit trail, not private data);
-* the files of each release folder whose manifest names the stage (``sha256``: a release is public);
+* the files of the stage's releases (``sha256``: a release is public): the paths its evidence's
+  ``details.release`` names, and every folder whose ``trust-release.json`` names the stage;
 * the keyed fingerprints of the private inputs the evidence records, as ``data:<name>`` with the digest
   ``{"hmac-sha256": <hex>}`` (never a plain digest of private data);
 * for a report: the three rendered files and every evidence file it was rendered from (``sha256``).
@@ -250,19 +251,28 @@ def open_envelope(envelope: Mapping[str, Any], key) -> tuple[dict[str, Any] | No
 
 
 # ---------------------------------------------------------------------------------------------- hooks
-def release_folders(root: Path, stage: str) -> list[tuple[Path, dict[str, Any]]]:
-    """Every release folder under ``root/outputs`` whose manifest names ``stage``: ``[(folder, manifest)]``."""
+def release_paths(root: Path, doc: Mapping[str, Any]) -> list[Path]:
+    """The release paths of an evidence document: every existing path its ``details.release`` names (a release
+    folder, a model directory or a file, relative to ``root``) and every folder under ``root/outputs`` whose
+    ``trust-release.json`` names its stage."""
     from trust.data.release import RELEASE_MANIFEST, read_release_manifest
 
+    out: list[Path] = []
+    named = (doc.get("details") or {}).get("release")
+    for p in named if isinstance(named, list) else []:
+        f = (root / str(p)).resolve() if isinstance(p, str) else None
+        if f is not None and f.exists() and f.is_relative_to(root.resolve()) and f not in out:
+            out.append(f)
     base = root / "outputs"
-    if not base.is_dir():
-        return []
-    out = []
-    for m in sorted(base.rglob(RELEASE_MANIFEST)):
-        doc = read_release_manifest(m)
-        if doc["stage"] == stage:
-            out.append((m.parent, doc))
+    for m in sorted(base.rglob(RELEASE_MANIFEST)) if base.is_dir() else []:
+        if read_release_manifest(m)["stage"] == doc["stage"] and m.parent.resolve() not in out:
+            out.append(m.parent.resolve())
     return out
+
+
+def release_files(path: Path) -> list[Path]:
+    """A release path's files: the file itself, or every file under the folder."""
+    return [path] if path.is_file() else sorted(f for f in path.rglob("*") if f.is_file())
 
 
 def sign_evidence(path: str | os.PathLike[str], doc: Mapping[str, Any]) -> Path:
@@ -272,10 +282,9 @@ def sign_evidence(path: str | os.PathLike[str], doc: Mapping[str, Any]) -> Path:
     signer = load_signer(project=root)
     subjects = [file_subject(path, root)]
     releases = []
-    for folder, manifest in release_folders(root, str(doc["stage"])):
-        subjects += [file_subject(folder / f, root) for f in manifest["files"]]
-        subjects.append(file_subject(folder / "trust-release.json", root))
-        releases.append({"folder": Path(os.path.relpath(folder, root)).as_posix(), "ledger": manifest["ledger"]})
+    for rel in release_paths(root, doc):
+        subjects += [file_subject(f, root) for f in release_files(rel)]
+        releases.append(Path(os.path.relpath(rel, root.resolve())).as_posix())
     subjects += [fingerprint_subject(d["name"], d["fingerprint"]) for d in doc.get("data", [])]
     predicate = {"stage": doc["stage"], "kind": doc["kind"], "mlflow_run_id": doc.get("mlflow_run_id"),
                  "created_at": doc.get("created_at"), "releases": releases}
@@ -306,4 +315,5 @@ __all__ = ["KEY_FILE_ENV", "PUBLIC_KEY_NAME", "ATTESTATION_SUFFIX", "STATEMENT_T
            "EVIDENCE_PREDICATE", "REPORT_PREDICATE", "VERIFICATION_PREDICATE", "KEYED_DIGEST", "default_key_path",
            "signing_key_path", "project_root", "load_signer", "key_from_pem", "load_public_key", "public_key_pem",
            "sha256_file", "file_subject", "fingerprint_subject", "statement", "sign_statement", "attestation_path",
-           "write_attestation", "read_envelope", "open_envelope", "release_folders", "sign_evidence", "sign_report"]
+           "write_attestation", "read_envelope", "open_envelope", "release_paths", "release_files", "sign_evidence",
+           "sign_report"]

@@ -165,8 +165,7 @@ def verify_project(root: str | os.PathLike[str] = ".", *, public_key: Any = None
         claims += lineage.dvc_claims(root)
     if mlflow:
         claims += lineage.mlflow_claims(root, evidence)
-    private = sorted({p for doc in evidence.values() for d in doc.get("data", []) for p in index.get(d["name"], [])})
-    claims += releases.release_claims(root, evidence, statements, private)
+    claims += releases.release_claims(root, evidence, statements, index)
     if not report:  # nothing to compare with yet: a re-derived figure is what the section shows
         claims = [dataclasses.replace(c, status=VERIFIED, reason="re-derived before rendering")
                   if c.status == UNVERIFIABLE and c.reason == "no report to compare with" else c for c in claims]

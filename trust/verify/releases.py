@@ -17,7 +17,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from trust.data.release import RELEASE_MANIFEST, folder_files, read_release_manifest
+from trust.data.release import RELEASE_MANIFEST, read_release_manifest
+from trust.signing import release_files
 from trust.verify.claims import Claim, claim
 
 TEXT_SUFFIXES = (".json", ".txt", ".yaml", ".yml", ".md", ".csv")
@@ -77,51 +78,99 @@ def scan_file(f: Path, hashes: Mapping[str, str], counts: Mapping[str, int]) -> 
     return hits
 
 
-def release_claims(root: Path, evidence: Mapping[str, Mapping[str, Any]],
-                   statements: Mapping[str, Mapping[str, Any]], private_tables: list[Path]) -> list[Claim]:
-    """Claims about every release folder and every ledger entry's folder (see the module doc)."""
-    manifests = find_manifests(root)
-    stages = {d["stage"]: d for d in evidence.values()}
-    named: set[tuple[str, str]] = set()
-    hashes, counts = private_markers(private_tables) if manifests else ({}, {})
+def listed_files(folder: Path) -> tuple[set[str] | None, str]:
+    """The files a release folder's manifest lists (``trust-release.json``, or a ``trust-model.json`` with ``files``)
+    and the manifest's name; None when no manifest lists them."""
+    from trust.data.io import MANIFEST
+
+    if (folder / RELEASE_MANIFEST).is_file():
+        return set(read_release_manifest(folder / RELEASE_MANIFEST)["files"]), RELEASE_MANIFEST
+    try:
+        files = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        files = None
+    if isinstance(files, (list, dict)):
+        return {str(f) for f in files} | {MANIFEST}, MANIFEST
+    return None, ""
+
+
+def _folder_claims(root: Path, path: Path, stage: str, stmt: Mapping[str, Any] | None,
+                   ledger: set[str]) -> list[Claim]:
+    rel = str(path.relative_to(root))
+    files = [f.relative_to(path).as_posix() for f in release_files(path)] if path.is_dir() else [path.name]
     claims = []
-    for m in manifests:
-        folder, rel = m.parent, str(m.parent.relative_to(root))
-        doc = read_release_manifest(m)
-        named |= {(doc["stage"], r) for r in doc["ledger"]}
-        have, listed = set(folder_files(folder)), set(doc["files"])
-        extra, missing = sorted(have - listed), sorted(listed - have)
-        claims.append(claim("release", rel, "holds only the releasable files its manifest lists", not extra and not
-                            missing, f"{len(listed)} file(s), as listed" if not (extra or missing) else
-                            "; ".join(filter(None, [extra and f"not listed: {', '.join(extra[:4])}",
-                                                    missing and f"listed but missing: {', '.join(missing[:4])}"]))))
-        stmt = statements.get(doc["stage"])
-        signed = {s.get("name") for s in (stmt or {}).get("subject", [])}
-        unsigned = [f for f in sorted(listed) if f"{rel}/{f}" not in signed]
-        claims.append(claim("release", rel, f"every file is signed with the evidence of stage '{doc['stage']}'",
-                            None if stmt is None else not unsigned,
-                            "no valid signed evidence of that stage" if stmt is None else
-                            (f"not in the signed statement: {', '.join(unsigned[:4])}" if unsigned else
-                             f"{len(listed)} file digest(s) in the statement")))
-        known = {e["release"] for e in stages.get(doc["stage"], {}).get("ledger", [])}
-        unknown = [r for r in doc["ledger"] if r not in known]
-        claims.append(claim("release", rel, "its ledger entries are in the stage's evidence", not unknown,
-                            f"unknown: {', '.join(unknown)}" if unknown else f"{len(doc['ledger'])} ledger entries"))
-        if not private_tables:
-            claims.append(claim("release", rel, "holds no plain hash, exact count or timing of private data", None,
-                                "the private tables are not here to scan against"))
-            continue
-        hits = {f: scan_file(folder / f, hashes, counts) for f in sorted(listed & have)}
-        hits = {f: h for f, h in hits.items() if h}
-        claims.append(claim("release", rel, "holds no plain hash, exact count or timing of private data", not hits,
-                            "; ".join(f"{f}: {', '.join(h[:3])}" for f, h in list(hits.items())[:3]) if hits else
-                            f"scanned {len(listed)} file(s) against {len(private_tables)} private table(s)"))
-    for name, doc in evidence.items():
-        for e in doc.get("ledger", []):
-            if (doc["stage"], e["release"]) not in named:
-                claims.append(claim("release", name, f"ledger release '{e['release']}' sits in a release folder", None,
-                                    f"no {RELEASE_MANIFEST} under outputs/ names it (stage '{doc['stage']}')"))
+    if path.is_dir():
+        listed, manifest = listed_files(path)
+        have = set(files) - {manifest}
+        if listed is None:
+            claims.append(claim("release", rel, "holds only the releasable files its manifest lists", None,
+                                f"no manifest lists its files ({RELEASE_MANIFEST}, or trust-model.json 'files')"))
+        else:
+            extra, missing = sorted(have - listed), sorted(listed - have - {manifest})
+            claims.append(claim("release", rel, "holds only the releasable files its manifest lists",
+                                not extra and not missing, "; ".join(filter(None, [
+                                    extra and f"not listed: {', '.join(extra[:4])}",
+                                    missing and f"listed but missing: {', '.join(missing[:4])}"]))
+                                or f"{len(have)} file(s), as {manifest} lists"))
+        if manifest == RELEASE_MANIFEST:
+            unknown = [r for r in read_release_manifest(path / RELEASE_MANIFEST)["ledger"] if r not in ledger]
+            claims.append(claim("release", rel, "its ledger entries are in the stage's evidence", not unknown,
+                                f"unknown: {', '.join(unknown)}" if unknown else "every one named"))
+    signed = {s.get("name") for s in (stmt or {}).get("subject", [])}
+    names = [f"{rel}/{f}" if path.is_dir() else rel for f in files]
+    unsigned = [n for n in names if n not in signed]
+    claims.append(claim("release", rel, f"every file is signed with the evidence of stage '{stage}'",
+                        None if stmt is None else not unsigned,
+                        "no valid signed evidence of that stage" if stmt is None else
+                        (f"not in the signed statement: {', '.join(unsigned[:4])}" if unsigned else
+                         f"{len(names)} file digest(s) in the statement")))
     return claims
 
 
-__all__ = ["find_manifests", "private_markers", "scan_file", "release_claims"]
+def _scan_claim(root: Path, path: Path, tables: list[Path]) -> Claim:
+    rel = str(path.relative_to(root))
+    what = "holds no plain hash, exact count or timing of private data"
+    if not tables:
+        return claim("release", rel, what, None, "the private tables are not here to scan against")
+    hashes, counts = private_markers(tables)
+    counts = {n: c for n, c in counts.items() if c >= 10}  # a one-digit count is in every file
+    hits = {f: scan_file(f, hashes, counts) for f in release_files(path)}
+    hits = {f: h for f, h in hits.items() if h}
+    return claim("release", rel, what, not hits,
+                 "; ".join(f"{f.name}: {', '.join(h[:3])}" for f, h in list(hits.items())[:3]) if hits else
+                 f"scanned {len(release_files(path))} file(s) against {len(tables)} private table(s)")
+
+
+def release_claims(root: Path, evidence: Mapping[str, Mapping[str, Any]],
+                   statements: Mapping[str, Mapping[str, Any]], tables: Mapping[str, list[Path]]) -> list[Claim]:
+    """Claims about every release of every evidence file, and about manifests no evidence speaks for."""
+    from trust.signing import release_paths
+
+    root = root.resolve()
+    claims, covered = [], set()
+    for name, doc in evidence.items():
+        paths = release_paths(root, doc)
+        covered |= set(paths)
+        entries = doc.get("ledger", [])
+        if entries:
+            claims.append(claim("release", name, f"its {len(entries)} ledger entr{'y' if len(entries) == 1 else 'ies'} "
+                                "cover releases it names", True if paths else None,
+                                f"release path(s): {', '.join(str(p.relative_to(root)) for p in paths)}" if paths else
+                                "the evidence names no release path (details.release) and no trust-release.json names "
+                                "its stage"))
+        datasets = {e.get("dataset") for e in entries}
+        private = sorted({t for d in doc.get("data", []) for t in tables.get(d["name"], [])
+                          if not datasets or d["name"].split("/")[0] in datasets})
+        for p in paths:
+            claims += _folder_claims(root, p, doc["stage"], statements.get(doc["stage"]),
+                                     {e["release"] for e in entries})
+            claims.append(_scan_claim(root, p, private))
+    for m in find_manifests(root):
+        if m.parent.resolve() not in covered:
+            st = read_release_manifest(m)["stage"]
+            claims.append(claim("release", str(m.parent.relative_to(root)), "is a release of a stage with evidence",
+                                None, f"no evidence of stage '{st}' is here to vouch for it"))
+    return claims
+
+
+__all__ = ["find_manifests", "private_markers", "scan_file", "listed_files", "release_claims"]
