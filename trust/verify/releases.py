@@ -86,7 +86,8 @@ def listed_files(folder: Path) -> tuple[set[str] | None, str]:
     if (folder / RELEASE_MANIFEST).is_file():
         return set(read_release_manifest(folder / RELEASE_MANIFEST)["files"]), RELEASE_MANIFEST
     try:
-        files = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("files")
+        doc = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files = doc.get("files") if doc.get("files") is not None else (doc.get("meta") or {}).get("files")
     except (OSError, ValueError, AttributeError):
         files = None
     if isinstance(files, (list, dict)):
