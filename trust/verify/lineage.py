@@ -18,22 +18,49 @@ TABLE_SUFFIXES = (".parquet", ".csv")
 
 
 def table_index(root: Path) -> dict[str, list[Path]]:
-    """Tables under ``root/outputs`` by every trailing part of their path without suffix (``adult/train``, ...)."""
+    """Tables under ``root/outputs`` by every trailing part of their path without suffix (``adult/train``, ...),
+    and a folder holding exactly one table by the folder's path (``synthesize/eps_3``)."""
     out: dict[str, list[Path]] = {}
     base = root / "outputs"
     if not base.is_dir():
         return out
-    for f in sorted(base.rglob("*")):
-        if f.suffix in TABLE_SUFFIXES and f.is_file():
-            parts = f.relative_to(base).with_suffix("").parts
-            for i in range(len(parts)):
-                out.setdefault("/".join(parts[i:]), []).append(f)
+    tables = [f for f in sorted(base.rglob("*")) if f.suffix in TABLE_SUFFIXES and f.is_file()]
+    per_folder: dict[Path, list[Path]] = {}
+    for f in tables:
+        per_folder.setdefault(f.parent, []).append(f)
+        parts = f.relative_to(base).with_suffix("").parts
+        for i in range(len(parts)):
+            out.setdefault("/".join(parts[i:]), []).append(f)
+    for folder, fs in per_folder.items():
+        parts = folder.relative_to(base).parts
+        for i in range(len(parts)):
+            if len(fs) == 1 and fs[0] not in out.setdefault("/".join(parts[i:]), []):
+                out["/".join(parts[i:])].append(fs[0])
     return out
 
 
+def registry_table(name: str, params: Mapping[str, Any]):
+    """A bundled dataset as the ``prepare`` params sample it (``prepare.max_rows`` rows drawn with
+    ``prepare.seed``), or None when ``name`` is not a registry dataset: the "full" table the evidence records."""
+    from trust.data import DATASETS, load_dataset
+
+    if name not in DATASETS:
+        return None
+    df, _ = load_dataset(name)
+    prep = params.get("prepare") if isinstance(params.get("prepare"), Mapping) else {}
+    n, seed = prep.get("max_rows"), prep.get("seed", 0)
+    if isinstance(n, int) and len(df) > n:
+        df = df.sample(n=n, random_state=seed).reset_index(drop=True)
+    return df
+
+
 def fingerprint_claims(root: Path, evidence: Mapping[str, Mapping[str, Any]], key: bytes | None,
-                       index: Mapping[str, list[Path]]) -> list[Claim]:
-    """One claim per (table, fingerprint) the evidence records: recomputed from the data with the key."""
+                       index: Mapping[str, list[Path]], params: Mapping[str, Any] | None = None) -> list[Claim]:
+    """One claim per (table, fingerprint) the evidence records: recomputed from the data with the key.
+
+    A table under ``outputs/`` that does not reproduce its fingerprint is a MISMATCH; a bundled dataset (the
+    "full" table, re-drawn as the ``prepare`` params sample it) that does not is UNVERIFIABLE (the sampling may
+    have been another)."""
     from trust.data.hashing import keyed_fingerprint
     from trust.data.io import read_table
 
@@ -51,7 +78,12 @@ def fingerprint_claims(root: Path, evidence: Mapping[str, Mapping[str, Any]], ke
                                 "TRUST_LINEAGE_KEY / TRUST_LINEAGE_KEY_FILE); without it no fingerprint can be tested"))
             continue
         if not cands:
-            claims.append(claim("lineage", files[0], what, None, f"no table named '{table}' under outputs/"))
+            df = registry_table(table, params or {})
+            ok = None if df is None else (keyed_fingerprint(df, key) == fp or None)
+            claims.append(claim("lineage", files[0], what, ok,
+                                "recomputed from the bundled dataset as the prepare params sample it" if ok else
+                                f"no table named '{table}' under outputs/" + ("" if df is None else
+                                                                            " and the bundled one differs")))
             continue
         for c in cands:
             if c not in cache:

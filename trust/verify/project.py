@@ -160,7 +160,7 @@ def verify_project(root: str | os.PathLike[str] = ".", *, public_key: Any = None
                  if not any(k[0] == ds for k in tots)]
     claims += gate_claims + [gates.verdict_claim(mine, rep, rname)]
     index = lineage.table_index(root)
-    claims += lineage.fingerprint_claims(root, evidence, lkey, index)
+    claims += lineage.fingerprint_claims(root, evidence, lkey, index, params)
     if dvc:
         claims += lineage.dvc_claims(root)
     if mlflow:
