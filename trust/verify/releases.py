@@ -142,6 +142,14 @@ def _scan_claim(root: Path, path: Path, tables: list[Path]) -> Claim:
                  f"scanned {len(release_files(path))} file(s) against {len(tables)} private table(s)")
 
 
+def _no_release_reason(root: Path, doc: Mapping[str, Any]) -> str:
+    named = (doc.get("details") or {}).get("release")
+    named = [str(p) for p in named if isinstance(p, str) and "/" in p] if isinstance(named, list) else []
+    if named:
+        return f"the release paths it names are not here: {', '.join(named[:3])}"
+    return "the evidence names no release path (details.release) and no trust-release.json names its stage"
+
+
 def release_claims(root: Path, evidence: Mapping[str, Mapping[str, Any]],
                    statements: Mapping[str, Mapping[str, Any]], tables: Mapping[str, list[Path]]) -> list[Claim]:
     """Claims about every release of every evidence file, and about manifests no evidence speaks for."""
@@ -157,8 +165,7 @@ def release_claims(root: Path, evidence: Mapping[str, Mapping[str, Any]],
             claims.append(claim("release", name, f"its {len(entries)} ledger entr{'y' if len(entries) == 1 else 'ies'} "
                                 "cover releases it names", True if paths else None,
                                 f"release path(s): {', '.join(str(p.relative_to(root)) for p in paths)}" if paths else
-                                "the evidence names no release path (details.release) and no trust-release.json names "
-                                "its stage"))
+                                _no_release_reason(root, doc)))
         datasets = {e.get("dataset") for e in entries}
         private = sorted({t for d in doc.get("data", []) for t in tables.get(d["name"], [])
                           if not datasets or d["name"].split("/")[0] in datasets})
