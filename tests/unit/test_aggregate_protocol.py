@@ -160,7 +160,7 @@ def test_the_mse_ratio_gate_passes_for_rho_chosen_from_the_grid_and_names_its_re
     g = _gate(result)
     assert g.passed and g.threshold == 1.01 and g.relation == "ratio"
     sentence = g.sentence()
-    assert "test MSE" in sentence and "the better of bag- and instance-level" in sentence and "1.01x" in sentence
+    assert "test MSE" in sentence and "the better of bag- and instance-level" in sentence and "1.010x" in sentence
 
 
 def test_the_mse_ratio_gate_fails_when_rho_can_only_be_the_instance_level_one(data):
