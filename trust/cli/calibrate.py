@@ -100,6 +100,7 @@ def fit(
     test: Optional[Path] = typer.Option(None, "--test", help="Test .npz (logits, labels, view_logits for ca): the ECE "
                                                              "is measured there; needed for --evidence."),
     folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds on the validation rows."),
+    ca_epochs: int = typer.Option(300, "--ca-epochs", min=1, help="Training epochs of a CA calibrator's network."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the folds and of the CA calibrator's weights and batch order."),
     evidence: Optional[Path] = typer.Option(None, "--evidence", help="Write gated evidence (kind calibrate) to DIR/calibrate-fit-<out>.json."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a calibrator already at --out (and the evidence file)."),
@@ -115,28 +116,29 @@ def fit(
     check_output_dir(out, kind="calibrator", overwrite=overwrite)
     stage = f"calibrate-fit-{out.name}"
     ev_path = evidence_path(evidence, stage, overwrite)
-    Z, y, V = _read(logits, labels=True, views=method.startswith("ca"))
+    Z, y, V = _read(logits, labels=True, views=None if method == "auto" else method.startswith("ca"))
     candidates = tuple(m for m in AUTO if V is not None or not m.startswith("ca")) if method == "auto" else (method,)
+    needs_views = any(m.startswith("ca") for m in candidates)
     tests = {}
     if test is not None:
-        Zt, yt, Vt = _read(test, labels=True, views=any(m.startswith("ca") for m in candidates), flag="--test")
+        Zt, yt, Vt = _read(test, labels=True, views=needs_views, flag="--test")
         from trust.calibrate.experiments import EvalSet
 
         tests["in_distribution"] = EvalSet.from_logits(Zt, yt, Vt)
-    result = _run(Z, y, V, tests, candidates, folds, seed, out.name)
+    result = _run(Z, y, V if needs_views else None, tests, candidates, folds, seed, out.name, ca_epochs)
     result.deployed_calibrator.save(out)
     _print_fit(result, test is not None, method)
     note(f"{type(result.deployed_calibrator).__name__} fitted on {len(y)} rows; saved to {out}")
     if ev_path is not None:
-        _write_evidence(ev_path, stage, result, {"method": method, "folds": folds, "seed": seed})
+        _write_evidence(ev_path, stage, result, {"method": method, "folds": folds, "ca_epochs": ca_epochs, "seed": seed})
 
 
-def _run(Z, y, V, tests, candidates, folds, seed, name):
+def _run(Z, y, V, tests, candidates, folds, seed, name, ca_epochs):
     from trust.calibrate.experiments import EvalSet
     from trust.calibrate.protocol import run_calibrate
 
     return run_calibrate(EvalSet.from_logits(Z, y, V), tests, methods=("uncalibrated", *candidates),
-                         candidates=candidates, n_folds=folds, dataset=name, random_state=seed)
+                         candidates=candidates, n_folds=folds, ca={"epochs": ca_epochs}, dataset=name, random_state=seed)
 
 
 def _print_fit(result, tested: bool, method: str) -> None:
