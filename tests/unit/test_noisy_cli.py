@@ -102,33 +102,3 @@ def test_fit_with_a_test_set_prints_rcal_beside_cross_entropy_and_writes_gated_e
     assert code == 0 and "vs cross-entropy" in line
     doc = validate_evidence(json.loads((tmp_path / "ev" / "noisy-fit-m.json").read_text()))
     assert doc["kind"] == "noisy" and {c["policy_key"] for c in doc["checks"]} >= {"min_noisy_accuracy_gain_over_ce"}
-
-
-def test_predict_writes_the_predictions_of_a_fitted_rcal_model(signals, tmp_path, run_cli):
-    path, X, y, _ = signals
-    assert run_cli("noisy", "fit", "--data", path, "--contrastive-epochs", "1", "--epochs", "1", "--device", "cpu",
-                   "--quiet", "--out", tmp_path / "m")[0] == 0
-    code, _, err = run_cli("noisy", "predict", tmp_path / "m", "--data", path, "--out", tmp_path / "p.csv")
-    frame = pd.read_csv(tmp_path / "p.csv")
-    assert code == 0 and len(frame) == 150 and list(frame.columns) == ["label", "proba_0", "proba_1", "proba_2"]
-    assert "accuracy" in err
-
-
-def test_predict_never_overwrites_its_input(signals, tmp_path, run_cli):
-    import shutil
-
-    path, _, _, _ = signals
-    data = tmp_path / "d.npz"
-    shutil.copy(path, data)
-    run_cli("noisy", "fit", "--data", data, "--contrastive-epochs", "1", "--epochs", "1", "--device", "cpu", "--quiet",
-            "--out", tmp_path / "m")
-    before = data.read_bytes()
-    code, _, err = run_cli("noisy", "predict", tmp_path / "m", "--data", data, "--out", data, "--overwrite")
-    assert code == 2 and "input" in err and data.read_bytes() == before
-
-
-def test_predict_refuses_a_folder_that_is_not_an_rcal_model(signals, tmp_path, run_cli):
-    path, _, _, _ = signals
-    (tmp_path / "x").mkdir()
-    code, _, err = run_cli("noisy", "predict", tmp_path / "x", "--data", path, "--out", tmp_path / "p.npz")
-    assert code == 2 and "not an RCAL model" in err and not (tmp_path / "p.npz").exists()

@@ -1,5 +1,5 @@
 """`trust noisy` commands: fit RCAL on noisily labelled data (beside plain cross-entropy when a clean test set
-is given), predict with a fitted model, audit which labels look wrong."""
+is given), audit which labels look wrong. A fitted RCAL model predicts through `trust models predict`."""
 
 from __future__ import annotations
 
@@ -123,50 +123,6 @@ def _write_evidence(path: Path, stage: str, result, params: dict) -> None:
     ev = result.to_evidence(read_params(Path.cwd()).get("policy") or {})
     write_evidence(path, stage=stage, kind=ev.kind, title=ev.title, params=params, metrics=dict(ev.metrics),
                    checks=[c.to_dict() for c in ev.checks], details=dict(ev.details))
-
-
-@app.command("predict")
-def predict(model: Path = typer.Argument(..., help="An RCAL model folder written by `trust noisy fit`."),
-            data: Path = typer.Option(..., "--data", help="An .npz with X (y, if present, is used to print the accuracy)."),
-            out: Path = typer.Option(..., "--out", help="Where to write: .npz (label, proba, logits) or .csv (label and "
-                                                        "one proba_<k> column per class)."),
-            device: str = _DEVICE,
-            overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists (never an input).")) -> None:
-    """Predict the class of every row of --data with a fitted RCAL model; written atomically to --out."""
-    from trust.cli.calibrate import check_prediction_out, write_predictions
-    from trust.data.io import check_input_file, model_kind
-    from trust.errors import DataError
-
-    check_prediction_out(out, (data,), overwrite)
-    if model_kind(model) != RCAL_KIND:
-        raise DataError(f"'{model}' is not an RCAL model folder; write one with `trust noisy fit --out DIR`")
-    X, y = _features(check_input_file(data, flag="--data"))
-    from trust.noisy.rcal import RCALClassifier
-
-    rcal = RCALClassifier.load(model, device=device)
-    logits = rcal.decision_function(X)      # the model checks X (numeric, finite, shaped like its training rows)
-    proba = rcal.predict_proba(X)
-    write_predictions(out, proba, logits)
-    if y is not None and len(y) == len(proba):
-        note(f"accuracy {float((proba.argmax(axis=1) == y).mean()):.4f} on the {len(y)} labelled rows of {data.name}")
-    note(f"predictions of {len(proba)} rows written to {out}")
-
-
-def _features(path: Path):
-    """``(X, y or None)`` of an .npz holding ``X`` (and optionally ``y``)."""
-    import numpy as np
-
-    from trust.errors import DataError
-
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            X = z["X"] if "X" in z.files else None
-            y = z["y"] if "y" in z.files else None
-    except (ValueError, OSError, EOFError):
-        raise DataError(f"'{path}' could not be read as an .npz archive; save it with np.savez(path, X=X)") from None
-    if X is None:
-        raise DataError(f"'{path}' has no array 'X'; save it with np.savez(path, X=X)")
-    return X, y
 
 
 @app.command("audit")
