@@ -25,10 +25,10 @@ Method", ICCV 2023) in three stages, all trained by :func:`trust.models.training
    ``z0`` space) meaningful for the head.
 
 **Calibration: ``mixup_alpha=0`` is the calibrated variant.** Mixup (the paper's, our default
-``mixup_alpha=1``) trains on soft targets and leaves RCAL under-confident: its ECE is several times
-plain cross-entropy's (``benchmarks/README.md``, "## Noisy labels"). Without mixup RCAL's ECE is
-about cross-entropy's; use ``mixup_alpha=0`` when the probabilities are read as probabilities, or put
-a calibrator (:mod:`trust.calibrate`) on top.
+``mixup_alpha=1``) trains on soft targets and leaves RCAL under-confident: its ECE is up to twice plain
+cross-entropy's; without mixup it is cross-entropy's or lower, at a cost in accuracy where mixup carries the
+gain (``benchmarks/README.md``, "## Noisy labels": 5 seeds, proportional noise). Use ``mixup_alpha=0`` when
+the probabilities are read as probabilities, or keep mixup and put a calibrator (:mod:`trust.calibrate`) on top.
 
 Deviations from the paper (no public code), each said here:
 
