@@ -129,7 +129,7 @@ def test_a_calibrator_that_raises_the_ece_fails_the_relative_gate():
     r = _run(*_calibrated(), candidates=("ca",))     # the paper's loss on a calibrated model: under-confident
     rel = _gate(r, "max_ece_ratio_to_uncalibrated")
     assert rel.passed is False and rel.value > 1.5
-    assert "uncalibrated model" in rel.sentence() and "threshold 1x (<=)" in rel.sentence()
+    assert "uncalibrated model" in rel.sentence() and "threshold 1.000x (<=)" in rel.sentence()
 
 
 def test_the_deployed_calibrator_is_chosen_on_validation_and_saved(tmp_path):
