@@ -135,7 +135,12 @@ def validate_report(model: Any) -> dict[str, Any]:
 
 
 def dvc_lock_rows(lock: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """One row per dependency and output of every stage in a parsed ``dvc.lock``."""
+    """One row per dependency and output of every stage in a parsed ``dvc.lock``: stage, role and path.
+
+    DVC's md5s, sizes and file counts are left out on purpose: the report never copies a hash or a size of
+    a private file (they stay in ``dvc.lock``, where every private output is salted with a keyed value; see
+    :mod:`trust.data.lineage`).
+    """
     rows: list[dict[str, Any]] = []
     if not isinstance(lock, Mapping):
         return rows
@@ -145,9 +150,7 @@ def dvc_lock_rows(lock: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         for role, key in (("dep", "deps"), ("out", "outs")):
             for item in spec.get(key) or []:
                 if isinstance(item, Mapping) and "path" in item:
-                    rows.append({"stage": str(stage), "role": role, "path": str(item["path"]),
-                                 "md5": item.get("md5") or item.get("hash_value") or item.get("etag"),
-                                 "size": item.get("size"), "nfiles": item.get("nfiles")})
+                    rows.append({"stage": str(stage), "role": role, "path": str(item["path"])})
     return rows
 
 
@@ -172,10 +175,11 @@ ARTIFACT_KINDS = (
     "leave the organisation: it carries no hash, exact count, timing or seed of the private data, and its only "
     "privacy claim is the ledger's guarantee. The AUDIT TRAIL (evidence/, metrics/, the MLflow store, dvc.lock, the "
     "DVC cache and this report) is confidential, for the data owner and the auditor: it holds exact counts and "
-    "non-DP statistics of the private tables, and its data fingerprints are keyed (HMAC-SHA256 under the data "
-    "owner's lineage key, kept outside the repository) so that nobody without the key can test a candidate table "
-    "against them. dvc.lock and the DVC cache hold DVC's own (unkeyed) md5 hashes of the private files, and the "
-    "cache holds the files themselves: they belong to the audit trail and are never shared with a release.")
+    "non-DP statistics of the private tables. Its data fingerprints are keyed (HMAC-SHA256 under the data owner's "
+    "lineage key, kept outside the project), and every private output a stage writes is salted with a value derived "
+    "from that key, so DVC's md5s in dvc.lock (tracked in git) cannot be recomputed from the rows: nobody without "
+    "the key can test a candidate table against dvc.lock or this report, which shows no unkeyed hash of private "
+    "data. The DVC cache holds the private files themselves: it never leaves the data owner.")
 
 
 def _card_status(gates: list[dict[str, Any]]) -> str:
@@ -233,7 +237,7 @@ def _summary(verdict: dict[str, Any], gates: list[dict[str, Any]], stage_checks:
 
 
 def _lineage(commit: str, docs: list[dict[str, Any]], lock_rows: list[dict[str, Any]],
-             datasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+             datasets: list[dict[str, Any]], lock_sha256: str | None = None) -> list[dict[str, Any]]:
     blocks = [paragraph(f"Rendered at git commit {commit}. Each stage's evidence records the commit it ran at."),
               callout(ARTIFACT_KINDS, "note")]
     blocks.append(table(["Stage", "Kind", "Git commit", "Evidence written", "MLflow run id"],
@@ -247,10 +251,12 @@ def _lineage(commit: str, docs: list[dict[str, Any]], lock_rows: list[dict[str, 
                             caption="Datasets (keyed fingerprints: verifiable with the data owner's lineage key, "
                                     "untestable without it; exact row counts: audit trail only; no rows are shown)"))
     if lock_rows:
-        blocks.append(table(["Stage", "Dep/out", "Path", "md5", "Size (bytes)", "Files"],
-                            [[r["stage"], r["role"], r["path"], r["md5"], r["size"], r["nfiles"]] for r in lock_rows],
-                            caption="dvc.lock: DVC's own md5 of every input and output (unkeyed hashes of the private "
-                                    "files: audit trail only, never part of a release)"))
+        blocks.append(table(["Stage", "Dep/out", "Path"], [[r["stage"], r["role"], r["path"]] for r in lock_rows],
+                            caption="dvc.lock: every input and output of every stage (DVC's md5s stay in dvc.lock; "
+                                    "private outputs are salted with a keyed value, so those md5s cannot be "
+                                    "recomputed from the rows; the report copies none of them)"))
+        if lock_sha256:
+            blocks.append(paragraph(f"sha256 of dvc.lock (a public file in git): {lock_sha256}."))
     else:
         blocks.append(callout("No dvc.lock was found: run the pipeline with `dvc repro` to record the hashes of "
                               "every input and output.", "warning"))
@@ -350,6 +356,7 @@ def build_report(
     title: str = "trust compliance report",
     git_commit: str = "unknown",
     dvc_lock: Mapping[str, Any] | None = None,
+    dvc_lock_sha256: str | None = None,
     generated_at: str | None = None,
 ) -> dict[str, Any]:
     """Build the report model from evidence documents (keyed by their source, e.g. ``evidence/x.json``).
@@ -385,7 +392,7 @@ def build_report(
 
     sections: list[dict[str, Any]] = [
         {"id": "lineage", "title": "Data lineage", "order": 10, "kinds": [], "stages": [d["stage"] for d in docs],
-         "blocks": _lineage(git_commit, docs, lock_rows, datasets)},
+         "blocks": _lineage(git_commit, docs, lock_rows, datasets, dvc_lock_sha256)},
         {"id": "privacy-ledger", "title": "Privacy ledger", "order": 20, "kinds": [],
          "stages": sorted({e["stage"] for e in entries}),
          "blocks": _ledger_section(ledger_entries, totals, combined, pol, g["ledger_warnings"],
@@ -464,7 +471,8 @@ def build_report(
         "stages": [{"stage": d["stage"], "kind": d["kind"], "title": d.get("title", d["stage"]),
                     "mlflow_run_id": d.get("mlflow_run_id"), "git_commit": d["git_commit"],
                     "created_at": d["created_at"], "evidence": d["_source"]} for d in docs],
-        "lineage": {"git_commit": git_commit, "dvc_lock": lock_rows, "datasets": datasets,
+        "lineage": {"git_commit": git_commit, "dvc_lock": lock_rows, "dvc_lock_sha256": dvc_lock_sha256,
+                    "datasets": datasets,
                     "mlflow_runs": {d["stage"]: d.get("mlflow_run_id") for d in docs}, "mlflow_hint": MLFLOW_HINT},
         "ledger": {"entries": ledger_entries, "totals": totals, "combined_label_replace_one": combined},
         "sections": sections,

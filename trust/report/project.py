@@ -58,6 +58,12 @@ def read_dvc_lock(root: Path) -> dict[str, Any] | None:
     return lock if isinstance(lock, dict) else None
 
 
+def _sha256(path: Path) -> str | None:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
 def read_plots(model: Mapping[str, Any], root: Path) -> dict[str, bytes]:
     """The bytes of every plot the report shows (missing files are left out; the HTML says so)."""
     out: dict[str, bytes] = {}
@@ -85,7 +91,8 @@ def build_project_report(root: str | os.PathLike[str], *, evidence_dir: str | os
         raise ConfigError("params.yaml: 'report' must be a mapping (e.g. 'title: ...')")
     return build_report(evidence, policy=params.get("policy"), title=str(report_params.get("title") or
                                                                           "trust compliance report"),
-                        git_commit=git_commit or _git_commit(root), dvc_lock=read_dvc_lock(root))
+                        git_commit=git_commit or _git_commit(root), dvc_lock=read_dvc_lock(root),
+                        dvc_lock_sha256=_sha256(root / "dvc.lock"))
 
 
 def write_reports(model: Mapping[str, Any], out_dir: str | os.PathLike[str], *, root: str | os.PathLike[str]
