@@ -73,9 +73,14 @@ def read_schema_file(path: Path, flag: str = "--schema"):
 def check_schema_for_dp(schema, path: Path) -> None:
     """Public-schema checks a DP fit needs, in CLI terms: category lists declared and not identifier-like,
     a target that cannot become a class of its own. Nothing here reads the private rows: the category-list
-    rules are the ones on the public list alone (``check_category_lists(schema, None)``)."""
-    from trust.data.schema import check_category_lists
+    rules are the ones on the public list alone (``check_category_lists(schema, None)``); an unreviewed draft is
+    refused first (``require_reviewed``), naming the file."""
+    from trust.data.schema import check_category_lists, require_reviewed
 
+    try:
+        require_reviewed(schema)
+    except DataError as e:
+        raise DataError(f"--schema '{path}': {e}") from None
     for name, spec in schema.columns.items():
         if spec.kind == "categorical" and spec.categories is None:
             raise DataError(f"column '{name}' is categorical without a category list in --schema '{path}'; under DP "

@@ -162,7 +162,9 @@ def schema_draft(
 
     The draft is read off the rows (kinds, integer, allow_missing, category lists), so it is not public
     metadata until someone checks each entry against documentation; identifier-like columns get no category
-    list. The format is described in the README (section "schema.json").
+    list. The file says so: "review": {"status": "draft", ...} with the flags to look at (rare categories,
+    numeric columns drafted as categorical). A DP fit refuses it until you set "status": "reviewed" in the file.
+    The format is described in the README (section "schema.json").
     """
     import json
 
@@ -183,8 +185,9 @@ def schema_draft(
     text = json.dumps(schema.to_dict(), indent=2) + "\n"
     for w in warnings:
         warn(w)
-    note(f"drafted from the rows of '{data}': review every kind, category list and flag against documentation "
-         "before a DP fit (categories must be public knowledge, not read off private data)")
+    note(f"drafted from the rows of '{data}': review every kind, category list and flag against documentation, then "
+         "set \"review\": {\"status\": \"reviewed\"} in the file; a DP fit refuses the draft until then "
+         "(categories must be public knowledge, not read off private data)")
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -136,10 +136,10 @@ def salt_outputs(out_dir: str | os.PathLike[str], *, key: bytes) -> list[Path]:
     folders = _salted_folders(out_dir)
     for d in folders:
         for f in sorted(d.glob("*.npz")):
-            salt_npz(f, key=key, label=str(f.relative_to(out_dir)))
+            salt_npz(f, key=key)
     written = []
     for d in folders:
-        salt = _keyed_bytes(key, "dir:" + str(d.relative_to(out_dir)), _folder_digest(d))
+        salt = _keyed_bytes(key, "dir", _folder_digest(d))
         target = d / SALT_FILE
         text = salt.hex() + "\n"
         if not target.exists() or target.read_text() != text:
@@ -156,14 +156,14 @@ def salts_valid(out_dir: str | os.PathLike[str], *, key: bytes) -> bool:
     out_dir = Path(out_dir)
     for d in _salted_folders(out_dir):
         target = d / SALT_FILE
-        want = _keyed_bytes(key, "dir:" + str(d.relative_to(out_dir)), _folder_digest(d)).hex() + "\n"
+        want = _keyed_bytes(key, "dir", _folder_digest(d)).hex() + "\n"
         if not target.is_file() or target.read_text() != want:
             return False
         for f in d.glob("*.npz"):
             with np.load(f, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files if k != NPZ_SALT_KEY}
                 got = z[NPZ_SALT_KEY].tobytes() if NPZ_SALT_KEY in z.files else None
-            if got != _npz_salt(arrays, key, str(f.relative_to(out_dir))):
+            if got != _npz_salt(arrays, key, f.name):
                 return False
     return True
 
