@@ -22,6 +22,7 @@ test: install
 	$(PY) -m pytest -q
 
 ui: install
+	@$(PY) -m trust.tracking ui-url
 	$(VENV)/bin/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI)
 
 bench: install

@@ -25,7 +25,7 @@ _IN = ("accuracy", "ece", "adaptive_ece", "nll", "brier", "auroc")
 
 
 
-@section("calibration", id="calibration", title="Calibration", order=40)
+@section("calibration", id="calibration", title="Calibration", order=60)
 def _calibration(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
     blocks: list[Any] = [paragraph(
         "Post-hoc calibrators fitted on each base model's validation split and scored on its test split and on "

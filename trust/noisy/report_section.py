@@ -13,7 +13,7 @@ from trust.report.sections import Block, ReportContext, checks_block, heading, p
 _FIGS = ("accuracy", "head", "medium", "tail", "ece")
 
 
-@section("noisy_labels", id="noisy-labels", title="Noisy labels on long-tailed data", order=65)
+@section("noisy_labels", id="noisy-labels", title="Noisy labels on long-tailed data", order=75)
 def _noisy(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
     blocks: list[Block | None] = [paragraph(
         "Classifiers trained on long-tailed training sets whose labels were corrupted on purpose (public datasets), "
