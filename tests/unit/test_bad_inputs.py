@@ -219,7 +219,9 @@ def _agg(data, *extra):
 CLI_CASES = [
     # --- trust data ---------------------------------------------------------------------------------
     ("describe-missing-file", lambda ws, t: ["data", "describe", t / "nope.csv"], "nope.csv' does not exist"),
-    ("describe-unknown-name", lambda ws, t: ["data", "describe", "not-a-dataset"], "neither a bundled dataset"),
+    ("describe-unknown-name", lambda ws, t: ["data", "describe", "not-a-dataset"], "the bundled datasets are: adult"),
+    ("describe-misspelt-name", lambda ws, t: ["data", "describe", "adlt"], "did you mean 'adult'"),
+    ("train-misspelt-name", lambda ws, t: ["models", "train", "digitz", "--out", t / "m"], "did you mean 'digits'"),
     ("describe-duplicate-columns", lambda ws, t: ["data", "describe", _dup_csv(t)], "two columns named 'Income'"),
     ("describe-spreadsheet-named-csv", lambda ws, t: ["data", "describe", _write(t, "s.csv", b"PK\x03\x04junk")],
      "is binary"),
