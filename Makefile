@@ -17,6 +17,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 repro: install
 	$(VENV)/bin/dvc repro
+	@git diff --quiet -- dvc.lock 2>/dev/null || echo "note: dvc.lock now records this run (fresh DP noise, salts of your lineage key): commit it to keep the run on record, or 'git checkout dvc.lock' (README: What the two commands do)"
 
 test: install
 	$(PY) -m pytest -q

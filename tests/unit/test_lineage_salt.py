@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,21 +17,10 @@ import pandas as pd
 import pytest
 
 from trust.data import frame_sha256, write_table
-from trust.data.lineage import NPZ_SALT_KEY, SALT_FILE, salt_metrics, salt_npz, salt_outputs, salts_valid
+from trust.data.lineage import NPZ_SALT_KEY, SALT_FILE, dvc_md5, salt_metrics, salt_npz, salt_outputs, salts_valid
 
 KEY = b"\x11" * 32
 ATTACKER_KEY = b"\x22" * 32  # a guess at the key
-
-
-def dvc_md5(path: Path) -> str:
-    """The md5 DVC records in dvc.lock for ``path`` (``<md5>.dir`` for a folder), computed by DVC's own code."""
-    from dvc_data.hashfile.build import build
-    from dvc_data.hashfile.db import HashFileDB
-    from dvc_objects.fs.local import LocalFileSystem
-
-    fs = LocalFileSystem()
-    _, _, obj = build(HashFileDB(fs, tempfile.mkdtemp()), str(path), fs, "md5", dry_run=True)
-    return obj.hash_info.value
 
 
 @pytest.fixture(scope="module")

@@ -178,5 +178,21 @@ def salt_metrics(metrics: Mapping[str, Any], *, key: bytes, label: str) -> dict[
     return {**body, METRICS_SALT_KEY: _keyed_bytes(key, "metrics:" + label, digest, max_pad=32).hex()}
 
 
-__all__ = ["SALT_FILE", "NPZ_SALT_KEY", "METRICS_SALT_KEY", "RELEASE_MANIFESTS", "MAX_PAD", "salt_outputs",
+def dvc_md5(path: str | os.PathLike[str]) -> str:
+    """The md5 DVC records in ``dvc.lock`` for ``path`` (``<md5>.dir`` for a folder), computed by DVC's own code
+    (``dvc_data``; nothing is written): what an auditor compares with ``dvc.lock``, and what an attacker without
+    the key cannot reproduce for a salted output."""
+    import tempfile
+
+    from dvc_data.hashfile.build import build
+    from dvc_data.hashfile.db import HashFileDB
+    from dvc_objects.fs.local import LocalFileSystem
+
+    fs = LocalFileSystem()
+    with tempfile.TemporaryDirectory() as tmp:
+        _, _, obj = build(HashFileDB(fs, tmp), str(path), fs, "md5", dry_run=True)
+    return obj.hash_info.value
+
+
+__all__ = ["dvc_md5", "SALT_FILE", "NPZ_SALT_KEY", "METRICS_SALT_KEY", "RELEASE_MANIFESTS", "MAX_PAD", "salt_outputs",
            "salt_npz", "salts_valid", "salt_metrics"]
