@@ -30,6 +30,17 @@ CLI_EXPERIMENT = "trust-cli"
 #: ones on their runs table. Ours are model training.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
+#: MLflow 3's UI picks GenAI or model-training pages from the ``workflowType`` URL parameter (else from the
+#: browser's last choice, GenAI by default), so every URL we print carries it
+UI_WORKFLOW = "workflowType=machine_learning"
+#: the runs table's default columns: a view shared through an experiment tag (``mlflow.sharedViewState.<key>``,
+#: opened by ``viewStateShareKey=<key>`` in the URL); keys absent from a run are left blank by the UI
+VIEW_KEY = "trust"
+VIEW_TAG = "mlflow.sharedViewState." + VIEW_KEY
+DEFAULT_VIEW = {"selectedColumns": ["tags.`stage`", "tags.`git_commit`", "metrics.`report.gates_failed`",
+                                    "metrics.`report.gates_passed`", "metrics.`test.accuracy`", "tags.`params_hash`",
+                                    "tags.`data_fingerprint`"],
+                "orderByKey": "attributes.start_time", "orderByAsc": False}
 #: where ``make ui`` serves the UI for a local store (override with ``$TRUST_MLFLOW_UI``)
 DEFAULT_UI = "http://127.0.0.1:5000"
 TABULAR_SUFFIXES = {".csv", ".parquet", ".tsv", ".feather", ".gz", ".pkl", ".pickle"}
@@ -82,26 +93,29 @@ def run_url(experiment_id: str, run_id: str, *, tracking_uri: str | None = None)
     """The URL of one run in the MLflow UI.
 
     >>> run_url("1", "abc", tracking_uri="http://mlflow.internal:5000/")
-    'http://mlflow.internal:5000/#/experiments/1/runs/abc'
+    'http://mlflow.internal:5000/#/experiments/1/runs/abc?workflowType=machine_learning'
     """
-    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs/{run_id}"
+    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs/{run_id}?{UI_WORKFLOW}"
 
 
 def runs_url(experiment_id: str, *, tracking_uri: str | None = None) -> str:
-    """The URL of an experiment's runs table in the MLflow UI."""
-    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs"
+    """The URL of an experiment's runs table in the MLflow UI, model-training pages, our default columns."""
+    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs?{UI_WORKFLOW}&viewStateShareKey={VIEW_KEY}"
 
 
 def use_experiment(name: str = EXPERIMENT, *, tracking_uri: str | None = None) -> str:
-    """Make ``name`` the active experiment (created if needed), marked as a model-training experiment so that
-    MLflow 3's UI opens it on its runs table rather than on an empty GenAI traces overview; returns its id."""
+    """Make ``name`` the active experiment (created if needed), marked as a model-training experiment and given
+    our default runs-table columns (:data:`DEFAULT_VIEW`), so that MLflow 3's UI, opened at :func:`runs_url`,
+    shows its runs rather than an empty GenAI traces overview; returns its id."""
     import mlflow
 
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
     exp = mlflow.set_experiment(name)
-    if exp.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
-        mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    view = json.dumps(DEFAULT_VIEW, sort_keys=True)
+    for tag, value in ((EXPERIMENT_KIND_TAG, EXPERIMENT_KIND), (VIEW_TAG, view)):
+        if exp.tags.get(tag) != value:
+            mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, tag, value)
     return exp.experiment_id
 
 

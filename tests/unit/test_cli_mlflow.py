@@ -67,7 +67,10 @@ def test_stage_runs_mark_the_pipeline_experiment_as_model_training(tmp_path, sto
         run_id = run.run_id
     exp = mlflow.MlflowClient(tracking_uri=store).get_experiment_by_name(EXPERIMENT)
     assert exp.tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND
-    assert runs_url(exp.experiment_id, tracking_uri=store).endswith(f"/#/experiments/{exp.experiment_id}/runs")
+    url = runs_url(exp.experiment_id, tracking_uri=store)
+    assert f"/#/experiments/{exp.experiment_id}/runs?workflowType=machine_learning&viewStateShareKey=trust" in url
+    view = json.loads(exp.tags["mlflow.sharedViewState.trust"])  # the runs table's default columns
+    assert "tags.`stage`" in view["selectedColumns"]
     assert run_id
 
 
@@ -77,4 +80,4 @@ def test_make_ui_prints_the_runs_url(tmp_path, store, capsys):
     main(["ui-url"])
     out = capsys.readouterr().out
     assert out.startswith("MLflow UI: the pipeline's runs at http://127.0.0.1:5000/#/experiments/")
-    assert out.strip().endswith("/runs")
+    assert "/runs?workflowType=machine_learning" in out

@@ -31,7 +31,18 @@ RUNNABLE = {"python", "bash", "sh", ""}
 TIMEOUT = 240
 
 #: block id -> whose README section it is; these do not run as printed yet (xfail until their owners fix them)
-TO_FIX: dict[str, str] = {}
+TO_FIX: dict[str, str] = {
+    **{f"private-synthesis-{i}": "synth" for i in (1, 2, 3, 4)},
+    **{f"aggregate-learning-{i}": "aggregate" for i in (1, 2)},
+    "models-and-datasets-2": "update",
+    **{f"calibration-correction-{i}": "calibrate" for i in (1, 2)},
+    **{f"unlearning-{i}": "unlearn" for i in (1, 2)},
+    **{f"label-free-unlearning-{i}": "unlearn" for i in (1, 2)},
+    **{f"noisy-labels-on-{i}": "calibrate" for i in (1, 2)},
+    **{f"model-updates-{i}": "update" for i in (1, 2)},
+}
+#: blocks of TO_FIX that are not even run: they pass the time limit (the owner shortens them or marks them skip)
+NOT_RUN = {"private-synthesis-1"}
 
 
 def blocks(text: str) -> list[dict]:
@@ -94,7 +105,7 @@ def _params():
             marks.append(pytest.mark.skip(reason=f"README says: {b['skip']}"))
         elif b["id"] in TO_FIX:
             marks.append(pytest.mark.xfail(reason=f"does not run as printed yet ({TO_FIX[b['id']]}'s section)",
-                                           strict=False))
+                                           strict=False, run=b["id"] not in NOT_RUN))
         yield pytest.param(b, id=b["id"], marks=marks)
 
 

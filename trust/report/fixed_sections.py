@@ -13,7 +13,8 @@ from trust.report.policy import FAIL, PASS
 from trust.report.sections import bullet_list, callout, code, paragraph, table
 
 MLFLOW_HINT = ("make ui    # prints the runs URL; or: mlflow ui --backend-store-uri sqlite:///mlflow.db\n"
-               "# then open http://127.0.0.1:5000 and search runs with: attributes.run_id = '<run id>'")
+               "# then open the runs URL it prints (or the link beside each stage below); search runs with:\n"
+               "#   attributes.run_id = '<run id>'")
 
 
 def datasets_of(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
