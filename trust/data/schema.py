@@ -414,6 +414,22 @@ def _as_list(x: str | Iterable[str] | None) -> list[str]:
     return [x] if isinstance(x, str) else list(x)
 
 
+def _inferred_kind(col: pd.Series, name: Any, declared: str | None, max_categories: int) -> tuple[str, bool]:
+    """``(kind, numeric)`` of one column for :func:`infer_schema`; DataError for an empty or constant column, or
+    a numeric kind declared for text."""
+    non_missing = col.dropna()
+    if len(non_missing) == 0:
+        raise DataError(f"column '{name}' is entirely missing; drop it before fitting")
+    if non_missing.nunique() < 2:
+        raise DataError(f"column '{name}' is constant ({_plain(non_missing.iloc[0])!r}); drop it, it carries no "
+                        "information")
+    numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+    kind = declared or ("continuous" if numeric and non_missing.nunique() > max_categories else "categorical")
+    if kind != "categorical" and not numeric:
+        raise DataError(f"column '{name}' is declared {kind} but is not numeric; declare it categorical or convert it")
+    return kind, numeric
+
+
 def infer_schema(
     df: pd.DataFrame,
     *,
@@ -468,36 +484,20 @@ def infer_schema(
 
     specs: dict[str, ColumnSpec] = {}
     for name in df.columns:
-        col = df[name]
-        non_missing = col.dropna()
-        if len(non_missing) == 0:
-            raise DataError(f"column '{name}' is entirely missing; drop it before fitting")
-        if non_missing.nunique() < 2:
-            raise DataError(
-                f"column '{name}' is constant ({_plain(non_missing.iloc[0])!r}); drop it, it carries no information"
-            )
-        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-        kind = overrides.get(name)
-        if kind is None:
-            kind = "continuous" if numeric and non_missing.nunique() > max_categories else "categorical"
-        if kind != "categorical" and not numeric:
-            raise DataError(
-                f"column '{name}' is declared {kind} but is not numeric; declare it categorical or convert it"
-            )
+        kind, numeric = _inferred_kind(df[name], name, overrides.get(name), max_categories)
+        non_missing = df[name].dropna()
         is_integer = name in _as_list(integer) or (
             kind != "categorical" and numeric and bool(np.all(np.mod(non_missing.to_numpy(dtype=float), 1) == 0))
         )
-        cats = tuple((categories or {}).get(name)) if categories and name in categories else None
-        bnd = tuple(float(b) for b in bounds[name]) if bounds and name in bounds else None
         specs[name] = ColumnSpec(
             name=name,
             kind=kind,
             integer=bool(is_integer) and kind != "categorical",
             log=name in _as_list(log),
             point_masses=tuple(float(v) for v in (mixed or {}).get(name, ())),
-            allow_missing=bool(col.isna().any()) or name in _as_list(allow_missing),
-            categories=cats,
-            bounds=bnd,  # type: ignore[arg-type]
+            allow_missing=bool(df[name].isna().any()) or name in _as_list(allow_missing),
+            categories=tuple((categories or {})[name]) if categories and name in categories else None,
+            bounds=tuple(float(b) for b in bounds[name]) if bounds and name in bounds else None,  # type: ignore
         )
     if target is not None and problem_type is None:
         problem_type = "classification" if specs[target].kind == "categorical" else "regression"
