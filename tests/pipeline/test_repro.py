@@ -116,8 +116,8 @@ def test_every_private_path_dvc_lock_hashes_depends_on_the_lineage_key(repo):
     unsalted = []
     for stage, path, _ in _lock_entries(dst):
         f = dst / path
-        if not path.startswith(("outputs/", "metrics/", "evidence/")):
-            continue
+        if not path.startswith(("outputs/", "metrics/", "evidence/")) or not f.exists():
+            continue  # (the committed dvc.lock also lists matrix members the tiny params do not run)
         if f.is_dir():
             ok = any(p.name == SALT_FILE for p in f.rglob("*")) or path == "evidence" and all(
                 "hmac-sha256:" in e.read_text() for e in f.glob("*.json"))
