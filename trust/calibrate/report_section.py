@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from trust.calibrate.schema import CALIBRATE_SCHEMA
+from trust.report.policy import register_policy_key
 from trust.report.sections import (
     ReportContext,
     cell,
@@ -26,6 +27,10 @@ from trust.report.sections import (
 )
 
 _IN = ("accuracy", "ece", "adaptive_ece", "nll", "brier", "auroc")
+
+register_policy_key("max_ece_ratio_to_uncalibrated", "the deployed calibrator's in-distribution test ECE over the "
+                    "uncalibrated model's on the same rows (above 1: the calibrator made it worse)",
+                    low=0.0, low_open=True, capability="calibrate")
 
 
 def _selection_text(d: Mapping[str, Any]) -> str:
@@ -65,7 +70,7 @@ def dataset_blocks(doc: Mapping[str, Any], ctx: ReportContext) -> list[Any]:
     return blocks
 
 
-@section("calibrate", id="calibration", title="Calibration", order=40)
+@section("calibrate", id="calibration", title="Calibration", order=60)
 def _calibration(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
     blocks: list[Any] = [paragraph(
         "Post-hoc calibrators fitted on each base model's validation split and scored on its test split and on "

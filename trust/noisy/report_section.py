@@ -11,9 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from trust.noisy.schema import NOISY_SCHEMA
+from trust.report.policy import register_policy_key
 from trust.report.sections import Block, ReportContext, cell, checks_block, heading, paragraph, plots_block, run_line, section, table
 
 _FIGS = ("accuracy", "head", "medium", "tail", "ece")
+
+register_policy_key("min_noisy_accuracy_gain_over_ce", "test accuracy of RCAL minus that of plain cross-entropy trained "
+                    "on the same noisy long-tailed rows (balanced clean test set)", low=-1.0, high=1.0, capability="noisy")
+register_policy_key("min_noisy_tail_gain_over_ce", "the same difference on the tail classes (the 30 % with the fewest "
+                    "clean training rows)", low=-1.0, high=1.0, capability="noisy")
 
 
 def _rows(docs: list[dict[str, Any]]) -> list[list[Any]]:
@@ -26,7 +32,7 @@ def _rows(docs: list[dict[str, Any]]) -> list[list[Any]]:
     return rows
 
 
-@section("noisy", id="noisy-labels", title="Noisy labels on long-tailed data", order=65)
+@section("noisy", id="noisy-labels", title="Noisy labels on long-tailed data", order=75)
 def _noisy(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
     blocks: list[Block | None] = [paragraph(
         "Classifiers trained on long-tailed training sets whose labels were corrupted on purpose (public datasets), "
