@@ -234,7 +234,13 @@ class LabelAgnosticForgetting(BaseEstimator):
         if f.shape[1:] != r.shape[1:]:
             raise DataError(f"forget_X has samples of shape {f.shape[1:]} but remain_X {r.shape[1:]}; "
                             "pass both in the model's input layout")
-        return model.network_input(f), model.network_input(r)
+        Xf, Xr = model.network_input(f), model.network_input(r)
+        remain_rows = {row.tobytes() for row in Xr.reshape(len(Xr), -1)}
+        shared = sum(row.tobytes() in remain_rows for row in Xf.reshape(len(Xf), -1))
+        if shared == len(Xf):
+            raise DataError(f"every forget sample also appears in remain_X ({shared} of {len(Xf)}); remain_X must be the "
+                            "samples that stay, without the ones to forget")
+        return Xf, Xr
 
     # ------------------------------------------------------------------ fit
     def fit(self, model: Any, forget_X: Any, remain_X: Any) -> "LabelAgnosticForgetting":
@@ -255,7 +261,7 @@ class LabelAgnosticForgetting(BaseEstimator):
         rng = check_random_state(self.random_state)
         dev = resolve_device(self.device)
         out = copy.deepcopy(model)
-        student = out.network_.to(dev)
+        out.network_.to(dev)
         out.device_ = dev.type  # the copy predicts where it was unlearned
         teacher = copy.deepcopy(model.network_).to(dev).eval()
         for p in teacher.parameters():
@@ -263,8 +269,20 @@ class LabelAgnosticForgetting(BaseEstimator):
         xf = torch.as_tensor(Xf, device=dev)
         xr = torch.as_tensor(Xr, device=dev)
         history: dict[str, Any] = {}
+        t1 = time.perf_counter()
+        self._stage1(teacher, xf, xr, rng, dev, history)
+        t2 = time.perf_counter()
+        self._stage2(out, teacher, xf, xr, rng, dev, history)
+        self.model_ = out
+        self.laf_model_ = out
+        self.history_ = history
+        now = time.perf_counter()
+        self.seconds_, self.seconds_stage1_, self.seconds_stage2_ = now - t0, t2 - t1, now - t2
+        return self
 
-        # Stage 1: VAEs over the frozen original's embeddings.
+    def _stage1(self, teacher: nn.Module, xf: torch.Tensor, xr: torch.Tensor, rng: np.random.Generator,
+                dev: torch.device, history: dict[str, Any]) -> None:
+        """Stage 1: the two VAEs over the frozen original's embeddings (frozen afterwards, eval mode)."""
         with torch.no_grad():
             ef, er = self._embed(teacher, xf), self._embed(teacher, xr)
         remain_data = er if self.remain_vae_data == "remain" else torch.cat([er, ef])
@@ -275,12 +293,14 @@ class LabelAgnosticForgetting(BaseEstimator):
             for p in vae.parameters():
                 p.requires_grad_(False)
 
-        # Stage 2: alternating extractor updates, head frozen.
+    def _stage2(self, out: Any, teacher: nn.Module, xf: torch.Tensor, xr: torch.Tensor, rng: np.random.Generator,
+                dev: torch.device, history: dict[str, Any]) -> None:
+        """Stage 2: alternating extractor updates of ``out.network_`` (head frozen); the VAEs go back to the CPU."""
+        student = out.network_
         extractor = [p for name, p in student.named_parameters() if not name.startswith("head.")]
         for p in student.head.parameters():
             p.requires_grad_(False)
-        opt_eu = torch.optim.Adam(extractor, lr=self.lr)
-        opt_ra = torch.optim.Adam(extractor, lr=self.align_lr)
+        opts = (torch.optim.Adam(extractor, lr=self.lr), torch.optim.Adam(extractor, lr=self.align_lr))
         for key in ("eu_loss", "align_loss", "steps") + (("forget_pred", "remain_pred") if self.record_predictions else ()):
             history[key] = []
         epochs: Any = range(self.epochs)
@@ -293,28 +313,11 @@ class LabelAgnosticForgetting(BaseEstimator):
             student.train()
             pairs = (zip(_batches(len(xr), self.batch_size, rng), forget_stream) if self.cycle_forget
                      else zip(_batches(len(xr), self.batch_size, rng), _batches(len(xf), self.batch_size, rng)))
-            eu_total = ra_total = 0.0
-            steps = 0
-            for ir, iu in pairs:
-                bs, bu = xr[torch.as_tensor(ir, device=dev)], xf[torch.as_tensor(iu, device=dev)]
-                # 1. extractor unlearning through the frozen VAEs
-                loss_eu = extractor_unlearning_loss(vae_reconstruction_error(self.vae_remain_, student.embed(bs)),
-                                                    vae_reconstruction_error(self.vae_forget_, student.embed(bu)))
-                opt_eu.zero_grad()
-                loss_eu.backward()
-                opt_eu.step()
-                # 2. representation alignment against the frozen original
-                with torch.no_grad():
-                    ts, tu = teacher.embed(bs), teacher.embed(bu)
-                loss_ra = alignment_loss(student.embed(bs), ts, student.embed(bu), tu, self.tau)
-                opt_ra.zero_grad()
-                loss_ra.backward()
-                opt_ra.step()
-                eu_total += float(loss_eu.detach())
-                ra_total += float(loss_ra.detach())
-                steps += 1
-            history["eu_loss"].append(eu_total / max(steps, 1))
-            history["align_loss"].append(ra_total / max(steps, 1))
+            losses = [self._step(student, teacher, xr[torch.as_tensor(ir, device=dev)],
+                                 xf[torch.as_tensor(iu, device=dev)], opts) for ir, iu in pairs]
+            steps = len(losses)
+            history["eu_loss"].append(sum(a for a, _ in losses) / max(steps, 1))
+            history["align_loss"].append(sum(b for _, b in losses) / max(steps, 1))
             history["steps"].append(steps)
             if self.record_predictions:
                 history["forget_pred"].append(self._predict(out, student, xf))
@@ -326,11 +329,24 @@ class LabelAgnosticForgetting(BaseEstimator):
         student.eval()
         self.vae_remain_.cpu()
         self.vae_forget_.cpu()
-        self.model_ = out
-        self.laf_model_ = out
-        self.history_ = history
-        self.seconds_ = time.perf_counter() - t0
-        return self
+
+    def _step(self, student: nn.Module, teacher: nn.Module, bs: torch.Tensor, bu: torch.Tensor,
+              opts: tuple[Any, Any]) -> tuple[float, float]:
+        """One pair of updates on a remaining batch ``bs`` and a forget batch ``bu``: (EU loss, RA loss)."""
+        # 1. extractor unlearning through the frozen VAEs
+        loss_eu = extractor_unlearning_loss(vae_reconstruction_error(self.vae_remain_, student.embed(bs)),
+                                            vae_reconstruction_error(self.vae_forget_, student.embed(bu)))
+        opts[0].zero_grad()
+        loss_eu.backward()
+        opts[0].step()
+        # 2. representation alignment against the frozen original
+        with torch.no_grad():
+            ts, tu = teacher.embed(bs), teacher.embed(bu)
+        loss_ra = alignment_loss(student.embed(bs), ts, student.embed(bu), tu, self.tau)
+        opts[1].zero_grad()
+        loss_ra.backward()
+        opts[1].step()
+        return float(loss_eu.detach()), float(loss_ra.detach())
 
     @staticmethod
     def _embed(net: nn.Module, x: torch.Tensor, batch: int = 1024) -> torch.Tensor:
