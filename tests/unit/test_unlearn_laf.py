@@ -150,3 +150,27 @@ def test_a_model_without_embed_is_refused(digits):
     model = NeuralClassifier(net, epochs=1, n_classes=10, device="cpu").fit(X[:100].astype(np.float32), y[:100])
     with pytest.raises(ConfigError, match="no embed"):
         LabelAgnosticForgetting(**FAST).fit(model, X[:10].astype(np.float32), X[10:100].astype(np.float32))
+
+
+def test_forget_inputs_equal_to_the_remaining_ones_are_refused(digits):
+    X, _, model = digits
+    with pytest.raises(DataError, match="also appears in remain_X"):
+        LabelAgnosticForgetting(**FAST).fit(model, X[:50], X[:50])
+
+
+def test_forget_inputs_all_among_the_remaining_ones_are_refused(digits):
+    X, _, model = digits
+    with pytest.raises(DataError, match="50 of 50"):
+        LabelAgnosticForgetting(**FAST).fit(model, X[:50], X[:200])
+
+
+def test_non_finite_inputs_are_refused(digits):
+    X, _, model = digits
+    bad = X[:20].astype(float)
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(DataError):
+        LabelAgnosticForgetting(**FAST).fit(model, bad, X[100:200])
+
+
+def test_the_fit_times_its_two_stages(unlearned):
+    assert unlearned.seconds_ >= unlearned.seconds_stage1_ + unlearned.seconds_stage2_ > 0

@@ -33,7 +33,7 @@ _EXPORTS = {
     "UnlearnResult": "trust.unlearn.protocol",
     "certify": "trust.unlearn.certificate",
     "Certificate": "trust.unlearn.certificate",
-    "CERTIFICATE_SCHEMA": "trust.unlearn.certificate",
+    "CERTIFICATE_SCHEMA": "trust.unlearn.schema",
     "DEFAULT_POLICY": "trust.unlearn.certificate",
     "fit_shadows": "trust.unlearn.membership",
     "relearn_epochs": "trust.unlearn.metrics",

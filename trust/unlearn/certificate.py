@@ -1,7 +1,7 @@
 """The unlearning certificate: is a model that claims to have forgotten some rows told apart from one that never saw them?
 
->>> cert = certify(unlearned, original=model, reference=retrained, forget=(Xf, yf), retain=(Xr, yr),
-...                test=(Xt, yt), forget_class=3)                                     # doctest: +SKIP
+>>> cert = certify(unlearned, original=model, reference=retrained, forget=(Xf, yf),  # doctest: +SKIP
+...                retain=(Xr, yr), test=(Xt, yt), forget_class=3)
 >>> cert.passed, [c.sentence() for c in cert.checks]                                  # doctest: +SKIP
 >>> print(cert.summary())          # the verdict beside its controls (original: FAIL, 2nd retrain: PASS)  # doctest: +SKIP
 
@@ -40,11 +40,9 @@ import numpy as np
 
 from trust._validation import check_is_fitted, check_labels, check_random_state, check_scalar, fork_seed
 from trust.errors import ConfigError, DataError
-from trust.evidence import Check, gate, schema_problem
+from trust.evidence import Check, gate
+from trust.unlearn.schema import CERTIFICATE_SCHEMA, MODELS, WHAT, validate_certificate
 
-WHAT = ("class", "samples")
-#: who is measured: the model under test, the reference, and the two controls
-MODELS = ("unlearned", "retrained", "original", "retrained_other_seed")
 REFERENCE = "model retrained without the forget rows"
 
 #: policy key -> what it gates (descriptions for params.yaml and the report)
@@ -65,52 +63,6 @@ MEMBERSHIP_KEYS = ("max_loss_attack_excess_over_retrain", "max_ulira_auc_excess_
 DEFAULT_POLICY: dict[str, float] = {"max_forget_accuracy": 0.05, "min_retain_accuracy_ratio_to_retrain": 0.98,
                                     "max_loss_attack_excess_over_retrain": 0.1,
                                     "max_ulira_auc_excess_over_retrain": 0.1}
-
-_num = {"type": ["number", "null"]}
-_CHECK = {"type": "object", "required": ["name", "figure", "reference_figure", "threshold", "passed"],
-          "properties": {"name": {"type": "string"}, "policy_key": {"type": ["string", "null"]}, "figure": _num,
-                         "reference_figure": _num, "value": _num, "threshold": _num,
-                         "comparator": {"type": ["string", "null"]}, "passed": {"type": ["boolean", "null"]},
-                         "sentence": {"type": "string"}}}
-_VERDICT = {"type": "object", "required": ["passed", "checks"],
-            "properties": {"passed": {"type": "boolean"}, "checks": {"type": "array", "items": _CHECK}}}
-
-#: JSON schema of an evidence's ``details.certificate`` (:meth:`Certificate.to_dict`)
-CERTIFICATE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["forgotten", "method", "params", "passed", "power", "checks", "controls", "figures", "membership",
-                 "seconds"],
-    "properties": {
-        "forgotten": {"type": "object", "required": ["what", "class", "count", "fingerprint"],
-                      "properties": {"what": {"enum": list(WHAT)}, "class": {"type": ["integer", "null"]},
-                                     "count": {"type": "integer", "minimum": 0},
-                                     "fingerprint": {"type": "string", "pattern": r"^hmac-sha256:"}},
-                      "additionalProperties": False},
-        "method": {"type": "string", "minLength": 1},
-        "params": {"type": "object"},
-        "passed": {"type": "boolean"},
-        "power": {"type": "boolean"},
-        "checks": {"type": "array", "items": _CHECK},
-        "controls": {"type": "object", "required": ["original", "retrained_other_seed"],
-                     "properties": {"original": _VERDICT, "retrained_other_seed": _VERDICT}},
-        "figures": {"type": "object", "required": list(MODELS),
-                    "additionalProperties": {"type": "object", "additionalProperties": _num}},
-        "membership": {"type": "object", "required": ["n_shadows", "n_forget", "n_heldout"],
-                       "properties": {"n_shadows": {"type": "integer", "minimum": 0},
-                                      "n_forget": {"type": "integer", "minimum": 0},
-                                      "n_heldout": {"type": "integer", "minimum": 0}}},
-        "seconds": {"type": "object", "required": ["retrain"], "additionalProperties": _num},
-    },
-}
-
-
-def validate_certificate(cert: Any, *, source: str = "certificate") -> dict[str, Any]:
-    """Check ``cert`` against :data:`CERTIFICATE_SCHEMA`; DataError naming the path and the problem."""
-    problem = schema_problem(cert, CERTIFICATE_SCHEMA)
-    if problem:
-        raise DataError(f"{source}: invalid unlearning certificate at {problem}; re-run the stage")
-    return cert
-
 
 def _f(x: Any) -> float | None:
     return None if x is None or not math.isfinite(float(x)) else float(x)
@@ -187,8 +139,8 @@ class Certificate:
 
     ``passed``: every gate of the model passes. ``checks``: those gates (:class:`~trust.evidence.Check`:
     ``name``, ``figure``, ``reference_figure``, ``threshold``, ``passed``). ``controls``: the same gates on
-    the original model and on a second retrained model. ``power``: the original fails every membership gate
-    and the second retrained model passes every gate. ``figures``: :class:`Figures` per :data:`MODELS`.
+    the original model and on a second retrained model. ``power``: the original fails the certificate and the
+    second retrained model passes every gate; :meth:`membership_power`: which membership gates the original fails. ``figures``: :class:`Figures` per :data:`MODELS`.
     """
 
     checks: tuple[Check, ...]
@@ -206,7 +158,14 @@ class Certificate:
 
     @property
     def power(self) -> bool:
-        return self.controls["original"].failed(MEMBERSHIP_KEYS) and self.controls["retrained_other_seed"].passed
+        """The original model FAILS the certificate and the second retrained model PASSES it."""
+        return not self.controls["original"].passed and self.controls["retrained_other_seed"].passed
+
+    def membership_power(self) -> dict[str, bool]:
+        """Per membership gate: did the original model fail it? A gate the original passes cannot tell, on these
+        data, a model that forgot from one that did not (no memorisation it can see): its PASS carries no weight."""
+        return {k: self.controls["original"].failed((k,)) for k in MEMBERSHIP_KEYS
+                if any(c.policy_key == k for c in self.checks)}
 
     def with_policy(self, policy: Mapping[str, Any]) -> "Certificate":
         """The same figures gated against ``policy`` (the model's checks and both controls')."""
@@ -235,6 +194,7 @@ class Certificate:
         d = {"forgotten": {"what": what, "class": self.forget_class, "count": int(self.n_forget),
                            "fingerprint": str(fingerprint)},
              "method": str(method), "params": _jsonable(params), "passed": self.passed, "power": self.power,
+             "membership_power": self.membership_power(),
              "checks": [_check_dict(c) for c in self.checks],
              "controls": {k: v.to_dict() for k, v in self.controls.items()},
              "figures": {k: v.to_dict() for k, v in self.figures.items()},

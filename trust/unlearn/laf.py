@@ -2,9 +2,9 @@
 
 Unlearning without labels: neither the data to forget nor the data that remains carries labels.
 
->>> laf = LabelAgnosticForgetting(random_state=0).fit(model, forget_X, remain_X)   # inputs only
->>> laf.model_.predict(X_test)             # the unlearned copy (``model`` is untouched)
->>> laf.repair(labelled_X, labelled_y)     # LAF+R: fine-tune the head on a few labelled remaining rows
+>>> laf = LabelAgnosticForgetting(random_state=0).fit(model, forget_X, remain_X)  # doctest: +SKIP
+>>> laf.model_.predict(X_test)    # the unlearned copy (``model`` is untouched)  # doctest: +SKIP
+>>> laf.repair(labelled_X, labelled_y)    # LAF+R: repair the head  # doctest: +SKIP
 
 The model is a fitted :class:`~trust.models.NeuralClassifier` whose network is an extractor
 ``embed`` followed by a linear ``head`` (:class:`~trust.models.networks.EmbedHead`).

@@ -36,7 +36,8 @@ import numpy as np
 from trust._validation import check_labels, check_option, check_random_state, check_scalar, fork_seed
 from trust.errors import ConfigError, DataError
 from trust.evidence import Check, Evidence, Plot, Result, save_figure
-from trust.unlearn.certificate import CERTIFICATE_SCHEMA, DEFAULT_POLICY, Certificate, Figures
+from trust.unlearn.certificate import DEFAULT_POLICY, Certificate, Figures
+from trust.unlearn.schema import CERTIFICATE_SCHEMA
 
 METHODS = ("concept", "laf")
 LAF_VARIANTS = ("LAF", "LAF+R")
@@ -253,7 +254,7 @@ def _certified(inputs: UnlearnInputs, run: _Run, *, reference: Any, shadows: Any
     (Xf, yf), (Xr, yr) = (_xy(d, n, labels=False) for d, n in ((inputs.forget, "forget"), (inputs.retain, "retain")))
     base = dict(method=run.method, model=run.model, params=run.params, forget_class=inputs.forget_class,
                 n_forget=len(Xf), fingerprint=_fingerprint(inputs), title=_title(inputs, run), analysis=run.analysis,
-                curves=run.curves)
+                curves=run.curves, others=dict(run.others))
     if inputs.test is None or yf is None or yr is None:
         return UnlearnResult(**base, reference=None, certificate=None, comparison={}, seconds=dict(run.seconds))
     test = _xy(inputs.test, "test")
@@ -296,7 +297,8 @@ class UnlearnResult(Result):
     ``model``: the certified unlearned model; ``reference``: the model retrained without the forget rows (None
     without held-out rows); ``certificate``: :class:`~trust.unlearn.certificate.Certificate` (None without
     held-out rows or labels); ``comparison``: the other models of the run (LAF+R or LAF, baselines) scored the
-    same way; ``seconds``: module docstring; ``analysis``: the method's own figures (concepts, LAF's curves).
+    same way (``others``: those models); ``seconds``: module docstring; ``analysis``: the method's own figures
+    (concepts, LAF's curves).
     """
 
     kind: ClassVar[str] = "unlearn"
@@ -313,6 +315,7 @@ class UnlearnResult(Result):
     title: str
     analysis: Mapping[str, Any]
     curves: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+    others: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
     def _require(self) -> Certificate:
         if self.certificate is None:

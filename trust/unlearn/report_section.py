@@ -2,7 +2,7 @@
 
 Every unlearning stage (``unlearn_concept``, ``unlearn_laf``) and ``trust unlearn ... --evidence`` writes
 evidence of kind ``unlearn`` (:class:`~trust.unlearn.UnlearnResult`) whose ``details.certificate`` follows
-:data:`~trust.unlearn.certificate.CERTIFICATE_SCHEMA`: what was forgotten, the method and its params, every
+:data:`~trust.unlearn.schema.CERTIFICATE_SCHEMA`: what was forgotten, the method and its params, every
 figure of the unlearned model, the retrained model (the reference), the original model and a second
 retrained model, the gates of the model and of the two controls, and the seconds. The section reads those
 details (it builds no metric key): per document the gates as the report re-gated them, one table of figures
@@ -28,7 +28,7 @@ from trust.report.sections import (
     section,
     table,
 )
-from trust.unlearn.certificate import CERTIFICATE_SCHEMA, MODELS, validate_certificate
+from trust.unlearn.schema import CERTIFICATE_SCHEMA, MODELS, validate_certificate
 
 #: figure -> label in the table, in report order
 LABELS = {
@@ -68,7 +68,11 @@ def _controls(cert: Mapping[str, Any]) -> list[Block]:
             f"(it must fail); a second retrained model {'PASSES' if other['passed'] else 'FAILS'} (it must pass). "
             + ("The certificate has shown its power." if cert["power"] else
                "The certificate has NOT shown its power: read its verdict as inconclusive."))
-    blocks: list[Block] = [callout(text, "pass" if cert["power"] else "warning")]
+    weak = [k for k, v in (cert.get("membership_power") or {}).items() if not v]
+    if weak:
+        text += (f" The original model passes {', '.join(weak)}: on these data that test cannot tell a model that "
+                 "forgot from one that did not (no memorisation it can see), so its PASS carries no weight.")
+    blocks: list[Block] = [callout(text, "pass" if cert["power"] and not weak else "warning")]
     items = [f"original: {ch['sentence']}" for ch in orig["checks"]]
     items += [f"retrained, other seed: {ch['sentence']}" for ch in other["checks"]]
     blocks.append(bullet_list(items))
