@@ -14,8 +14,8 @@ model, the reference, the original and a second model retrained with another see
   (``test_retain_accuracy``) and of the forgotten class (class unlearning);
 - membership (:mod:`trust.unlearn.membership`): the within-class loss attack's advantage ``|acc - 0.5|``
   (forget rows vs held-out rows of the same classes) and the per-example likelihood-ratio test against
-  ``n_shadows`` shadow models of the reference's recipe trained with and without each candidate row
-  (AUC and TPR at 1 % FPR of forget rows vs held-out rows);
+  ``n_shadows`` shadow models of the reference's recipe, half trained with the forget rows and half without
+  (AUC and TPR at 1 % FPR of the model's scores on the forget rows against the retrained shadows');
 - a described behaviour, never gated: the share of forget rows a confidence attacker (fitted on retained
   training vs held-out rows) calls training rows, beside the share of held-out rows of the forget classes
   it calls so ("confident like a training row"; when both are alike it says nothing about membership);
@@ -54,15 +54,16 @@ POLICY_KEYS: dict[str, str] = {
     "max_loss_attack_excess_over_retrain": "within-class loss attack advantage |acc - 0.5| (forget rows vs held-out "
                                            "rows of the same classes) of the unlearned model minus the retrained "
                                            "model's",
-    "max_ulira_auc_excess_over_retrain": "AUC of the per-example likelihood-ratio test against shadow models (forget "
-                                         "rows vs held-out rows) of the unlearned model minus the retrained model's",
+    "max_ulira_auc_excess_over_retrain": "AUC of the per-example likelihood-ratio test against shadow models trained "
+                                         "with and without the forget rows (the model's scores on the forget rows vs "
+                                         "retrained shadows') of the unlearned model minus the retrained model's",
 }
 #: the membership gates (the original model must fail every one)
 MEMBERSHIP_KEYS = ("max_loss_attack_excess_over_retrain", "max_ulira_auc_excess_over_retrain")
 #: thresholds used when no policy is given (params.yaml's ``policy:`` documents the same values)
 DEFAULT_POLICY: dict[str, float] = {"max_forget_accuracy": 0.05, "min_retain_accuracy_ratio_to_retrain": 0.98,
                                     "max_loss_attack_excess_over_retrain": 0.1,
-                                    "max_ulira_auc_excess_over_retrain": 0.1}
+                                    "max_ulira_auc_excess_over_retrain": 0.2}
 
 def _f(x: Any) -> float | None:
     return None if x is None or not math.isfinite(float(x)) else float(x)
@@ -126,7 +127,7 @@ def gates(fig: Figures, ref: Figures, policy: Mapping[str, Any], *, class_unlear
         gate("Within-class loss attack advantage |acc - 0.5|", fig.loss_attack_advantage, policy,
              "max_loss_attack_excess_over_retrain", reference=REFERENCE, relation="difference",
              reference_figure=ref.loss_attack_advantage, description=POLICY_KEYS["max_loss_attack_excess_over_retrain"]),
-        gate("Likelihood-ratio test AUC (forget vs held-out rows, shadow models)", fig.ulira_auc, policy,
+        gate("Likelihood-ratio test AUC vs retrained shadow models (forget rows)", fig.ulira_auc, policy,
              "max_ulira_auc_excess_over_retrain", reference=REFERENCE, relation="difference",
              reference_figure=ref.ulira_auc, description=POLICY_KEYS["max_ulira_auc_excess_over_retrain"]),
     ]
