@@ -11,7 +11,6 @@ models and its controls). :meth:`Stage.publish` writes ``outputs/unlearn_concept
 
 from __future__ import annotations
 
-import pandas as pd
 from _stage import ROOT, Stage, fingerprint, main, param
 from _trained import load_trained
 
@@ -34,11 +33,9 @@ def run() -> None:
 
     torch.set_num_threads(threads)
     t = load_trained(p, name)
-    X, y = t.X[t.train], t.y[t.train]
-    rows = y == forget_class
-    fp = fingerprint(pd.DataFrame(X[rows].reshape(int(rows.sum()), -1)).assign(label=y[rows]))
-    inputs = UnlearnInputs.for_class(t.model, X, y, forget_class, test=(t.X[t.test], t.y[t.test]),
-                                     val=(t.X[t.val], t.y[t.val]), fingerprint=fp, name=name)
+    inputs = UnlearnInputs.for_class(t.model, t.X[t.train], t.y[t.train], forget_class, name=name,
+                                     test=(t.X[t.test], t.y[t.test]), val=(t.X[t.val], t.y[t.val]))
+    inputs = inputs.with_fingerprint(fingerprint)
     concepts = digit_concepts() if source == "digits" else load_concept_matrix(ROOT / source)
     with stage.run(cfg, t.fingerprints):
         result = run_unlearn(inputs, method="concept", settings=param(p, "unlearn_concept.concept", dict),
@@ -46,8 +43,7 @@ def run() -> None:
                              n_shadows=param(p, "unlearn_concept.n_shadows", int, low=4),
                              relearn_max_epochs=param(p, "unlearn_concept.relearn_max_epochs", int, low=1),
                              random_state=seed, device="cpu")
-        stage.publish(result, data=t.data() + [{"name": f"{name}/forget", "fingerprint": fp,
-                                                 "role": "forgotten rows (class)", "rows": int(rows.sum())}])
+        stage.publish(result, data=t.data() + [result.data_entry(name)])
 
 
 if __name__ == "__main__":

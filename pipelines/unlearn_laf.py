@@ -11,9 +11,6 @@ and ``evidence/unlearn_laf.json`` (kind ``unlearn``). Digits and MNIST-1D are pu
 
 from __future__ import annotations
 
-import dataclasses
-
-import pandas as pd
 from _stage import Stage, fingerprint, main, param
 from _trained import load_trained
 
@@ -37,17 +34,13 @@ def run() -> None:
     with stage.run(cfg, t.fingerprints):
         inputs = make_task(t.model, t.X[t.train], t.y[t.train], param(p, "unlearn_laf.task", str),
                            **param(p, "unlearn_laf.tasks", dict), random_state=seed,
-                           test=(t.X[t.test], t.y[t.test]), name=name)
-        Xf, yf = inputs.forget
-        fp = fingerprint(pd.DataFrame(Xf.reshape(len(Xf), -1)).assign(label=yf))
-        inputs = dataclasses.replace(inputs, fingerprint=fp)
+                           test=(t.X[t.test], t.y[t.test]), name=name).with_fingerprint(fingerprint)
         result = run_unlearn(inputs, method="laf", settings=param(p, "unlearn_laf.laf", dict),
                              certified=param(p, "unlearn_laf.certified", str),
                              repair_per_class=param(p, "unlearn_laf.repair_per_class", int, low=0, nullable=True),
                              n_shadows=param(p, "unlearn_laf.n_shadows", int, low=4),
                              relearn=param(p, "unlearn_laf.relearn", bool), random_state=seed, device="cpu")
-        stage.publish(result, data=t.data() + [{"name": f"{name}/forget", "fingerprint": fp, "role": "forgotten rows",
-                                                 "rows": int(len(yf))}])
+        stage.publish(result, data=t.data() + [result.data_entry(name)])
 
 
 if __name__ == "__main__":

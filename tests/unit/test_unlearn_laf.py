@@ -17,7 +17,7 @@ from trust.unlearn.laf import (
     LabelAgnosticForgetting, alignment_loss, extractor_unlearning_loss, per_class_subset, vae_reconstruction_error,
 )
 
-FAST = dict(epochs=3, lr=1e-3, align_lr=2e-3, vae_epochs=5, device="cpu", random_state=0)
+FAST = dict(epochs=3, lr=1e-3, align_lr=2e-3, batch_size=32, vae_epochs=5, device="cpu", random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +174,18 @@ def test_non_finite_inputs_are_refused(digits):
 
 def test_the_fit_times_its_two_stages(unlearned):
     assert unlearned.seconds_ >= unlearned.seconds_stage1_ + unlearned.seconds_stage2_ > 0
+
+
+def test_auto_epochs_run_the_fewest_epochs_that_reach_the_step_budget(digits):
+    X, y, model = digits
+    f = y[:700] == 3
+    laf = LabelAgnosticForgetting(**{**FAST, "epochs": "auto", "auto_steps": 40, "vae_epochs": 1}).fit(
+        model, X[:700][f], X[:700][~f])
+    per_epoch = laf.history_["steps"][0]
+    assert laf.epochs_ == -(-40 // per_epoch) and sum(laf.history_["steps"]) >= 40 > sum(laf.history_["steps"][:-1])
+
+
+def test_epochs_must_be_a_count_or_auto(digits):
+    X, y, model = digits
+    with pytest.raises(ConfigError, match="epochs"):
+        LabelAgnosticForgetting(**{**FAST, "epochs": "many"}).fit(model, X[:20], X[100:200])

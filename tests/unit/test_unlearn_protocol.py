@@ -134,3 +134,11 @@ def test_the_task_builder_forgets_exactly_the_relabelled_rows_of_the_noisy_task(
     orig_labels = dict(zip(map(bytes, X.reshape(len(X), -1)), y))
     assert all(orig_labels[bytes(x.reshape(-1))] != t for x, t in zip(*task.forget))
     assert task.model is not m and task.forget_class is None
+
+
+def test_a_stage_fingerprints_the_forget_rows_with_its_own_key_and_records_them(inputs, concept):
+    seen = []
+    fp = inputs.with_fingerprint(lambda frame: seen.append(frame) or FP).fingerprint
+    assert fp == FP and seen[0].shape == (len(inputs.forget[1]), 65) and "label" in seen[0]
+    assert concept.data_entry("digits") == {"name": "digits/forget", "fingerprint": FP,
+                                            "role": "forgotten rows (class)", "rows": len(inputs.forget[1])}

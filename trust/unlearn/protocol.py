@@ -94,6 +94,18 @@ class UnlearnInputs:
         f = labels == k
         return cls(model, (X[f], labels[f]), (X[~f], labels[~f]), forget_class=k, **kw)
 
+    def forget_frame(self) -> Any:
+        """The forget rows as a DataFrame (features flattened, then ``label`` when known): what gets fingerprinted."""
+        import pandas as pd
+
+        X, y = _xy(self.forget, "forget", labels=False)
+        frame = pd.DataFrame(X.reshape(len(X), -1))
+        return frame if y is None else frame.assign(label=y)
+
+    def with_fingerprint(self, fingerprint: Any) -> "UnlearnInputs":
+        """A copy whose ``fingerprint`` is ``fingerprint(self.forget_frame())`` (a stage's keyed fingerprint)."""
+        return dataclasses.replace(self, fingerprint=fingerprint(self.forget_frame()))
+
     @classmethod
     def for_rows(cls, model: Any, X: Any, y: Any, rows: Any, **kw: Any) -> "UnlearnInputs":
         """Forget the training rows at positions ``rows`` of ``X, y`` (sample unlearning)."""
@@ -237,13 +249,9 @@ def run_unlearn(inputs: UnlearnInputs, *, method: str = "concept", settings: Map
 def _fingerprint(inputs: UnlearnInputs) -> str:
     if inputs.fingerprint is not None:
         return inputs.fingerprint
-    import pandas as pd
-
     from trust.data.hashing import keyed_fingerprint
 
-    X, y = _xy(inputs.forget, "forget", labels=False)
-    frame = pd.DataFrame(X.reshape(len(X), -1))
-    return keyed_fingerprint(frame if y is None else frame.assign(label=y))
+    return keyed_fingerprint(inputs.forget_frame())
 
 
 def _certified(inputs: UnlearnInputs, run: _Run, *, reference: Any, shadows: Any, second: Any, n_shadows: int,
@@ -322,6 +330,11 @@ class UnlearnResult(Result):
             raise ConfigError("this unlearning run has no certificate: give held-out rows with labels (test) and the "
                               "labels of the forget and retained rows")
         return self.certificate
+
+    def data_entry(self, name: str) -> dict[str, Any]:
+        """The evidence ``data`` entry of the forgotten rows (keyed fingerprint, count: audit trail only)."""
+        role = "forgotten rows (class)" if self.forget_class is not None else "forgotten rows"
+        return {"name": f"{name}/forget", "fingerprint": self.fingerprint, "role": role, "rows": int(self.n_forget)}
 
     def runtime(self) -> dict[str, float | None]:
         """Fine-tuning and whole-fit seconds over retraining seconds."""
