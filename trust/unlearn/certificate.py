@@ -141,7 +141,8 @@ class Certificate:
     ``passed``: every gate of the model passes. ``checks``: those gates (:class:`~trust.evidence.Check`:
     ``name``, ``figure``, ``reference_figure``, ``threshold``, ``passed``). ``controls``: the same gates on
     the original model and on a second retrained model. ``power``: the original fails the certificate and the
-    second retrained model passes every gate; :meth:`membership_power`: which membership gates the original fails. ``figures``: :class:`Figures` per :data:`MODELS`.
+    second retrained model passes every gate; :meth:`membership_power`: which membership gates the original
+    fails. ``figures``: :class:`Figures` per :data:`MODELS`.
     """
 
     checks: tuple[Check, ...]
