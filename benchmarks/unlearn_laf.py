@@ -58,6 +58,8 @@ def images28(copies: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variants", nargs="+", default=["defaults", "paper"], choices=["defaults", "paper", "stage"])
+    ap.add_argument("--try", dest="extra", nargs="*", default=[], metavar="NAME=JSON",
+                    help='more variants, e.g. strong_align=\'{"align_lr": 4e-3}\' (LabelAgnosticForgetting settings)')
     ap.add_argument("--forget-class", type=int, default=0)
     ap.add_argument("--copies", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -82,7 +84,9 @@ def main() -> None:
            "retrained": {"forget": acc(ref, k), "retain": acc(ref, ~k)}}
     print(json.dumps(out), flush=True)
     variants = {"defaults": {}, "paper": PAPER, "stage": params["unlearn_laf"]["laf"]}
-    for name in args.variants:
+    extra = dict(item.split("=", 1) for item in args.extra)
+    variants.update({name: json.loads(v) for name, v in extra.items()})
+    for name in [*args.variants, *extra]:
         r = run_unlearn(inputs, method="laf", settings=variants[name], certified="LAF+R", repair_per_class=5,
                         random_state=args.seed, device="cpu")
         laf = r.others["LAF"]

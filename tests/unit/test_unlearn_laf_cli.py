@@ -116,3 +116,11 @@ def test_test_rows_need_labels_in_forget_and_remain(saved, tmp_path, run_cli):
     code, _, err = run_cli(*_args(d, tmp_path / "out"), "--test", d / "test.npz")
     assert code == 2 and "--test needs labels" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_odd_number_of_shadow_models_exits_2_before_any_work(saved, tmp_path, run_cli):
+    d, _ = saved
+    args = ("unlearn", "laf", "--model", d / "model", "--forget", d / "forget_y.npz", "--remain", d / "remain_y.npz",
+            "--out", tmp_path / "out", "--device", "cpu", "--quiet", "--test", d / "test.npz", "--shadows", "5")
+    code, out, err = run_cli(*args)
+    assert code == 2 and "must be even" in err and out == "" and not (tmp_path / "out").exists()

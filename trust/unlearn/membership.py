@@ -200,6 +200,14 @@ class ShadowSet:
         return roc_figures(*self._loo(None))
 
 
+def check_n_shadows(n_shadows: Any) -> int:
+    """``n_shadows`` as an even integer >= 4 (half trained with the forget rows, half without; two a side at least)."""
+    n_shadows = check_scalar(n_shadows, "n_shadows", int, min_val=4)
+    if n_shadows % 2:
+        raise DataError(f"n_shadows={n_shadows} must be even (half trained with the forget rows, half without)")
+    return n_shadows
+
+
 def fit_shadows(make_model: Callable[[int], Any], retain: tuple[Any, Any], forget: tuple[Any, Any], *,
                 n_shadows: int = 8, fix_variance: bool = True, random_state: Any = 0,
                 progress: Callable[[int], None] | None = None) -> ShadowSet:
@@ -212,9 +220,7 @@ def fit_shadows(make_model: Callable[[int], Any], retain: tuple[Any, Any], forge
         n_shadows: even, at least 4 (each side needs two for the leave-one-out fits).
         progress: called with the number of shadows trained so far.
     """
-    n_shadows = check_scalar(n_shadows, "n_shadows", int, min_val=4)
-    if n_shadows % 2:
-        raise DataError(f"n_shadows={n_shadows} must be even (half trained with the forget rows, half without)")
+    n_shadows = check_n_shadows(n_shadows)
     rng = check_random_state(random_state)
     Xr, yr = np.asarray(retain[0]), np.asarray(retain[1])
     Xf, yf = np.asarray(forget[0]), np.asarray(forget[1])
@@ -259,5 +265,5 @@ def training_like_rate(model: Any, retain: tuple[Any, Any], heldout_retained: tu
     return out
 
 
-__all__ = ["LOW_FPR", "scaled_logit", "cross_entropy", "loss_attack", "roc_figures", "likelihood_ratio", "ShadowSet",
+__all__ = ["LOW_FPR", "check_n_shadows", "scaled_logit", "cross_entropy", "loss_attack", "roc_figures", "likelihood_ratio", "ShadowSet",
            "fit_shadows", "training_like_rate"]

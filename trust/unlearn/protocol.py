@@ -237,6 +237,10 @@ def run_unlearn(inputs: UnlearnInputs, *, method: str = "concept", settings: Map
             raise ConfigError(f"settings must not hold {k}; pass it to run_unlearn (random_state=, device=)")
     if repair_per_class is not None:
         repair_per_class = check_scalar(repair_per_class, "repair_per_class", int, min_val=0)
+    if shadows is None and inputs.test is not None:
+        from trust.unlearn.membership import check_n_shadows
+
+        check_n_shadows(n_shadows)   # before the method runs, not after
     rng = check_random_state(random_state)
     seed = fork_seed(rng) % 2 ** 31
     dev = resolve_device(device).type
