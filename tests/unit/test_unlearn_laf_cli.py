@@ -86,13 +86,14 @@ def test_laf_with_test_rows_and_a_label_budget_certifies_laf_r_and_writes_eviden
     d, _ = saved
     args = ("unlearn", "laf", "--model", d / "model", "--forget", d / "forget_y.npz", "--remain", d / "remain_y.npz",
             "--out", tmp_path / "out", "--epochs", "1", "--device", "cpu", "--quiet", "--test", d / "test.npz",
-            "--repair-per-class", "2", "--shadows", "4", "--evidence", tmp_path / "ev")
+            "--repair-per-class", "2", "--shadows", "4", "--evidence", tmp_path / "ev", "--forget-class", "0")
     code, out, err = run_cli(*args)
     assert code == 0, err
-    assert "by LAF+R" in out and "certificate:" in out
+    assert "class 0" in out and "by LAF+R" in out and "certificate:" in out
     doc = json.loads((tmp_path / "ev" / "unlearn_laf.json").read_text())
     cert = doc["details"]["certificate"]
     assert doc["kind"] == "unlearn" and cert["method"] == "LAF+R" and cert["params"]["repair_per_class"] == 2
+    assert cert["forgotten"]["what"] == "class" and cert["forgotten"]["class"] == 0
     assert doc["details"]["analysis"]["repair_labels"] == 4 and "LAF" in doc["details"]["comparison"]
 
 

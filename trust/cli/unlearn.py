@@ -140,7 +140,8 @@ def _npz(path: Path, flag: str) -> tuple[Any, Any]:
     return X, y
 
 
-def _laf_inputs(clf: Any, forget: Path, remain: Path, test: Optional[str], repair: int, name: str) -> Any:
+def _laf_inputs(clf: Any, forget: Path, remain: Path, test: Optional[str], repair: int, name: str,
+                forget_class: Optional[int]) -> Any:
     from trust.errors import ConfigError, DataError
     from trust.unlearn import UnlearnInputs
 
@@ -152,7 +153,10 @@ def _laf_inputs(clf: Any, forget: Path, remain: Path, test: Optional[str], repai
                           "use them; LAF itself never reads them)")
     if repair > 0 and yr is None:
         raise ConfigError("--repair-per-class (LAF+R) needs labels 'y' in --remain for the labelled rows it repairs with")
-    return UnlearnInputs(clf, (Xf, yf), (Xr, yr), test=_arrays(test, "--test") if test is not None else None, name=name)
+    if forget_class is not None and test is None:
+        raise ConfigError("--forget-class says what the certificate gates; it needs --test")
+    return UnlearnInputs(clf, (Xf, yf), (Xr, yr), test=_arrays(test, "--test") if test is not None else None,
+                         forget_class=forget_class, name=name)
 
 
 @app.command("laf")
@@ -167,6 +171,9 @@ def laf(
                                                             "forgotten inputs and print the certificate."),
     repair_per_class: int = typer.Option(0, "--repair-per-class", help="LAF+R: repair the head with this many labelled "
                                                                        "--remain rows per class (the label budget)."),
+    forget_class: Optional[int] = typer.Option(None, "--forget-class", help="With --test: the --forget inputs are this "
+                                                                            "whole class (certified as class unlearning; "
+                                                                            "default: as rows)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Stage 2 epochs (default: the library's)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate of the extractor-unlearning step."),
     align_lr: Optional[float] = typer.Option(None, "--align-lr", help="Adam learning rate of the alignment step."),
@@ -200,11 +207,11 @@ def laf(
     from trust.unlearn import run_unlearn
 
     clf = NeuralClassifier.load(model, device=device)
-    inputs = _laf_inputs(clf, forget, remain, test, repair_per_class, name=str(model))
+    inputs = _laf_inputs(clf, forget, remain, test, repair_per_class, name=str(model), forget_class=forget_class)
     settings = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("align_lr", align_lr), ("tau", tau)) if v is not None}
     certified = "LAF+R" if repair_per_class > 0 else "LAF"
     result = run_unlearn(inputs, method="laf", settings=settings, certified=certified, repair_per_class=repair_per_class,
                          n_shadows=shadows, relearn=False, random_state=seed, device=device,
                          progress=show_progress(quiet))
-    _finish(result, out, ev_path, "unlearn_laf", {**settings, "certified": certified,
+    _finish(result, out, ev_path, "unlearn_laf", {**settings, "certified": certified, "forget_class": forget_class,
                                                   "repair_per_class": repair_per_class, "seed": seed})
