@@ -135,11 +135,6 @@ for _key, _text, _range, _cap in (
      "data", _PROBABILITY, "calibrate"),
     ("max_nfr", "negative flip rate of the deployed model update: share of old-class test samples the old model got "
      "right and the updated model gets wrong", _PROBABILITY, "update"),
-    ("max_forget_accuracy", "test accuracy on the forgotten class of the unlearned model", _PROBABILITY, "unlearn"),
-    ("max_mia_gap_to_retrain", "gap between the unlearned and a retrained model in the share of forgotten rows a "
-     "membership-inference attack calls members (loss- and confidence-based attacks)", _PROBABILITY, "unlearn"),
-    ("max_retain_gap_to_retrain", "gap in retained-class test accuracy between the unlearned and a retrained model",
-     _PROBABILITY, "unlearn"),
 ):
     register_policy_key(_key, _text, capability=_cap, **_range)
 
