@@ -218,6 +218,15 @@ def _dp_range(values: np.ndarray, epsilon: float, rng: np.random.Generator, beta
     return float(edges[lo]), float(edges[hi + 1])
 
 
+def _weighted_total(totals: np.ndarray, variances: np.ndarray) -> float:
+    """The inverse-variance weighted mean of the columns' noisy totals; where a variance is 0 in floating point (a
+    huge epsilon: the noise's scale rounds to nothing) the mean of those columns' totals (exact up to rounding)."""
+    zero = variances <= 0
+    if zero.any():
+        return float(totals[zero].mean())
+    return float(np.average(totals, weights=1.0 / variances))
+
+
 def release_histograms(
     df: pd.DataFrame,
     schema: TableSchema,
@@ -274,7 +283,7 @@ def release_histograms(
     c = len(schema.columns)
     eps_col = float(epsilon) / c
     out: dict[str, ColumnHistogram] = {}
-    totals, weights = [], []
+    totals, variances = [], []
     n_range = 0
     for name, spec in schema.columns.items():
         h = _release_column(spec, df[name], eps_col, bins, range_fraction, range_base, rng)
@@ -282,8 +291,8 @@ def release_histograms(
         out[name] = h
         n_bins = len(h.counts) + len(h.mass_counts) + (h.missing_count is not None)
         totals.append(h.total)
-        weights.append(1.0 / (n_bins * discrete_laplace_variance(h.noise_scale)))
-    n_dp = float(np.average(totals, weights=weights))
+        variances.append(n_bins * discrete_laplace_variance(h.noise_scale))
+    n_dp = _weighted_total(np.asarray(totals, dtype=float), np.asarray(variances, dtype=float))
     rel = HistogramRelease(out, float(epsilon), n_dp, int(bins), float(range_fraction))
     entry = LedgerEntry(
         release=release,

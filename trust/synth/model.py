@@ -16,11 +16,15 @@ fits protect nothing.
 What a DP fit never holds or releases (model directory, ledger, error messages): the exact row count
 (the plan, the delta check and ``sample()``'s default use the DP count from the histogram release),
 a hash of the data, fit timings, or a seed of the privacy noise. The noise is drawn from generators
-seeded afresh from the operating system's entropy at every fit (:mod:`trust.privacy.noise`);
+seeded afresh from the operating system's entropy at every fit (:mod:`trust.privacy.noise`, 128 bits).
 The Poisson sampling of DP-SGD (whose secrecy the accountant's amplification by subsampling
-assumes) comes from the same secret source. ``random_state`` seeds only what the guarantee does not
-rest on: initialisation, fake partners, interpolation weights, conditional vectors, dropout masks,
-the transformer's mode draws and synthetic sampling.
+assumes) comes from the same secret source, and so does every draw that touches a real row or its
+fake partner: the fake partners (a secret stream of their own), and the transformer's mode draws, the
+real rows' conditional blocks, the partners' indices, the interpolation weights of the gradient penalty
+and the dropout masks (each a function of the row's content and the release's secret key,
+:class:`~trust.privacy.noise.RowStreams`, so adding a row changes no other row's draws).
+``random_state`` seeds only what the guarantee does not rest on: initialisation, the generator steps
+(post-processing), the transformer's fit from the DP release, and synthetic sampling.
 ``insecure_noise_seed`` makes the noise reproducible for tests, and every ledger entry then says
 ``noise_source="seeded (not a valid guarantee)"``.
 
@@ -57,13 +61,13 @@ from trust.privacy.accountants import ACCOUNTANTS
 from trust.privacy.dpsgd import (dp_step, dp_step_summed, make_dp_optimizer, per_sample_grads, poisson_rows,
                                  set_grad_samples)
 from trust.privacy.ledger import PrivacyLedger
-from trust.privacy.noise import NoiseSource, noise_source
-from trust.synth.networks import ARCHITECTURES, Auxiliary, make_networks
+from trust.privacy.noise import NoiseSource, RowStreams, counter, noise_source
+from trust.synth.networks import ARCHITECTURES, Auxiliary, MLPCritic, dropout_widths, make_networks
 from trust.synth.plan import (AUTO, PrivacyPlan, Schedule, metadata_epsilon, plan_privacy, resolve_schedule,
                               steps_per_epoch)
 from trust.synth.sampler import CondSampler
-from trust.synth.trainer import (OutputLayout, critic_loss, critic_per_sample_grads, dp_pairs, information_loss,
-                                 mlp_critic_clipped_sum)
+from trust.synth.trainer import (AUX_MASK, MODE, OutputLayout, critic_loss, critic_per_sample_grads, dp_pairs,
+                                 information_loss, mlp_critic_clipped_sum)
 from trust.synth.transformer import DataTransformer
 
 _STATE_VERSION = 2
@@ -153,6 +157,9 @@ class _Training:
     noise_ledger: str = ""      # the critic's noise source, for its ledger entry
     anchor: Any = None          # MarginalAnchor (DP, marginal_weight > 0): post-processing of the histogram release
     sampling: np.random.Generator | None = None   # the critic's secret Poisson sampling (DP only)
+    pool_rng: np.random.Generator | None = None   # the critic's secret stream of fake partners (DP only)
+    rows: RowStreams | None = None     # per-row secret randomness (DP only)
+    mask_widths: list[int] = field(default_factory=list)   # the DP critic's dropout widths (supplied masks)
     g_steps: int = 0
     steps: int = 0
 
@@ -201,9 +208,10 @@ class CTABGANPlus(BaseEstimator):
       ``TableSchema.from_dict`` or ``--schema``): an inferred one is refused.
     * *Critic* (DP-SGD): real rows are drawn by Poisson sampling at rate ``q = b / n_dp``; each real row's
       conditional vector is derived from the row itself (a discrete block chosen at random, the row's own
-      category in it), never by choosing rows by category. Each real row is paired with its own freshly
-      generated fake row (generated in chunks of the public expected batch size, so no partner depends on the
-      private batch: :func:`trust.synth.trainer.fake_partners`), and the per-sample gradient of the pair's loss
+      category in it), never by choosing rows by category. Each real row is paired with a fake row drawn from the
+      step's pool of fresh fake rows (one pool of the public expected batch size per step, from a secret stream,
+      so no partner depends on the private batch: :func:`trust.synth.trainer.dp_pairs`; every per-row draw is a
+      function of the row and the secret key), and the per-sample gradient of the pair's loss
       ``D(fake_i) - D(real_i) + lambda GP_i`` (the penalty at an interpolate of the two) is clipped to
       ``max_grad_norm`` and noised by Opacus's ``DPOptimizer`` in secure mode (``clip_pairs=True``; with
       ``False`` only the real score and the penalty are clipped and the fake-only term is added after the
@@ -329,10 +337,10 @@ class CTABGANPlus(BaseEstimator):
             products). Measured effect on speed and TSTR in ``benchmarks/README.md``. Under DP the critic's DP-SGD
             step stays float32 (per-sample norms and the clipped sum must be exact for the sensitivity bound); only the
             generator step (post-processing) uses bfloat16.
-        random_state: seed of everything that is not DP noise or DP sampling (initialisation, partners,
-            conditional vectors, synthetic sampling; Poisson sampling under DP is secret like the noise); same
-            seed, data and params give the same model without DP (and with DP only together with
-            ``insecure_noise_seed``).
+        random_state: seed of everything that is not DP noise or a draw touching a real row under DP
+            (initialisation, the generator's steps, synthetic sampling; without DP also partners, conditional
+            vectors, dropout masks and mode draws; under DP those are secret like the noise); same seed, data and
+            params give the same model without DP (and with DP only together with ``insecure_noise_seed``).
         verbose: show a progress bar per epoch with the losses.
 
     Attributes (after fit):
@@ -568,13 +576,22 @@ class CTABGANPlus(BaseEstimator):
                 anchor = MarginalAnchor.from_release(rel, tr).to(device)   # the release alone (post-processing)
         else:
             tr.fit(df, schema)
-        X = tr.transform(df, random_state=fork_seed(rng))
+        seed_x, streams = fork_seed(rng), None
+        if self.dp:   # mode draws as a function of each row and the release's secret key (trust.privacy.noise)
+            streams = RowStreams.for_table(df, self._noise("rows"))
+            every = np.arange(len(streams))
+            X = tr.transform(df, row_uniform=lambda ci: streams.uniform(every, counter(MODE, 0, ci))[:, 0])
+            if len(X) != len(streams):
+                raise RuntimeError("the transformer's coercion dropped rows the row keys were computed for")
+        else:
+            X = tr.transform(df, random_state=seed_x)
         self.schema_, self.transformer_, self.dp_ = schema, tr, plan is not None
         self.sample_rows_ = plan.n_dp if plan is not None else len(df)
         # "auto" batch/epochs: from the DP row count under DP (the plan's), from the exact count without DP
         self._set_schedule(plan.schedule if plan is not None else resolve_schedule(self, len(df)))
         with _seeded_torch(fork_seed(rng), device):
-            st = self._setup(torch.as_tensor(X, dtype=torch.float32, device=device), schema, plan, rng, ledger)
+            st = self._setup(torch.as_tensor(X, dtype=torch.float32, device=device), schema, plan, rng, ledger,
+                             streams)
             st.anchor = anchor
             self._train(st, rng, on_epoch_end)
             self._finish(st, rng, ledger)
@@ -629,7 +646,7 @@ class CTABGANPlus(BaseEstimator):
                                 fused=True)
 
     def _setup(self, X: torch.Tensor, schema: TableSchema, plan: PrivacyPlan | None, rng: np.random.Generator,
-               ledger: PrivacyLedger) -> _Training:
+               ledger: PrivacyLedger, streams: RowStreams | None = None) -> _Training:
         tr = self.transformer_
         n, dim = X.shape
         blocks = [(b.start, b.end) for b in tr.cond_blocks_]
@@ -648,7 +665,10 @@ class CTABGANPlus(BaseEstimator):
         st = _Training(X, G, D, self._adam(G), opt_d, sampler, OutputLayout(tr.spans_, blocks).to(X.device), batch,
                        spe, plan, ghost, target=self._target_layout(schema, X.device),
                        noise_ledger=noise.ledger if noise is not None else "",
-                       sampling=noise.numpy if noise is not None else None)
+                       sampling=noise.numpy if noise is not None else None,
+                       pool_rng=noise.stream("partners") if noise is not None else None, rows=streams)
+        if plan is not None and isinstance(D, MLPCritic) and self.critic_dropout > 0:
+            st.mask_widths = dropout_widths(D)
         if self.generator_ema is not None:
             st.ema = [p.detach().clone() for p in G.parameters()]
         if st.target is not None and plan is None:
@@ -667,9 +687,12 @@ class CTABGANPlus(BaseEstimator):
         opt = make_dp_optimizer(torch.optim.Adam(aux.parameters(), lr=1e-3, betas=(0.9, 0.999), fused=True), run,
                                 noise, st.device)
         aux.train()
-        for _ in range(run.steps):
-            rows = st.X[st.tensor(poisson_rows(len(st.X), run.sample_rate, noise.numpy))]   # secret sampling
-            set_grad_samples(aux, per_sample_grads(aux, lay.loss, rows[:, lay.feat], rows))
+        widths = dropout_widths(aux)
+        for t in range(run.steps):
+            idx = poisson_rows(len(st.X), run.sample_rate, noise.numpy)   # secret sampling
+            rows = st.X[st.tensor(idx)]
+            masks = [st.tensor(st.rows.keep_mask(idx, counter(AUX_MASK, t, k), w, 0.5)) for k, w in enumerate(widths)]
+            set_grad_samples(aux, per_sample_grads(aux, lay.loss, rows[:, lay.feat], rows, masks=masks or None))
             dp_step(opt, aux)
         aux.eval()
         for p in aux.parameters():
@@ -778,21 +801,22 @@ class CTABGANPlus(BaseEstimator):
     def _critic_step_dp(self, st: _Training, rng: np.random.Generator, meter: _Meter) -> None:
         """DP-SGD critic step: Poisson rows, each paired with its own fake row, clipped per pair, noised."""
         rows = poisson_rows(len(st.X), st.plan.critic.sample_rate, st.sampling)   # secret, like the noise
-        real_in, pair, alpha, fake_in = dp_pairs(st.G, st.layout, st.sampler, st.X, rows, st.batch, self.noise_dim,
-                                                 self.tau, rng)
+        pb = dp_pairs(st.G, st.layout, st.sampler, st.X, rows, st.batch, self.noise_dim, self.tau,
+                      pool_rng=st.pool_rng, streams=st.rows, step=st.steps, mask_widths=st.mask_widths,
+                      p_drop=float(self.critic_dropout))
         if st.ghost:
-            summed, _ = mlp_critic_clipped_sum(st.D, real_in, pair, alpha, self.lambda_gp, self.max_grad_norm,
-                                               include_fake=self.clip_pairs)
+            summed, _ = mlp_critic_clipped_sum(st.D, pb.real, pb.partner, pb.alpha, self.lambda_gp, self.max_grad_norm,
+                                               include_fake=self.clip_pairs, masks=pb.masks)
         else:
-            set_grad_samples(st.D, critic_per_sample_grads(st.D, real_in, pair, alpha, self.lambda_gp,
-                                                           include_fake=self.clip_pairs))
-        # the fake-only term reads chunk 0 (a public number of rows); added after the noise when not clipped
+            set_grad_samples(st.D, critic_per_sample_grads(st.D, pb.real, pb.partner, pb.alpha, self.lambda_gp,
+                                                           include_fake=self.clip_pairs, masks=pb.masks))
+        # the fake-only term reads the step's pool (a public number of rows); added after the noise when not clipped
         extra = None
         if self.clip_pairs:
             with torch.no_grad():
-                d_fake = st.D(fake_in[:st.batch]).mean()
+                d_fake = st.D(pb.pool).mean()
         else:
-            d_fake = st.D(fake_in[:st.batch]).mean()
+            d_fake = st.D(pb.pool).mean()
             extra = torch.autograd.grad(d_fake, list(st.D.parameters()), allow_unused=True)
         if st.ghost:
             dp_step_summed(st.opt_d, st.D, summed, extra)
@@ -878,8 +902,9 @@ class CTABGANPlus(BaseEstimator):
                        + ("each real row's pair loss (fake score - real score + gradient penalty), "
                           if self.clip_pairs else "the real-row score and gradient penalty, ")
                        + "Gaussian noise by Opacus DPOptimizer (secure mode), Poisson sampling at the DP row count's "
-                         "rate, conditional vectors derived from each sampled row, fake partners in chunks of the "
-                         "expected batch; the generator and the synthetic data are post-processing. Information "
+                         "rate, conditional vectors derived from each sampled row, fake partners from a pool of the "
+                         "expected batch size; every draw touching a row is a function of the row and a secret key; "
+                         "the generator and the synthetic data are post-processing. Information "
                          f"loss off. Settings: {self.schedule_.reason} (batch_size={self.batch_size!r}, "
                          f"epochs={self.epochs!r}; 'auto' resolved from the DP row count and the public budget)."
                          + (f" Marginal anchoring (weight {self.marginal_weight:g}) pulls the generator towards the DP "

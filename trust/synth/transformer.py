@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -132,10 +132,11 @@ def _posterior(x: np.ndarray, weights: np.ndarray, means: np.ndarray, stds: np.n
     return p
 
 
-def _sample_rows(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One categorical draw per row of the probability matrix ``p`` (vectorised inverse-CDF)."""
+def _sample_rows(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """One categorical draw per row of the probability matrix ``p`` (vectorised inverse-CDF) from the uniforms ``u``
+    (one per row)."""
     cum = np.cumsum(p, axis=1)
-    u = rng.random(len(p))[:, None] * cum[:, -1:]
+    u = np.asarray(u)[:, None] * cum[:, -1:]
     return np.minimum((cum < u).sum(axis=1), p.shape[1] - 1)
 
 
@@ -453,14 +454,18 @@ class DataTransformer:
                         f"{', '.join(map(str, info['categories'][:20]))}")
 
     # -- transform -------------------------------------------------------------------------------
-    def transform(self, df: pd.DataFrame, *, random_state: int | None = None) -> np.ndarray:
+    def transform(self, df: pd.DataFrame, *, random_state: int | None = None,
+                  row_uniform: Callable[[int], np.ndarray] | None = None) -> np.ndarray:
         """Encode ``df`` (its columns in the schema) into a float32 matrix ``(n, output_dim_)``.
 
         Each continuous value's mode is drawn from its posterior with a generator seeded by
-        ``random_state`` (default: the transformer's own), so the same call gives the same matrix.
-        Values outside the fitted range are clipped to it. A transformer fitted from a DP release
-        coerces instead of validating (:meth:`~trust.data.schema.TableSchema.coerce`), so encoding the
-        private table raises no error that depends on its values or its size.
+        ``random_state`` (default: the transformer's own), so the same call gives the same matrix;
+        or, with ``row_uniform``, by inverse CDF from ``row_uniform(i)`` (one uniform per row of the
+        coerced table for the ``i``-th column of the schema). Under DP the model passes uniforms that are a
+        function of each row (:class:`trust.privacy.noise.RowStreams`), so no row's encoding depends on
+        another row or on its position. Values outside the fitted range are clipped to it. A transformer fitted
+        from a DP release coerces instead of validating (:meth:`~trust.data.schema.TableSchema.coerce`), so
+        encoding the private table raises no error that depends on its values or its size.
         """
         self._check_fitted()
         df = self.schema_.coerce(df) if self.dp_ else self.schema_.validate(df)
@@ -471,7 +476,7 @@ class DataTransformer:
         by_col: dict[str, list[Span]] = {}
         for s in self.spans_:
             by_col.setdefault(s.column, []).append(s)
-        for name in self.columns_:
+        for ci, name in enumerate(self.columns_):
             info = self._infos[name]
             spans = by_col[name]
             col = df[name]
@@ -513,7 +518,8 @@ class DataTransformer:
                                     "refit on data with continuous values")
                 v = np.clip(x[cont], info["min"], info["max"])
                 t = log_forward(v, info["lower"]) if info["log"] else v
-                k = _sample_rows(_posterior(t, w, mu, sd), rng)
+                u = rng.random(int(cont.sum())) if row_uniform is None else np.asarray(row_uniform(ci))[cont]
+                k = _sample_rows(_posterior(t, w, mu, sd), u)
                 out[cont, sc] = np.clip((t - mu[k]) / (4.0 * sd[k]), -0.99, 0.99)
                 code[cont] = n_fixed + k
             out[np.arange(n), mo + code] = 1.0
