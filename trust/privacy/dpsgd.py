@@ -150,6 +150,11 @@ def make_dp_optimizer(optimizer: torch.optim.Optimizer, plan: DPSGDPlan, noise: 
                max_grad_norm=plan.max_grad_norm, expected_batch_size=plan.expected_batch_size)
 
 
+def poisson_rows(n: int, q: float, rng: np.random.Generator) -> np.ndarray:
+    """Poisson sampling: each of ``n`` rows is in the batch independently with probability ``q``."""
+    return np.flatnonzero(rng.random(n) < q)
+
+
 def mask_modules(model: nn.Module) -> list[nn.Module]:
     """The modules of ``model`` that take a supplied dropout mask (an attribute ``keep_mask``), in order."""
     return [m for m in model.modules() if hasattr(m, "keep_mask")]
