@@ -77,7 +77,7 @@ def test_the_plan_is_a_function_of_the_dp_row_count_so_749_and_750_rows_get_the_
               **SMALL)
     a = CTABGANPlus(insecure_noise_seed=s, **kw).fit(small, schema)
     b = CTABGANPlus(insecure_noise_seed=t, **kw).fit(big, schema)
-    assert a.plan_ == b.plan_ == plan_privacy(a, counts["749"][s], use_aux=True)
+    assert a.plan_ == b.plan_ == plan_privacy(a.privacy_settings(), counts["749"][s], use_aux=True)
     assert a.privacy_["sample_rate"] == pytest.approx(100 / counts["749"][s])
 
 

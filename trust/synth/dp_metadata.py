@@ -294,10 +294,16 @@ def release_histograms(
         variances.append(n_bins * discrete_laplace_variance(h.noise_scale))
     n_dp = _weighted_total(np.asarray(totals, dtype=float), np.asarray(variances, dtype=float))
     rel = HistogramRelease(out, float(epsilon), n_dp, int(bins), float(range_fraction))
-    entry = LedgerEntry(
+    return rel, _ledger_entry(release, dataset, float(epsilon), c, n_range, range_fraction, noise.ledger)
+
+
+def _ledger_entry(release: str, dataset: str, epsilon: float, c: int, n_range: int, range_fraction: float,
+                  noise_source: str) -> LedgerEntry:
+    """The histogram release's ledger entry: ``c`` column histograms (+ ``n_range`` DP ranges), basic composition."""
+    return LedgerEntry(
         release=release,
         mechanism="discrete Laplace (per-column histograms)",
-        epsilon=float(epsilon),
+        epsilon=epsilon,
         delta=0.0,
         accountant="basic",
         noise_multiplier=float(c / epsilon),
@@ -307,14 +313,13 @@ def release_histograms(
         unit_of_privacy="record",
         adjacency="add/remove",
         dataset=dataset,
-        noise_source=noise.ledger,
-        notes=(f"{c} column histograms (L1 sensitivity 1 each), epsilon split equally ({eps_col:.4g} per column, "
+        noise_source=noise_source,
+        notes=(f"{c} column histograms (L1 sensitivity 1 each), epsilon split equally ({epsilon / c:.4g} per column, "
                f"discrete Laplace scale {c / epsilon:.4g} per count on fully public-bounded columns); "
                f"{n_range} column(s) spent "
                f"{range_fraction:g} of their share on a DP range; composed sequentially. Fits the transformer's "
                "mixtures, ranges and category/mode frequencies by post-processing."),
     )
-    return rel, entry
 
 
 def _release_column(spec: ColumnSpec, col: pd.Series, eps: float, bins: int, range_fraction: float,

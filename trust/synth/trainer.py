@@ -272,78 +272,93 @@ def mlp_critic_clipped_sum(critic: nn.Module, real: torch.Tensor, fake: torch.Te
     drops = [m for m in critic.body if isinstance(m, (nn.Dropout, Dropout))]
     if len(acts) != len(linears) or len(drops) not in (0, len(linears)) or getattr(critic, "pac", 1) != 1:
         raise TypeError("mlp_critic_clipped_sum needs an unpacked MLPCritic (Linear, LeakyReLU, Dropout blocks)")
-    slope = acts[0].negative_slope if acts else 0.0
-    p_drop = drops[0].p if drops and critic.training else 0.0
-    w_out = critic.out.weight[0]
+    net = _GhostMLP(linears, acts[0].negative_slope if acts else 0.0, drops[0].p if drops and critic.training else 0.0,
+                    critic.out.weight[0], masks)
     m = real.shape[0]
+    with torch.no_grad():
+        # (A) real score: l = -D(real)
+        hs_r, ds_r = net.forward(real, "real")
+        deltas = net.backward(ds_r, -1.0, m)
+        # (B) penalty at the interpolate
+        xhat = alpha * real + (1 - alpha) * fake
+        hs_h, ds_h = net.forward(xhat, "hat")
+        s = net.backward(ds_h, 1.0, m)
+        J = s[0] @ linears[0].weight                      # dD/dxhat, (m, d0)
+        nJ = torch.sqrt((J * J).sum(1, keepdim=True) + 1e-12)
+        ts = [lambda_gp * 2.0 * (nJ - 1.0) * J / nJ]     # dGP/dJ, then its forward propagation
+        for k in range(len(linears)):
+            ts.append((ts[-1] @ linears[k].weight.T) * ds_h[k])
+        # (C) fake score: l = +D(fake)
+        hs_f: list[torch.Tensor] = []
+        deltas_f: list[torch.Tensor] = []
+        if include_fake:
+            hs_f, ds_f = net.forward(fake, "fake")
+            deltas_f = net.backward(ds_f, 1.0, m)
+        # per layer, the outer-product factors (left, right) of each row's weight gradient
+        terms = [[(deltas[k], hs_r[k]), (s[k], ts[k])] + ([(deltas_f[k], hs_f[k])] if include_fake else [])
+                 for k in range(len(linears))]
+        biases = [deltas[k] + deltas_f[k] if include_fake else deltas[k] for k in range(len(linears))]
+        v = -hs_r[-1] + ts[-1] + (hs_f[-1] if include_fake else 0.0)
+        return _clipped_sum(critic, linears, terms, biases, v, 0.0 if include_fake else -1.0, max_grad_norm)
 
-    def forward(x: torch.Tensor, which: str) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        hs, ds = [x], []   # inputs of each linear; D_k = slope' * mask (diagonals)
+
+class _GhostMLP:
+    """The forward and backward propagations of an MLP critic's rows, keeping the per-layer factors ghost clipping
+    needs (:func:`mlp_critic_clipped_sum`)."""
+
+    def __init__(self, linears: list[nn.Linear], slope: float, p_drop: float, w_out: torch.Tensor,
+                 masks: Mapping[str, Sequence[torch.Tensor]] | None) -> None:
+        self.linears, self.slope, self.p_drop, self.w_out, self.masks = linears, slope, p_drop, w_out, masks
+
+    def forward(self, x: torch.Tensor, which: str) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Inputs of each linear and ``D_k`` = the activation slopes times the dropout mask (diagonals)."""
+        hs, ds = [x], []
         h = x
-        for k, lin in enumerate(linears):
+        for k, lin in enumerate(self.linears):
             z = torch.addmm(lin.bias, h, lin.weight.T)
-            d = torch.where(z > 0, 1.0, slope)          # LeakyReLU's slope, times the dropout mask
-            if p_drop > 0:
-                d = d * (scaled_keep_mask(z, p_drop) if masks is None else masks[which][k])
-            h = z * d                                   # dropout(leaky_relu(z))
+            d = torch.where(z > 0, 1.0, self.slope)          # LeakyReLU's slope, times the dropout mask
+            if self.p_drop > 0:
+                d = d * (scaled_keep_mask(z, self.p_drop) if self.masks is None else self.masks[which][k])
+            h = z * d                                        # dropout(leaky_relu(z))
             hs.append(h)
             ds.append(d)
         return hs, ds
 
-    def backward(ds: list[torch.Tensor], sign: float) -> list[torch.Tensor]:
-        # backward vectors dl/dz_k of l = sign * D(x) given the forward's slopes
-        g = (sign * w_out).expand(m, -1)
-        out = [None] * len(linears)
-        for k in range(len(linears) - 1, -1, -1):
+    def backward(self, ds: list[torch.Tensor], sign: float, m: int) -> list[torch.Tensor]:
+        """The backward vectors ``dl/dz_k`` of ``l = sign * D(x)`` given the forward's slopes."""
+        g = (sign * self.w_out).expand(m, -1)
+        out: list[torch.Tensor] = [None] * len(self.linears)   # type: ignore[list-item]
+        for k in range(len(self.linears) - 1, -1, -1):
             out[k] = g * ds[k]
-            g = out[k] @ linears[k].weight
+            g = out[k] @ self.linears[k].weight
         return out
 
+
+def _clipped_sum(critic: nn.Module, linears: list[nn.Linear], terms: list[list[tuple[torch.Tensor, torch.Tensor]]],
+                 biases: list[torch.Tensor], v: torch.Tensor, bias_out: float,
+                 max_grad_norm: float) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Per-row gradient norms from the outer-product factors (``||sum_a u_a v_a^T||^2 = sum_{a,b} (u_a . u_b)(v_a .
+    v_b)``) and the clipped sum of the rows' gradients."""
     def rowdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return (a * b).sum(1)
 
-    with torch.no_grad():
-        # (A) real score: l = -D(real)
-        hs_r, ds_r = forward(real, "real")
-        deltas = backward(ds_r, -1.0)
-        # (B) penalty at the interpolate
-        xhat = alpha * real + (1 - alpha) * fake
-        hs_h, ds_h = forward(xhat, "hat")
-        s = backward(ds_h, 1.0)
-        J = s[0] @ linears[0].weight                      # dD/dxhat, (m, d0)
-        nJ = torch.sqrt((J * J).sum(1, keepdim=True) + 1e-12)
-        u = lambda_gp * 2.0 * (nJ - 1.0) * J / nJ        # dGP/dJ
-        ts = [u]
-        for k in range(len(linears)):
-            ts.append((ts[-1] @ linears[k].weight.T) * ds_h[k])
-        # (C) fake score: l = +D(fake)
-        if include_fake:
-            hs_f, ds_f = forward(fake, "fake")
-            deltas_f = backward(ds_f, 1.0)
-        # per layer, the outer-product factors (left, right) of each row's weight gradient
-        terms = [[(deltas[k], hs_r[k]), (s[k], ts[k])] + ([(deltas_f[k], hs_f[k])] if include_fake else [])
-                 for k in range(len(linears))]
-        bias_out = 0.0 if include_fake else -1.0         # d l / d b_out
-        sq = torch.full((m,), bias_out ** 2, dtype=real.dtype, device=real.device)
-        for k in range(len(linears)):
-            t = terms[k]
-            for a in range(len(t)):
-                for b in range(a, len(t)):
-                    sq = sq + (1 if a == b else 2) * rowdot(t[a][0], t[b][0]) * rowdot(t[a][1], t[b][1])
-            bias = deltas[k] + deltas_f[k] if include_fake else deltas[k]
-            sq = sq + rowdot(bias, bias)
-        v = -hs_r[-1] + ts[-1] + (hs_f[-1] if include_fake else 0.0)
-        sq = sq + rowdot(v, v)
-        norms = torch.sqrt(sq)
-        f = torch.clamp(max_grad_norm / (norms + 1e-6), max=1.0)[:, None]
-        out: dict[str, torch.Tensor] = {}
-        names = {id(p): n for n, p in critic.named_parameters()}
-        for k, lin in enumerate(linears):
-            out[names[id(lin.weight)]] = sum((f * left).T @ right for left, right in terms[k])
-            bias = deltas[k] + deltas_f[k] if include_fake else deltas[k]
-            out[names[id(lin.bias)]] = (f * bias).sum(0)
-        out[names[id(critic.out.weight)]] = (f * v).sum(0, keepdim=True)
-        out[names[id(critic.out.bias)]] = bias_out * f.sum(0)
+    sq = torch.full((v.shape[0],), bias_out ** 2, dtype=v.dtype, device=v.device)
+    for k in range(len(linears)):
+        t = terms[k]
+        for a in range(len(t)):
+            for b in range(a, len(t)):
+                sq = sq + (1 if a == b else 2) * rowdot(t[a][0], t[b][0]) * rowdot(t[a][1], t[b][1])
+        sq = sq + rowdot(biases[k], biases[k])
+    sq = sq + rowdot(v, v)
+    norms = torch.sqrt(sq)
+    f = torch.clamp(max_grad_norm / (norms + 1e-6), max=1.0)[:, None]
+    out: dict[str, torch.Tensor] = {}
+    names = {id(p): n for n, p in critic.named_parameters()}
+    for k, lin in enumerate(linears):
+        out[names[id(lin.weight)]] = sum((f * left).T @ right for left, right in terms[k])
+        out[names[id(lin.bias)]] = (f * biases[k]).sum(0)
+    out[names[id(critic.out.weight)]] = (f * v).sum(0, keepdim=True)
+    out[names[id(critic.out.bias)]] = bias_out * f.sum(0)
     return out, norms
 
 
