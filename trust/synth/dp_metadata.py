@@ -264,8 +264,17 @@ def release_histograms(
             (public-schema checks only: values are coerced, see the module docstring).
 
     Example:
-        >>> rel, entry = release_histograms(train, schema, epsilon=0.1)
-        >>> tr = DataTransformer(random_state=0).fit(None, schema, histograms=rel)
+        >>> import numpy as np, pandas as pd
+        >>> from trust.data import infer_schema
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(["a", "b"], 200), "y": rng.choice(["no", "yes"], 200)})
+        >>> schema = infer_schema(df, target="y", categories={"c": ["a", "b"], "y": ["no", "yes"]},
+        ...                       bounds={"x": (-5.0, 5.0)}).as_declared()   # declared: lists and bounds from documentation
+        >>> rel, entry = release_histograms(df, schema, epsilon=0.5)
+        >>> from trust.synth.transformer import DataTransformer
+        >>> tr = DataTransformer(random_state=0).fit(None, schema, histograms=rel)   # post-processing of the release
+        >>> entry.epsilon, entry.delta
+        (0.5, 0.0)
     """
     check_scalar(epsilon, "epsilon", float, min_val=0, include_boundaries="neither")
     check_scalar(bins, "bins", int, min_val=2)

@@ -142,10 +142,15 @@ class CTABGANPlus(BaseEstimator):
         :class:`~trust.synth.plan.Schedule`: those two and one line why).
 
     Example:
-        >>> from tests.unit._synth_tiny import SMALL, table, declared_schema
-        >>> df = table(200)
-        >>> model = CTABGANPlus(epochs=1, batch_size=50, epsilon=4.0, delta=1e-4, random_state=0, **SMALL)
-        >>> model = model.fit(df, declared_schema(df))
+        >>> import numpy as np, pandas as pd
+        >>> from trust.data import infer_schema
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(["a", "b"], 200), "y": rng.choice(["no", "yes"], 200)})
+        >>> schema = infer_schema(df, target="y", categories={"c": ["a", "b"], "y": ["no", "yes"]},
+        ...                       bounds={"x": (-5.0, 5.0)}).as_declared()   # declared: lists and bounds from documentation
+        >>> small = dict(generator_dims=(16,), critic_dims=(16,), aux_dims=(8,), noise_dim=4, verbose=False)
+        >>> model = CTABGANPlus(epochs=1, batch_size=50, epsilon=4.0, delta=1e-4, random_state=0, **small)
+        >>> model = model.fit(df, schema)
         >>> model.sample(5).shape
         (5, 3)
         >>> model.privacy_report()["dp"]

@@ -24,10 +24,15 @@ membership attack; 0.5 is chance) and ``max_exact_copies`` (synthetic rows ident
 the holdout's count). A copy of the training rows passes the utility gate and fails the privacy gates; an
 independent real sample passes all of them (tested).
 
->>> from tests.unit._synth_tiny import SMALL, table, declared_schema
->>> df = table(300)
->>> res = run_synth(df, declared_schema(df), epsilon=4.0, synthetic_rows=50,
-...                 model=dict(epochs=1, batch_size=50, delta=1e-4, **SMALL), dataset="tiny")
+>>> import numpy as np, pandas as pd
+>>> from trust.data import infer_schema
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(["a", "b"], 200), "y": rng.choice(["no", "yes"], 200)})
+>>> schema = infer_schema(df, target="y", categories={"c": ["a", "b"], "y": ["no", "yes"]},
+...                       bounds={"x": (-5.0, 5.0)}).as_declared()   # declared: lists and bounds from documentation
+>>> small = dict(generator_dims=(16,), critic_dims=(16,), aux_dims=(8,), noise_dim=4)
+>>> res = run_synth(df, schema, epsilon=4.0, synthetic_rows=50, model=dict(epochs=1, batch_size=50, delta=1e-4, **small),
+...                 dataset="tiny", verbose=False)
 >>> res.synthetic.shape, res.model.dp_
 ((50, 3), True)
 >>> ev = res.to_evidence({"max_total_epsilon_per_dataset": 10})
@@ -312,7 +317,8 @@ def run_synth(train: pd.DataFrame, schema: TableSchema, *, epsilon: float | None
               synthetic_rows: int | None = None, dataset: str = "", release_name: str = "",
               max_train_rows: int | None = None, public_metadata: Mapping[str, Any] | None = None,
               target: str | None = None, artifact: str = "the model and synthetic table", check_rows: int = 2000,
-              random_state: int = 0, device: str = "auto", verbose: bool = True) -> SynthResult:
+              on_epoch_end: Any = None, random_state: int = 0, device: str = "auto",
+              verbose: bool = True) -> SynthResult:
     """Fit CTAB-GAN+ on ``train`` (DP-SGD when ``epsilon`` is given) and sample ``synthetic_rows`` rows.
 
     Args:
@@ -329,6 +335,7 @@ def run_synth(train: pd.DataFrame, schema: TableSchema, *, epsilon: float | None
         artifact: where the caller saves the result, for the evidence's non-DP record.
         check_rows: with ``synthetic_rows=None`` under DP, rows sampled (and dropped) for the label-share check
             alone (post-processing, no privacy cost).
+        on_epoch_end: passed to :meth:`CTABGANPlus.fit` (score the model mid-fit without changing it).
         random_state: seed of everything that is not DP noise; device: ``auto``, ``cpu`` or ``cuda``.
 
     Returns:
@@ -341,7 +348,7 @@ def run_synth(train: pd.DataFrame, schema: TableSchema, *, epsilon: float | None
                       random_state=random_state, device=device, verbose=verbose)
     rows = fit_rows(train, max_train_rows, dp=est.dp, random_state=random_state)
     t0 = time.perf_counter()
-    est.fit(rows, schema, target=target)
+    est.fit(rows, schema, target=target, on_epoch_end=on_epoch_end)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     synthetic = None if synthetic_rows is None else est.sample(synthetic_rows)

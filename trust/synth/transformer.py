@@ -200,9 +200,16 @@ class DataTransformer:
         dp_: whether the fit used a DP histogram release only.
 
     Example:
+        >>> import numpy as np, pandas as pd
+        >>> from trust.data import infer_schema
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(["a", "b"], 200), "y": rng.choice(["no", "yes"], 200)})
+        >>> schema = infer_schema(df, target="y", categories={"c": ["a", "b"], "y": ["no", "yes"]},
+        ...                       bounds={"x": (-5.0, 5.0)}).as_declared()   # declared: lists and bounds from documentation
         >>> tr = DataTransformer(random_state=0).fit(df, schema)
         >>> X = tr.transform(df)          # float32, (len(df), tr.output_dim_)
-        >>> back = tr.inverse_transform(X)
+        >>> X.shape[0], list(tr.inverse_transform(X).columns)
+        (200, ['x', 'c', 'y'])
     """
 
     def __init__(self, n_modes: int = 10, weight_threshold: float = 0.005, max_fit_rows: int = 20000,
