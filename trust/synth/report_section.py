@@ -19,6 +19,30 @@ from trust.synth.schemas import SYNTH_EVALUATE_SCHEMA, SYNTH_SCHEMA
 
 _EVALUATION_KINDS = ("synth_evaluate", "synth_eval")
 
+#: the synthesis policy keys, what each gates and its range (registered with the report's policy registry)
+POLICY_KEYS: dict[str, tuple[str, dict[str, Any]]] = {
+    "min_tstr_ratio_to_real": ("utility of each synthetic table relative to its reference: ROC AUC (R2 for regression) "
+                               "of gradient boosting trained on the synthetic table over the same model trained on "
+                               "the real training rows, both tested on the real test split", {"low": 0.0}),
+    "max_dcr_share": ("share of synthetic rows whose closest real row is a training row rather than a holdout row "
+                      "(DCR audit, equal-size subsamples; 0.5 = no preference)", {"low": 0.0, "high": 1.0}),
+    "max_mia_auc": ("AUC of the distance-based membership-inference attack: training vs holdout rows scored by their "
+                    "distance to the closest synthetic row (0.5 = chance)", {"low": 0.0, "high": 1.0}),
+    "max_exact_copies": ("synthetic rows that are exact copies of a training row", {"low": 0.0}),
+}
+
+
+def _register_policy_keys() -> None:
+    try:   # the report's policy-key registry (issue 25, the platform's); absent before it is merged
+        from trust.report.policy import register_policy_key
+    except ImportError:
+        return
+    for key, (text, bounds) in POLICY_KEYS.items():
+        register_policy_key(key, text, capability="synth", **bounds)
+
+
+_register_policy_keys()
+
 
 def _runs_table(synth: list[dict[str, Any]], ctx: ReportContext) -> tuple[Block, list[str]]:
     rows, limitations = [], []
@@ -97,4 +121,4 @@ def synthetic_section(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[st
             "card": card}
 
 
-__all__ = ["SYNTH_SCHEMA", "SYNTH_EVALUATE_SCHEMA", "synthetic_section"]
+__all__ = ["SYNTH_SCHEMA", "SYNTH_EVALUATE_SCHEMA", "POLICY_KEYS", "synthetic_section"]
