@@ -157,3 +157,20 @@ def test_evaluate_without_a_policy_file_or_params_gates_against_the_synthesis_de
     doc = json.loads((tmp_path / "ev" / "synth-evaluate-toy.json").read_text())
     assert {c["threshold"] for c in doc["checks"] if c["policy_key"] == "max_dcr_share"} == {0.6}
     assert "synthesis defaults" in err
+
+
+def test_evaluate_writes_an_undefined_figure_as_null_and_names_it(table_csv, tmp_path, run_cli, monkeypatch):
+    # the README's own example hit this: sdmetrics' pair trends can be NaN on a small table; --out refused the file
+    import trust.synth.evaluate as ev
+
+    real = ev.evaluate_synthetic
+    monkeypatch.setattr(ev, "evaluate_synthetic",
+                        lambda *a, **k: {**real(*a, **k), "fidelity.column_pair_trends": float("nan")})
+    out = tmp_path / "e.json"
+    code, _, err = run_cli("synth", "evaluate", "--real-train", table_csv, "--real-test", table_csv,
+                           "--real-holdout", table_csv, "--synthetic", table_csv, "--target", "y", "--quiet",
+                           "--out", out)
+    assert code in (0, None), err
+    doc = json.loads(out.read_text())
+    assert doc["results"]["fidelity.column_pair_trends"] is None
+    assert doc["undefined"] == ["fidelity.column_pair_trends"]

@@ -306,7 +306,12 @@ def evaluate(
     if out is not None:
         from trust.data import atomic_write_json
 
-        atomic_write_json(out, {"target": target, "synthetic": str(synthetic), "results": figures}, finite=True)
+        import math
+
+        undefined = sorted(k for k, v in figures.items() if not math.isfinite(v))   # e.g. no pair of a kind to trend
+        results = {k: (v if math.isfinite(v) else None) for k, v in figures.items()}
+        atomic_write_json(out, {"target": target, "synthetic": str(synthetic), "results": results,
+                                "undefined": undefined}, finite=True)
     _write_result_evidence(ev_path, res, policy, stage, {"target": target, "seed": seed})
 
 
