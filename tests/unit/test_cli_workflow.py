@@ -93,7 +93,8 @@ def test_overwrite_replaces_a_model_directory_whole_and_leaves_no_hidden_copy(to
     assert _run(capsys, *args, "--overwrite")[0] == 0
     assert "transformer" in json.loads((tmp_path / "m" / "model.json").read_text())  # the marked one is gone
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "trust-model.json", "weights.pt"]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["ledger.json", "model.json", "trust-model.json",
+                                                            "weights.pt"]
 
 
 def test_integer_columns_come_back_as_integers(toy_csv, tmp_path, capsys):
