@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from _stage import ROOT, Stage, fingerprint, main, matrix_member, param, relpath
+from _stage import ROOT, Stage, fingerprint, load_params, main, matrix_member, param, relpath
 
 from trust.data import dataset_schema, read_table
 from trust.errors import ConfigError, DataError
@@ -23,7 +23,7 @@ from trust.errors import ConfigError, DataError
 
 @main
 def run() -> None:
-    params = Stage("synth").params
+    params = load_params()
     member = matrix_member(sys.argv, param(params, "synth.epsilons", list), what="epsilon", params_key="synth.epsilons")
     eps = None if member == "none" else float(member)
     if eps is not None and not eps > 0:
