@@ -158,3 +158,9 @@ def test_a_dp_table_far_from_the_released_label_marginal_gets_a_warning(dp_resul
     lines = res.warnings()
     assert len(lines) == 1 and "100% 'yes' labels" in lines[0] and "DP-released label marginal" in lines[0]
     assert "try more epochs" in lines[0]
+
+
+def test_both_results_draw_their_figures_as_png_files(dp_result, evaluation, tmp_path):
+    plots = dp_result.plots(tmp_path / "fit") + evaluation.plots(tmp_path / "eval")
+    assert [p.title.split(" ")[0] for p in plots] == ["CTAB-GAN+", "Utility", "DCR"]
+    assert all(open(p.path, "rb").read(8) == b"\x89PNG\r\n\x1a\n" for p in plots)
