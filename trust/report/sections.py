@@ -331,33 +331,6 @@ def _data(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
     return {"blocks": [b for b in blocks if b is not None], "claims": ["data_preparation"], "card": card}
 
 
-@section("aggregate", id="aggregate-learning", title="Aggregate learning", order=50)
-def _aggregate(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
-    blocks: list[Block | None] = [paragraph(
-        "Models learnt from bag-level aggregate responses instead of per-person labels. Where the aggregate "
-        "responses are released with label differential privacy, the guarantee below covers each person's label; "
-        "the features and which bag a person is in are treated as public.")]
-    claims = ["aggregate_learning"]
-    for d in docs:
-        blocks += [heading(d.get("title") or d["stage"]), paragraph(run_line(d)),
-                   checks_block(ctx.gates_of(d["stage"]))]
-        blocks += metrics_blocks(d.get("metrics", {}))
-        blocks.append(plots_block(d))
-        entries = ctx.ledger_of(d["stage"])
-        if entries:
-            blocks += [heading("Label-DP guarantee"), ledger_block(entries)]
-            if any(e["unit_of_privacy"] == "label" for e in entries):
-                claims.append("label_dp")
-        blocks.append(details_block(d.get("details", {})))
-    limitations = ["Label differential privacy protects each person's label only: it gives no protection to "
-                   "the features, nor to whether a person is in a bag (bag membership)."]
-    entries = [e for d in docs for e in ctx.ledger_of(d["stage"])]
-    card = ("; ".join(f"{e['unit_of_privacy']}-DP release, epsilon {e['epsilon']:.3g} ({e['adjacency']})"
-                      for e in entries) or "no DP release")
-    return {"blocks": [b for b in blocks if b is not None], "claims": claims, "limitations": limitations,
-            "card": card}
-
-
 __all__ = ["SECTION_REGISTRY", "SectionSpec", "ReportContext", "section", "discover_sections", "paragraph", "heading", "callout",
            "table", "bullet_list", "code", "gates_table", "checks_block", "metrics_table", "metrics_blocks",
            "metrics_tables", "plots_block", "ledger_block", "details_block", "generic_blocks", "classify_metric", "pivot_metrics",
