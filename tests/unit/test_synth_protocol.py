@@ -48,6 +48,7 @@ def test_a_dp_synthesis_s_evidence_validates_against_its_schema_with_its_ledger(
     assert schema_problem(doc["details"], SYNTH_SCHEMA) is None
     assert doc["kind"] == "synth" and len(doc["ledger"]) == 3 and doc["non_dp"] == []
     assert "post-processing" in doc["details"]["generator"]
+    assert doc["details"]["release"] == ["outputs/synth/eps_4/release"]   # what the signing hook signs
 
 
 def test_the_synthesis_section_renders_a_run_and_its_evaluation(dp_result, evaluation):
@@ -84,6 +85,7 @@ def test_a_fit_without_dp_is_a_baseline_never_released_and_its_evidence_records_
     assert doc["non_dp"] == [{"dataset": "tiny", "artifact": "outputs/synth/eps_none",
                               "what": doc["non_dp"][0]["what"]}] and "WITHOUT differential privacy" in \
         doc["non_dp"][0]["what"]
+    assert doc["details"]["release"] == []   # a baseline is not a release
     res.save(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["baseline"]
     assert not json.loads((tmp_path / "baseline" / "trust-model.json").read_text())["meta"]["releasable"]

@@ -80,6 +80,10 @@ def fit(
     result = run_synth(df, schema, epsilon=epsilon, model=model, dataset=dataset or Path(data).stem, target=target,
                        artifact=str(out), random_state=seed, device=device, verbose=show_progress(quiet))
     result.model.save(out)
+    if result.dp:   # the model directory itself is the release the evidence lists (and signs)
+        import dataclasses
+
+        result = dataclasses.replace(result, release_paths=(str(out),))
     note(f"trained with {result.model.schedule_.reason}")
     for line in result.model.privacy_report()["sentences"] + result.warnings():
         note(line)

@@ -172,8 +172,12 @@ class SynthResult(Result):
         fit_seconds, sample_seconds: wall times (audit trail only; never in the release).
         public_metadata: what was declared public (bounds, overrides, sources), for the evidence.
         fit_rows: rows the fit read (audit trail only).
-        artifact: where the caller saves the result, as the evidence names it.
+        artifact: where the caller saves the result (:meth:`save`'s ``out_dir``, relative to the project root), as
+            the evidence names it.
         labels: :func:`label_share` (DP, categorical target) or None.
+        release_paths: the release's paths as the evidence's ``details.release`` lists them (what the signing hook
+            signs); default: ``<artifact>/release`` under DP, none without DP. The command line, which saves the
+            model directory itself, sets it to that directory.
     """
 
     kind: ClassVar[str] = "synth"
@@ -188,6 +192,7 @@ class SynthResult(Result):
     fit_rows: int
     artifact: str = "the model and synthetic table"
     labels: Mapping[str, Any] | None = None
+    release_paths: tuple[str, ...] | None = None
 
     @property
     def dp(self) -> bool:
@@ -257,8 +262,10 @@ class SynthResult(Result):
                            "and are not accounted for")
         return {"dp": bool(rep["dp"]), "guarantee": list(rep["sentences"]), "epsilon_target": self.epsilon_target,
                 "dataset": self.dataset, "public_metadata": dict(self.public_metadata),
-                "release": {"folder": RELEASE_DIR if rep["dp"] else BASELINE_DIR,
-                            "files": [TABLE_FILE, "model", "ledger.json"], "releasable": bool(rep["dp"])},
+                "release": list(self.release_paths if self.release_paths is not None else
+                                ([f"{self.artifact}/{RELEASE_DIR}"] if rep["dp"] else [])),
+                "release_folder": {"folder": RELEASE_DIR if rep["dp"] else BASELINE_DIR,
+                                   "files": [TABLE_FILE, "model", "ledger.json"], "releasable": bool(rep["dp"])},
                 "fit_rows": int(self.fit_rows), "architecture": m.architecture, "schedule": m.schedule_.reason,
                 "generator": "post-processing: only the critic and the auxiliary model are trained with DP-SGD; "
                              "the generator never reads a real row" if rep["dp"] else "trained without DP",
