@@ -138,7 +138,7 @@ def test_the_utility_gate_is_relative_to_train_on_real_a_copy_passes_and_swapped
 def test_each_synthesis_gate_sentence_names_its_figure_reference_and_threshold(evaluation):
     ev = evaluation.to_evidence(DEFAULT_POLICY)
     tstr = check_sentence(_check(ev, "genuine", "min_tstr_ratio_to_real").to_dict())
-    assert "TSTR ROC AUC" in tstr and "x train-on-real" in tstr and "threshold 0.65x (>=)" in tstr
+    assert "TSTR ROC AUC" in tstr and "x train-on-real" in tstr and "threshold 0.650x (>=)" in tstr
     dcr = _check(ev, "genuine", "max_dcr_share")
     assert "closest real row is a training row rather than a holdout row" in dcr.name
     assert "distance-based membership-inference" in _check(ev, "genuine", "max_mia_auc").name

@@ -219,11 +219,12 @@ def _dp_range(values: np.ndarray, epsilon: float, rng: np.random.Generator, beta
 
 
 def _weighted_total(totals: np.ndarray, variances: np.ndarray) -> float:
-    """The inverse-variance weighted mean of the columns' noisy totals; where a variance is 0 in floating point (a
-    huge epsilon: the noise's scale rounds to nothing) the mean of those columns' totals (exact up to rounding)."""
-    zero = variances <= 0
-    if zero.any():
-        return float(totals[zero].mean())
+    """The inverse-variance weighted mean of the columns' noisy totals; where a column's noise is negligible
+    (variance below 1e-12 counts^2: a huge epsilon, where the variance underflows to 0 or to the smallest float and
+    its inverse overflows) the mean of those columns' totals (exact: their noise is 0 with certainty in practice)."""
+    tiny = variances < 1e-12
+    if tiny.any():
+        return float(totals[tiny].mean())
     return float(np.average(totals, weights=1.0 / variances))
 
 
