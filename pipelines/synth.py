@@ -63,8 +63,8 @@ def run() -> None:
             print(line, file=sys.stderr)
         stage.publish(result, data=[
             {"name": f"{dataset}/train", "fingerprint": prints[f"{dataset}/train"], "rows": len(train), "role": "train"},
-            {"name": f"synth/eps_{member}", "fingerprint": fingerprint(result.synthetic), "rows": len(result.synthetic),
-             "role": "synthetic"}])
+            {"name": f"synth/eps_{member}/{result.release_dir(stage.out_dir).name}/synthetic",   # its path in outputs/
+             "fingerprint": fingerprint(result.synthetic), "rows": len(result.synthetic), "role": "synthetic"}])
 
 
 if __name__ == "__main__":

@@ -21,12 +21,14 @@ from trust.errors import DataError
 
 
 def _table(member: str):
+    """``(name, table)`` of a member's synthetic table; the name is its path under ``outputs/`` (how the verifier
+    finds it to recompute the keyed fingerprint)."""
     from trust.synth.protocol import BASELINE_DIR, RELEASE_DIR, TABLE_FILE
 
     path = ROOT / "outputs" / "synth" / f"eps_{member}" / (BASELINE_DIR if member == "none" else RELEASE_DIR) / TABLE_FILE
     if not path.exists():
         raise DataError(f"'{relpath(path)}' is missing; run that synth member first (dvc repro synth)")
-    return read_table(path)
+    return path.relative_to(ROOT / "outputs").with_suffix("").as_posix(), read_table(path)
 
 
 @main
@@ -41,9 +43,10 @@ def run() -> None:
     schema = TableSchema.from_dict(json.loads((prep / "schema.json").read_text()))
     real = {part: read_table(prep / f"{part}.parquet") for part in ("train", "test", "holdout")}
     members = [str(m) for m in param(p, "synth.epsilons", list)]
-    tables = {f"eps_{m}": (None if m == "none" else float(m), _table(m)) for m in members}
+    named = {f"eps_{m}": _table(m) for m in members}
+    tables = {m: (None if m == "eps_none" else float(m[4:]), t) for m, (_, t) in named.items()}
     prints = {f"{dataset}/{k}": fingerprint(v) for k, v in real.items()}
-    prints.update({f"synth/{m}": fingerprint(t) for m, (_, t) in tables.items()})
+    prints.update({name: fingerprint(t) for name, t in named.values()})
     from trust.synth.protocol import run_synth_evaluate
 
     with stage.run(dict(p["synth_evaluate"]), prints):
@@ -56,8 +59,8 @@ def run() -> None:
             random_state=param(p, "synth_evaluate.seed", int, low=0), progress=True)
         data = [{"name": f"{dataset}/{k}", "fingerprint": prints[f"{dataset}/{k}"], "rows": len(v), "role": k}
                 for k, v in real.items()]
-        data += [{"name": f"synth/{m}", "fingerprint": prints[f"synth/{m}"], "rows": len(t), "role": "synthetic"}
-                 for m, (_, t) in tables.items()]
+        data += [{"name": name, "fingerprint": prints[name], "rows": len(t), "role": "synthetic"}
+                 for name, t in named.values()]
         stage.publish(result, data=data)
 
 
