@@ -80,7 +80,7 @@ def test_report_shows_guarantees_per_unit_and_adjacency_and_every_non_dp_use_dec
     assert keys == {("adult", "record", "add/remove"), ("king", "label", "replace-one")}
     assert all(t["epsilon"] is not None for t in js["ledger"]["totals"])  # no undeclared non-DP use
     uses = js["non_dp"]
-    assert {u["stage"] for u in uses} >= {"prepare", "synthesize_eps_none", "evaluate_synth", "aggregate"}
+    assert {u["stage"] for u in uses} >= {"prepare", "synth_eps_none", "synth_evaluate", "aggregate"}
     assert all(u["declared"] for u in uses)
     secure, = [g for g in js["gates"] if g["policy_key"] == "require_secure_noise"]
     assert secure["status"] == "pass"  # the pipeline never seeds its DP noise

@@ -23,9 +23,9 @@ def store(tmp_path, monkeypatch):
 
 
 def _write(tmp_path):
-    write_evidence(tmp_path / "ev" / "synth-evaluate-x.json", stage="synth-evaluate-x", kind="synth_eval",
+    write_evidence(tmp_path / "ev" / "synth-evaluate-x.json", stage="synth-evaluate-x", kind="synth_evaluate",
                    title="t", params={"target": "y"}, metrics={"tstr_auc": 0.8},
-                   checks=[check("TSTR AUC", 0.8, policy_key="min_tstr_auc")])
+                   checks=[check("TSTR AUC", 0.8, policy_key="min_tstr_ratio_to_real")])
 
 
 def test_without_the_flag_a_command_logs_nothing(tmp_path, store, monkeypatch):

@@ -123,7 +123,8 @@ def test_overwrite_replaces_a_model_directory_whole_and_leaves_no_hidden_copy(to
     assert _run(capsys, *args, "--overwrite")[0] == 0
     assert "transformer" in json.loads((tmp_path / "m" / "model.json").read_text())  # the marked one is gone
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "trust-model.json", "weights.pt"]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["ledger.json", "model.json", "trust-model.json",
+                                                            "weights.pt"]
 
 
 def test_integer_columns_come_back_as_integers(toy_csv, tmp_path, capsys):
@@ -146,9 +147,9 @@ def test_evidence_from_fit_and_evaluate_renders_in_trust_report(toy_csv, tmp_pat
     assert code == 0, err
     from trust.evidence import validate_evidence
 
-    names = sorted(p.name for p in ev.iterdir())
+    names = sorted(p.name for p in ev.iterdir() if p.suffix == ".json")   # signatures (.intoto.jsonl) beside them
     assert names == ["synth-evaluate-syn.json", "synth-fit-m.json"]
-    for p in ev.iterdir():
+    for p in ev.glob("*.json"):
         validate_evidence(json.loads(p.read_text()))
     code, out, err = _run(capsys, "report", "--root", tmp_path, "--out", tmp_path / "reports")
     assert code == 0, err

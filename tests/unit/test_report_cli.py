@@ -34,12 +34,13 @@ def test_report_writes_three_formats_and_strict_passes(tmp_path, run_cli):
 
 
 def test_failing_gate_strict_exits_1_and_every_format_says_fail(tmp_path, run_cli):
-    root = _project(tmp_path, {**EXAMPLE_POLICY, "min_tstr_auc": 0.8})
+    root = _project(tmp_path, {**EXAMPLE_POLICY, "min_tstr_ratio_to_real": 0.87})
     code, out, err = run_cli("report", "--root", str(root))
     assert code == 0 and out.startswith("FAIL:")  # rendering is not failing
     code, out, err = run_cli("report", "--root", str(root), "--strict")
     assert code == 1
-    assert "FAIL eps_1: TSTR ROC AUC: 0.74; threshold 0.8 (>=): fail (policy.min_tstr_auc)" in err
+    assert ("FAIL eps_1: TSTR ROC AUC: 0.74 = 0.822x train-on-real 0.9; threshold 0.870x (>=): fail "
+            "(policy.min_tstr_ratio_to_real)") in err
     js = json.loads((root / "reports" / "compliance.json").read_text())
     failed = sorted(g["name"] for g in js["gates"] if g["status"] == "fail")
     assert failed == ["eps_1: TSTR ROC AUC", "eps_3: TSTR ROC AUC"]

@@ -112,7 +112,7 @@ def test_two_releases_adding_past_the_policy_fail_and_warn():
     assert len(model["warnings"]) == 1
     w = model["warnings"][0]
     assert "adult" in w and "14.5" in w and "each release alone is within it" in w
-    assert "synthesize_eps_10/critic" in w
+    assert "synth_eps_10/critic" in w
     html, md = render_html(model), render_markdown(model)
     assert "callout-warning" in html and "each release alone is within it" in html
     assert "**Warning:**" in md
@@ -122,19 +122,19 @@ def test_delta_gate_per_release():
     model = build_report(example_evidence(), policy={**EXAMPLE_POLICY, "max_delta": 1e-6})
     failing = [g for g in _gates(model, policy_key="max_delta") if g["status"] == "fail"]
     assert sorted(g["name"] for g in failing) == sorted(
-        f"synthesize_eps_{e}/critic: delta" for e in (1, 3, 10))
+        f"synth_eps_{e}/critic: delta" for e in (1, 3, 10))
 
 
 def test_identical_ledger_entries_count_once_conflicting_ones_twice():
     ev = example_evidence()
-    echo = copy.deepcopy(ev["evidence/synthesize_eps_1.json"])
+    echo = copy.deepcopy(ev["evidence/synth_eps_1.json"])
     echo["stage"] = "echo"
     ev["evidence/echo.json"] = echo
     entries, warnings = collect_ledger(ev.values())
     assert len(entries) == 7 and warnings == []
     echo["ledger"][0]["epsilon"] = 5.0
     entries, warnings = collect_ledger(ev.values())
-    assert len(entries) == 8 and "echo:synthesize_eps_1/critic" in {e["release"] for e in entries}
+    assert len(entries) == 8 and "echo:synth_eps_1/critic" in {e["release"] for e in entries}
     assert len(warnings) == 1 and "both are counted" in warnings[0]
 
 

@@ -65,7 +65,7 @@ def test_summary_opens_with_one_card_per_capability(model):
                                                         "aggregate-learning": "pass", "data": "not evaluated"}
     assert "epsilon 14.5 (record, add/remove)" in by["privacy-ledger"]["figure"]
     assert "epsilon 1 (replace-one)" in by["aggregate-learning"]["figure"]
-    assert "without DP: synthesize_eps_none (declared audit-trail only)" in by["synthetic-data"]["figure"]
+    assert "without DP: synth_eps_none (declared audit-trail only)" in by["synthetic-data"]["figure"]
     html = render_html(model)
     assert html.index('id="capability-cards"') < html.index('id="gate-table"')
     assert 'href="#synthetic-data"' in html
@@ -73,7 +73,7 @@ def test_summary_opens_with_one_card_per_capability(model):
 
 def test_a_card_fails_with_its_capability():
     ev = example_evidence()
-    ev["evidence/evaluate_synth.json"]["checks"][0]["value"] = 0.1  # eps_1 TSTR AUC below the policy
+    ev["evidence/synth_evaluate.json"]["checks"][0]["value"] = 0.1  # eps_1 TSTR AUC below the policy
     m = build_report(ev, policy=EXAMPLE_POLICY)
     cards = {c["section"]: c for b in m["sections"][0]["blocks"] if b["type"] == "cards" for c in b["items"]}
     assert cards["synthetic-data"]["status"] == "fail" and cards["aggregate-learning"]["status"] == "pass"
@@ -116,13 +116,13 @@ def test_privacy_ledger_sentences_and_totals(model):
 
 def test_synthetic_section(model):
     sec = _section(model, "synthetic-data")
-    assert sec["kinds"] == ["synth", "synth_eval"]
+    assert sec["kinds"] == ["synth", "synth_evaluate"]
     text = _text(sec)
-    assert "NO guarantee (non-private)" in text  # synthesize_eps_none
+    assert "NO guarantee (non-private)" in text  # synth_eps_none
     captions = {b.get("caption") for b in sec["blocks"] if b["type"] == "table"}
     assert {"Synthesis runs", "Utility", "Fidelity", "Privacy risk (empirical audits)"} <= captions
     plots = [p["path"] for b in sec["blocks"] if b["type"] == "plots" for p in b["items"]]
-    assert "outputs/evaluate_synth/utility_vs_epsilon.png" in plots and "outputs/synthesize_eps_3/loss.png" in plots
+    assert "outputs/synth_evaluate/utility_vs_epsilon.png" in plots and "outputs/synth_eps_3/loss.png" in plots
     priv, = [b for b in sec["blocks"] if b.get("caption") == "Privacy risk (empirical audits)"]
     assert priv["columns"] == ["", "dcr_share", "nndr_p5", "exact_copies", "mia_auc"]
     assert priv["rows"][0] == ["eps_1", 0.51, 0.93, 0, 0.52]
@@ -201,7 +201,7 @@ def test_registering_a_section_for_a_new_kind():
 
 def test_html_is_self_contained_and_embeds_plots(model):
     png = example_png()
-    html = render_html(model, {"outputs/evaluate_synth/utility_vs_epsilon.png": png})
+    html = render_html(model, {"outputs/synth_evaluate/utility_vs_epsilon.png": png})
     assert html.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "<link" not in html and "<script" not in html and "@import" not in html
@@ -217,7 +217,7 @@ def test_markdown_links_plots_relatively_and_escapes_pipes():
     ev["evidence/prepare.json"]["checks"][0]["name"] = "a | b"
     m = build_report(ev, policy=EXAMPLE_POLICY)
     md = render_markdown(m, plot_prefix="../")
-    assert "![Utility vs epsilon](../outputs/evaluate_synth/utility_vs_epsilon.png)" in md
+    assert "![Utility vs epsilon](../outputs/synth_evaluate/utility_vs_epsilon.png)" in md
     assert "a \\| b" in md
     assert "## Privacy ledger" in md and "## Limitations" in md
     assert "5c1d0e2f3a4b5c6d7e8f9a0b1c2d3e4f" in md

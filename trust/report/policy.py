@@ -122,12 +122,6 @@ for _key, _text, _range in (
 # The capabilities' keys as the pipeline uses them today; a capability may re-register its own (with its
 # description and range) in trust/<capability>/report_section.py, and must register every new key there.
 for _key, _text, _range, _cap in (
-    ("min_tstr_auc", "utility of the synthetic data: ROC AUC of a model trained on synthetic, tested on real",
-     _PROBABILITY, "synth"),
-    ("max_dcr_share", "share of synthetic rows closer to a training row than to any holdout row (DCR audit)",
-     _PROBABILITY, "synth"),
-    ("max_mia_auc", "membership-inference attack AUC against the synthetic data (0.5 = chance)", _PROBABILITY, "synth"),
-    ("max_exact_copies", "synthetic rows that are exact copies of training rows", {"low": 0.0}, "synth"),
     ("max_aggregate_mse_ratio", "test MSE of the interpolating estimator with rho chosen on held-out bags, relative "
      "to the better of bag-level and instance-level (linear model, mean over seeds, worst bag size)",
      {"low": 0.0, "low_open": True}, "aggregate"),
