@@ -10,7 +10,8 @@
 - :mod:`trust.models.networks`: :class:`MLP`, :class:`CNN`, :class:`CNN1d` (all :class:`EmbedHead`).
 - :mod:`trust.models.views`: seeded input transforms (:class:`ImageView`, :class:`SignalView`, :class:`TableView`).
 - metrics of a model's outputs (accuracy per class, NLL, ECE) are in :mod:`trust.metrics`.
-- :func:`train_base_model` (:mod:`trust.models.base`): fit on fixed splits, logits and a model card.
+- :func:`run_train` (:mod:`trust.models.protocol`): fit on fixed splits; a :class:`TrainResult` with the logits,
+  figures and model card, which saves itself and writes its evidence (the ``train`` stage, ``trust models train``).
 
 Names are imported lazily (torch loads only when a model is used; the report's Models section does not need it).
 """
@@ -36,8 +37,8 @@ _EXPORTS = {
     "SignalView": "trust.models.views",
     "TableView": "trust.models.views",
     "make_view": "trust.models.views",
-    "BaseModel": "trust.models.base",
-    "train_base_model": "trust.models.base",
+    "TrainResult": "trust.models.protocol",
+    "run_train": "trust.models.protocol",
 }
 
 
