@@ -1,8 +1,11 @@
 """Shared models for the capabilities: networks with ``embed`` + ``head``, one training loop, a classifier, views.
 
+>>> from trust.data import load_array_dataset
 >>> from trust.models import NeuralClassifier
->>> clf = NeuralClassifier("cnn", epochs=15, random_state=0).fit(X_train, y_train)
->>> clf.predict_proba(X_test), clf.decision_function(X_test), clf.embed(X_test)
+>>> ds = load_array_dataset("digits")
+>>> clf = NeuralClassifier("cnn", epochs=1, random_state=0).fit(ds.X, ds.y)
+>>> clf.predict_proba(ds.X[:3]).shape, clf.decision_function(ds.X[:3]).shape, clf.embed(ds.X[:3]).shape
+((3, 10), (3, 10), (3, 128))
 
 - :class:`NeuralClassifier` (:mod:`trust.models.classifier`): the scikit-learn-style classifier every
   capability trains, adapts or compares against (``"mlp"``, ``"cnn"``, ``"cnn1d"`` or an ``nn.Module``).

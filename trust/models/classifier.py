@@ -1,10 +1,16 @@
 """``NeuralClassifier``: a scikit-learn-style classifier over the shared networks and training loop.
 
->>> clf = NeuralClassifier("cnn", epochs=5, random_state=0).fit(X_images, y)   # (N, H, W) uint8 or float
->>> clf.predict_proba(X_test)          # (N, K) softmax probabilities
->>> clf.decision_function(X_test)      # (N, K) logits
->>> clf.embed(X_test)                  # (N, embed_dim) representation before the linear head
->>> clf.save("model/"); NeuralClassifier.load("model/")
+>>> import tempfile
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> y = np.arange(40) % 2
+>>> X = (rng.random((40, 8, 8)) * 0.5 + 0.5 * y[:, None, None] * np.eye(8)).astype(np.float32)  # (N, H, W) images
+>>> clf = NeuralClassifier("cnn", epochs=2, channels=(8,), random_state=0).fit(X, y)
+>>> clf.predict_proba(X).shape, clf.decision_function(X).shape, clf.embed(X).shape  # probabilities, logits, features
+((40, 2), (40, 2), (40, 8))
+>>> path = clf.save(tempfile.mkdtemp() + "/model")
+>>> bool((NeuralClassifier.load(path).decision_function(X) == clf.decision_function(X)).all())
+True
 
 Inputs: ``"mlp"`` takes tables ``(N, d)`` (any other shape is flattened) and standardises each
 feature with the training mean and sd; ``"cnn"`` takes images ``(N, H, W)`` or ``(N, C, H, W)``;

@@ -1,8 +1,13 @@
 """Model updates that add classes without breaking what the old model got right (negative flips).
 
->>> from trust.update import MarginPreservingUpdate, negative_flip_rate
->>> upd = MarginPreservingUpdate(b=[0, 1, 2, 4]).fit(old_model, X, y, eval_set=(X_val, y_val))
->>> negative_flip_rate(y_test_old, old_model.predict(X_test_old), upd.model_.predict(X_test_old))
+>>> from trust.update import negative_flip_rate
+>>> negative_flip_rate([0, 1, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1])   # labels, old and new predictions
+0.5
+
+A whole update with :func:`run_update` (see :mod:`trust.update.protocol`), or one method::
+
+    upd = MarginPreservingUpdate(b=[0, 1, 2, 4]).fit(old_model, X, y, eval_set=(X_val, y_val))
+    negative_flip_rate(y_test_old, old_model.predict(X_test_old), upd.model_.predict(X_test_old))
 
 - :mod:`trust.update.metrics`: NFR, relative NFR, positive flip rate, old/new-class accuracy, the seed floor.
 - :mod:`trust.update.methods`: :class:`NaiveUpdate`, :class:`FocalDistillationUpdate` (Yan et al. 2021; the MPT

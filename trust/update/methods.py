@@ -3,8 +3,12 @@
 Every method has ``fit(old_model, X, y)`` and returns self with ``model_``, a new
 :class:`~trust.models.NeuralClassifier` over all the classes in ``y``; ``old_model`` is read, never changed.
 
->>> upd = MarginPreservingUpdate(b=[0, 1, 2, 4]).fit(old, X_train, y_train, eval_set=(X_val, y_val))
->>> upd.b_, upd.model_.predict(X_test)
+>>> from trust.data import load_array_dataset
+>>> ds = load_array_dataset("digits")
+>>> old = NeuralClassifier("cnn", epochs=1, random_state=0).fit(ds.X[ds.y < 6], ds.y[ds.y < 6])   # classes 0-5
+>>> upd = MarginPreservingUpdate(b=4.0, model_params={"epochs": 1}).fit(old, ds.X, ds.y)         # classes 0-9
+>>> upd.b_, upd.model_.classes_.tolist()
+(4.0, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
 
 **The starting point.** The old model is a fitted ``NeuralClassifier`` over the old classes
 (``old_model.classes_``, e.g. 0-4); ``y`` holds the old and the new classes (0-9) and must contain every old
