@@ -12,7 +12,8 @@ the margin term alone at each ``b``. NFR on the old-class test rows. Means, medi
 naive update are printed and written to ``benchmarks/results/margin_update[_TAG].json``.
 
 Run:  OMP_NUM_THREADS=1 nice python benchmarks/margin_update.py [--datasets mnist1d] [--seeds 0 1 2 3 4]
-      [--b-grid 0 1 2 4] [--methods naive pct pct_code mpt] [--margin-only] [--lr LR] [--epochs N] [--tag TAG]
+      [--b-grid 0 1 2 4] [--methods naive pct pct_code mpt] [--margin-only] [--lr LR] [--epochs N]
+      [--update-epochs N] [--tag TAG]
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--margin-only", action="store_true", help="also the margin term alone at each b")
     ap.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     ap.add_argument("--lr", type=float, default=None, help="override the recipe's learning rate")
+    ap.add_argument("--update-epochs", type=int, default=None, help="epochs of the new models (default: the recipe's)")
     ap.add_argument("--tag", default="", help="suffix of the results file")
     return ap.parse_args()
 
@@ -57,7 +59,9 @@ def _one(name: str, cfg: dict, model: dict, seed: int, args: argparse.Namespace)
                      seed=seed)
     t0 = time.perf_counter()
     r = run_update(ds.X, ds.y, s, old_classes=OLD[name], model=model, methods=args.methods, b=args.b_grid,
-                   margin_only=args.margin_only, dataset=name, random_state=seed, device="cpu")
+                   margin_only=args.margin_only, dataset=name, random_state=seed, device="cpu",
+                   model_params={"epochs": args.update_epochs} if args.update_epochs else None)
+    tr = s.train
     va = s.val
     val = {m: flip_summary(ds.y[va], r.old_model.predict(ds.X[va]), r.models[m].predict(ds.X[va]),
                            old_classes=OLD[name]) for m in r.models}
@@ -65,8 +69,10 @@ def _one(name: str, cfg: dict, model: dict, seed: int, args: argparse.Namespace)
            "seed_floor": r.seed_floor_nfr,
            "b_chosen": r.b_chosen, "curve": [dict(c) for c in r.curve], "seconds": time.perf_counter() - t0,
            "old_model_train_accuracy": r.old_model_train_accuracy,
+           "train_accuracy": {m: float(np.mean(r.models[m].predict(ds.X[tr]) == ds.y[tr])) for m in r.models},
            "ratio_to_naive": {m: r.ratio_to_naive("nfr", m) for m in r.figures}}
-    print(f"{name} seed {seed} ({run['seconds']:.0f} s): old fit {r.old_model_train_accuracy:.3f}, floor "
+    print(f"{name} seed {seed} ({run['seconds']:.0f} s): old fit {r.old_model_train_accuracy:.3f}, students fit "
+          + "/".join(f"{m} {a:.3f}" for m, a in run["train_accuracy"].items()) + ", floor "
           f"{r.seed_floor_nfr:.4f}, b {r.b_chosen}; " + "; ".join(
               f"{m} nfr {f['nfr']:.4f} ({run['ratio_to_naive'][m]:.2f}x) acc {f['accuracy']:.4f} new "
               f"{f['new_class_accuracy']:.4f}" for m, f in r.figures.items()), flush=True)
@@ -105,7 +111,8 @@ def main() -> None:
         cfg = params[name]
         model = {**cfg["model"], **({"epochs": args.epochs} if args.epochs else {}), **({"lr": args.lr} if args.lr else {})}
         runs = [_one(name, cfg, model, seed, args) for seed in args.seeds]
-        results[name] = {"old_classes": OLD[name], "model": model, "b_grid": args.b_grid, "runs": runs, **_summary(runs)}
+        results[name] = {"old_classes": OLD[name], "model": model, "update_epochs": args.update_epochs,
+                         "b_grid": args.b_grid, "runs": runs, **_summary(runs)}
         s = results[name]
         print(f"{name}: floor {s['mean_seed_floor']:.4f}, old fit {s['mean_old_model_train_accuracy']:.3f}, b {s['b_chosen']}; "
               + "; ".join(f"{m} NFR {v['nfr']['mean']:.4f} ({v['ratio_to_naive']['mean']:.2f}x, "

@@ -92,3 +92,20 @@ def test_an_unknown_setting_is_refused():
     y = np.arange(60) % 2
     with pytest.raises(ConfigError, match="unknown model setting"):
         run_train(np.zeros((60, 2)), y, split_arrays(y), model={"network": "mlp", "layers": 3})
+
+
+def test_trust_models_imports_nothing_from_a_capability_package():
+    import ast
+    from pathlib import Path
+
+    import trust.models
+
+    capabilities = {"synth", "aggregate", "calibration", "calibrate", "unlearn", "noisy", "update", "verify"}
+    found = []
+    for f in Path(trust.models.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            names += [node.value] if isinstance(node, ast.Constant) and isinstance(node.value, str) else []
+            found += [(f.name, n) for n in names if n.startswith("trust.") and n.split(".")[1] in capabilities]
+    assert found == []

@@ -102,7 +102,8 @@ def fit(
                                   "--b 4, trains only that one)."),
     val_size: float = typer.Option(0.1, "--val-size", help="Share of --data held out to choose b and (without --test) "
                                                            "to measure the update; the model trains on the rest."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs of the new models (default: the old model's)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs of the new models (default: twice the old "
+                                         "model's: with the added loss terms the update needs them to fit its rows)."),
     kind: Optional[str] = typer.Option(None, "--kind", help="image or signal, for a 3-d .npz."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the new models' weights, batch order and the split."),
@@ -130,8 +131,9 @@ def fit(
     test_ds = _arrays(test, kind or ds.kind) if test is not None else None
     check_class_sets(old_model.classes_, np.unique(ds.y))
     X, y, splits, evaluated_on = _rows(ds, test_ds, val_size, seed)
+    epochs = epochs or 2 * int(old_model.epochs)
     result = run_update(X, y, splits, old_model=old_model, methods=["naive", METHODS[method]], deploy=METHODS[method],
-                        b=list(b) if len(b) > 1 else b[0], model_params={"epochs": epochs} if epochs else None,
+                        b=list(b) if len(b) > 1 else b[0], model_params={"epochs": epochs},
                         evaluated_on=evaluated_on, random_state=seed, device=device, progress=show_progress(quiet))
     if result.curve:
         note("b chosen on the validation part: " + ", ".join(

@@ -159,7 +159,7 @@ def fit_torch(
     val_data: Sequence[Any] | None = None,
     patience: int | None = None,
     random_state: Any = 0,
-    device: str | torch.device = "cpu",
+    device: str | torch.device = "auto",
     progress: bool = False,
     desc: str = "training",
 ) -> FitHistory:
