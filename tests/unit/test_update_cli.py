@@ -127,3 +127,10 @@ def test_the_cli_model_kind_is_the_classifiers():
     from trust.models.classifier import MODEL_KIND
 
     assert NEURAL_KIND == MODEL_KIND
+
+
+def test_another_method_needs_no_b_and_deploys_that_method(files, tmp_path, run_cli):
+    d, _, _ = files
+    code, out, _ = run_cli("update", "fit", "--old", d / "old", "--data", d / "all.npz", "--method", "pct", "--epochs",
+                           "1", "--quiet", "--out", tmp_path / "new")
+    assert code == 0 and out.startswith("focal distillation")

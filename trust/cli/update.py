@@ -97,9 +97,9 @@ def fit(
                                                              "naive update on (default: the validation part of --data)."),
     method: str = typer.Option("mpt", "--method", help="mpt (margin-preserving), naive, pct (focal distillation, CE + "
                                                        "focal KL at T 5), pct-lm or pct-code (the PCT authors' setting)."),
-    b: list[float] = typer.Option([0.0, 1.0, 2.0, 4.0], "--b", help="Margin bias of mpt; several values form a grid "
-                                  "chosen on the validation part (default: 0 1 2 4, the paper's grid; one value, e.g. "
-                                  "--b 4, trains only that one)."),
+    b: Optional[list[float]] = typer.Option(None, "--b", help="Margin bias of mpt; several values form a grid chosen "
+                                            "on the validation part (default: 0 1 2 4, the paper's grid; one value, "
+                                            "e.g. --b 4, trains only that one)."),
     val_size: float = typer.Option(0.1, "--val-size", help="Share of --data held out to choose b and (without --test) "
                                                            "to measure the update; the model trains on the rest."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs of the new models (default: twice the old "
@@ -117,6 +117,7 @@ def fit(
     naive update's on stdout and save the update to --out."""
     from trust.cli._common import evidence_path, note, show_progress, warn
 
+    b = list(b or ([0.0, 1.0, 2.0, 4.0] if method == "mpt" else [4.0]))
     _check_options(method, b, val_size)
     _check_paths(old, data, test, out, overwrite)
     ev_path = evidence_path(evidence, "update", overwrite)
