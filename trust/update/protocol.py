@@ -63,8 +63,8 @@ WARN_ACCURACY_DROP = 0.05
 #: an old model below this training accuracy underfits: added loss terms then cost accuracy
 WARN_OLD_FIT = 0.95
 PROTOCOL = ("old model on the training rows of the old classes (or given); every update on all training rows from "
-            "that old model with the same seed; the teacher a naive update with its own seed; NFR on the old-class "
-            "rows of the evaluation split")
+            "that old model, all with one seed of their own; the teacher a naive update with another seed; NFR on the "
+            "old-class rows of the evaluation split")
 
 
 def _finite(x: Any) -> float | None:
@@ -124,10 +124,14 @@ class UpdateResult(Result):
         drop = n["accuracy"] - d["accuracy"]
         fit = self.old_model_train_accuracy
         if drop > WARN_ACCURACY_DROP:
+            tips = ["train the update longer (its added loss terms slow the fit)"]
+            if self.deployed == "mpt":
+                tips.insert(0, "choose b on validation (a grid, e.g. b 0 1 2 4) or a smaller b")
+            if fit is not None and fit < WARN_OLD_FIT:
+                tips.append(f"the old model fits its training rows at only {fit:.2f}: train it longer or at a higher "
+                            "learning rate")
             out.append(f"the {NAMES[self.deployed]} is {100 * drop:.1f} accuracy points below the naive update "
-                       f"({d['accuracy']:.3f} vs {n['accuracy']:.3f}): choose b on validation (a grid, e.g. b 0 1 2 4) "
-                       "or a smaller b" + (f"; the old model fits its training rows at only {fit:.2f}: train it "
-                                           "longer or at a higher learning rate" if fit is not None and fit < WARN_OLD_FIT else ""))
+                       f"({d['accuracy']:.3f} vs {n['accuracy']:.3f}): " + "; ".join(tips))
         if self.deployed != "naive" and d["nfr"] > n["nfr"]:
             out.append(f"the {NAMES[self.deployed]} flips more than the naive update (NFR {d['nfr']:.3f} vs "
                        f"{n['nfr']:.3f}, seed floor {self.seed_floor_nfr:.3f}): deploy the naive update or try b on a grid")
