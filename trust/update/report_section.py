@@ -79,7 +79,7 @@ def _updates(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
         blocks += _blocks(d, ctx)
     cards = [c for c in (_card(d.get("details", {})) for d in docs) if c]
     limitations = ["Flip rates are measured on one seeded split and one old model per run; benchmarks/README.md "
-                   "gives them over 5 seeds, where a second naive update's NFR varies 0.7-1.4x the first's. They count "
+                   "gives them over 5 seeds, where a second naive update's NFR is 0.82-1.22x the first's (MNIST-1D). They count "
                    "disagreements on the evaluation rows, not their cost: a flip on a high-stakes sample weighs as "
                    "much as any other."]
     return {"blocks": [b for b in blocks if b is not None], "limitations": limitations,
