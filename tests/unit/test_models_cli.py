@@ -164,7 +164,7 @@ def test_predict_without_labels_in_the_input_writes_none(signals, trained, tmp_p
 def test_predict_view_logits_are_the_models_logits_on_its_default_views(signals, trained, tmp_path, run_cli):
     path, X, _ = signals
     code, _, _ = run_cli("models", "predict", trained, path, "--view-logits", "--out", tmp_path / "p.npz")
-    from trust.calibration import view_logits
+    from trust.calibrate import view_logits
 
     with np.load(tmp_path / "p.npz") as z:
         assert code == 0 and z["view_logits"].shape == (3, len(X), 3)

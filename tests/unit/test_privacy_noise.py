@@ -59,3 +59,8 @@ def test_noise_ledger_names_the_source_a_release_with_that_seed_gets():
     from trust.privacy.mechanisms import noise_ledger
 
     assert noise_ledger(None) == "os-entropy" and noise_ledger(3) == "seeded (not a valid guarantee)"
+
+
+def test_the_discrete_laplace_variance_is_positive_even_where_it_underflows():
+    assert 0.0 < discrete_laplace_variance(1e-9) < 1e-300  # a vacuous epsilon: weights 1 / variance stay finite
+    assert discrete_laplace_variance(2048.0) == pytest.approx(2 * 2048.0 ** 2, rel=1e-6)

@@ -73,7 +73,7 @@ def test_the_flip_gate_compares_the_ratio_to_the_naive_update_with_the_policy_th
     figures["naive"]["nfr"], figures["mpt"]["nfr"] = 0.1, nfr
     c = _gate(dataclasses.replace(keeper, figures=figures), "max_nfr_ratio_to_naive")
     assert c.passed is passed and c.value == pytest.approx(nfr / 0.1)
-    assert "naive update 0.1" in c.sentence() and "threshold 0.8x" in c.sentence()
+    assert "naive update 0.1" in c.sentence() and "threshold 0.8" in c.sentence()
 
 
 def test_without_a_policy_threshold_the_gates_are_recorded_but_not_decided(keeper):

@@ -33,7 +33,7 @@ app = typer.Typer(
 def _register() -> None:
     # Command modules import only typer and the standard library at the top (heavy imports live inside the
     # commands), so registering all of them keeps a usage error fast.
-    from trust.cli import aggregate, calibrate, data, models, noisy, report, synth, unlearn, update
+    from trust.cli import aggregate, calibrate, data, models, noisy, report, synth, unlearn, update, verify
 
     for module, name, text in (
         (data, "data", "Datasets: list, describe, split your CSV, draft its schema."),
@@ -47,9 +47,24 @@ def _register() -> None:
     ):
         app.add_typer(module.app, name=name, help=text)
     report.register(app)
+    verify.register(app)
 
 
 _register()
+
+
+@app.callback()
+def _root(mlflow: bool = typer.Option(False, "--mlflow", help="Also log each command that records evidence as an "
+                                                            "MLflow run (experiment 'trust-cli'; the store of "
+                                                            "MLFLOW_TRACKING_URI or ./mlflow.db). Same as "
+                                                            "TRUST_MLFLOW=1.")) -> None:
+    """Privacy-and-trust ML toolkit (see `trust COMMAND --help`)."""
+    if mlflow:
+        import os
+
+        from trust.cli._common import MLFLOW_ENV
+
+        os.environ[MLFLOW_ENV] = "1"
 
 #: Warnings that say nothing actionable to a CLI user, silenced at the entry point only (library use keeps
 #: them): Opacus's note on the RDP order grid, and numpy/pandas/scikit-learn floating-point RuntimeWarnings

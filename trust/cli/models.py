@@ -205,10 +205,8 @@ def predict(
 
 
 def _view_logits(clf, X, seed: int):
-    try:  # the calibration package is renamed trust.calibrate this round; either name works until both merge
-        from trust.calibrate import view_logits
-    except ImportError:
-        from trust.calibration import view_logits
+    from trust.calibrate import view_logits
+
     return view_logits(clf, X, random_state=seed)
 
 

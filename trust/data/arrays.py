@@ -112,6 +112,10 @@ def load_arrays(path: str | os.PathLike[str], *, kind: str | None = None, name: 
     """
     p = Path(path)
     if not p.is_file():
+        if not p.suffix and not p.exists():  # a bare name: most likely a misspelt bundled dataset
+            from trust.data.registry import unknown_dataset
+
+            raise DataError(unknown_dataset(str(path), what="dataset or file") + "; or pass an .npz file with X and y")
         raise DataError(f"file '{p}' does not exist; pass an .npz file with arrays X and y")
     try:
         with np.load(p, allow_pickle=False) as z:

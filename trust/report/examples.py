@@ -44,11 +44,11 @@ _SRC = "UCI Adult / Census Income (Becker & Kohavi 1996, doi:10.24432/C5XW20)"
 
 
 def _dp_sgd(eps_target: float, eps: float, noise: float, steps: int) -> dict[str, Any]:
-    return {"release": f"synthesize_eps_{eps_target:g}/generator", "mechanism": "DP-SGD (Poisson subsampled Gaussian)",
+    return {"release": f"synthesize_eps_{eps_target:g}/critic", "mechanism": "DP-SGD (Poisson subsampled Gaussian)",
             "epsilon": eps, "delta": 1e-5, "accountant": "rdp", "noise_multiplier": noise, "sample_rate": 0.0128,
             "steps": steps, "max_grad_norm": 1.0, "unit_of_privacy": "record", "adjacency": "add/remove",
             "dataset": "adult", "noise_source": "os-entropy", "composition": "sequential",
-            "notes": "covers the discriminator's access to training rows; the generator sees none"}
+            "notes": "covers the critic's access to training rows; the generator reads none (post-processing)"}
 
 
 def _hist(eps_target: float) -> dict[str, Any]:

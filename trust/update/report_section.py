@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trust.report.policy import register_policy_key
 from trust.report.sections import (
     Block,
     ReportContext,
@@ -23,6 +24,13 @@ from trust.report.sections import (
     section,
     table,
 )
+
+register_policy_key("max_nfr_ratio_to_naive", "negative flip rate of the deployed model update (share of old-class test "
+                    "samples the old model got right and the updated model gets wrong) over the naive update's (the new "
+                    "model retrained on everything, same old model and rows); the seed floor (two naive updates with "
+                    "different seeds) is stated beside it", low=0.0, low_open=True, capability="update")
+register_policy_key("min_accuracy_ratio_to_naive", "accuracy of the deployed model update over the naive update's (same "
+                    "rows)", low=0.0, low_open=True, capability="update")
 
 _NAMES = {"naive": "Naive update (independent retrain): the reference",
           "teacher": "Naive update, another seed (margin-preserving update's teacher)",
