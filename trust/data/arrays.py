@@ -59,6 +59,10 @@ class ArrayDataset:
     def n_classes(self) -> int:
         return len(self.class_names)
 
+    def as_frame(self) -> "pd.DataFrame":
+        """One row per example: the flattened features and a ``label`` column (what keyed fingerprints are taken of)."""
+        return pd.DataFrame(self.X.reshape(len(self.X), -1)).assign(label=self.y)
+
 
 def arrays_sha256(X: np.ndarray, y: np.ndarray) -> str:
     """sha256 of ``X`` (its dtype, C order) and ``y`` (int64): the integrity check of a bundled public dataset."""

@@ -27,7 +27,6 @@ EXAMPLE_POLICY: dict[str, Any] = {
     "max_ece": 0.05,
     "max_nfr_ratio_to_naive": 0.8,
     "max_forget_accuracy": 0.05,
-    "max_mia_gap_to_retrain": 0.05,
     "require_secure_noise": True,
     "internal_non_dp": [
         {"dataset": "adult", "stage": "prepare", "purpose": "split and missing-value counts"},

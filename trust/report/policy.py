@@ -133,11 +133,6 @@ for _key, _text, _range, _cap in (
      {"low": 0.0, "low_open": True}, "aggregate"),
     ("max_ece", "top-label expected calibration error (15 bins) of the deployed calibrator on in-distribution test "
      "data", _PROBABILITY, "calibrate"),
-    ("max_forget_accuracy", "test accuracy on the forgotten class of the unlearned model", _PROBABILITY, "unlearn"),
-    ("max_mia_gap_to_retrain", "gap between the unlearned and a retrained model in the share of forgotten rows a "
-     "membership-inference attack calls members (loss- and confidence-based attacks)", _PROBABILITY, "unlearn"),
-    ("max_retain_gap_to_retrain", "gap in retained-class test accuracy between the unlearned and a retrained model",
-     _PROBABILITY, "unlearn"),
 ):
     register_policy_key(_key, _text, capability=_cap, **_range)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from trust.report.policy import register_policy_key
 from trust.report.sections import (
     Block,
     ReportContext,
@@ -28,6 +29,7 @@ from trust.report.sections import (
     section,
     table,
 )
+from trust.unlearn.certificate import POLICY_KEYS
 from trust.unlearn.schema import CERTIFICATE_SCHEMA, MODELS, validate_certificate
 
 #: figure -> label in the table, in report order
@@ -45,6 +47,12 @@ LABELS = {
 }
 _HEADS = {"unlearned": "Unlearned", "retrained": "Retrained (reference)", "original": "Original (control: must fail)",
           "retrained_other_seed": "Retrained, other seed (control: must pass)"}
+
+_RANGES = {"max_forget_accuracy": {"low": 0.0, "high": 1.0}, "min_retain_accuracy_ratio_to_retrain": {"low": 0.0},
+           "max_loss_attack_excess_over_retrain": {"low": -0.5, "high": 0.5},
+           "max_ulira_auc_excess_over_retrain": {"low": -1.0, "high": 1.0}}
+for _key, _text in POLICY_KEYS.items():
+    register_policy_key(_key, _text, capability="unlearn", **_RANGES[_key])
 
 
 def _what(cert: Mapping[str, Any]) -> str:
