@@ -34,11 +34,9 @@ TIMEOUT = 240
 TO_FIX: dict[str, str] = {
     **{f"private-synthesis-{i}": "synth" for i in (1, 2, 3, 4)},
     "aggregate-learning-2": "aggregate",
-    "models-and-datasets-2": "update",
     **{f"unlearning-{i}": "unlearn" for i in (1, 2)},
     **{f"label-free-unlearning-{i}": "unlearn" for i in (1, 2)},
     "noisy-labels-on-2": "calibrate",
-    **{f"model-updates-{i}": "update" for i in (1, 2)},
 }
 #: blocks of TO_FIX that are not even run: they pass the time limit (the owner shortens them or marks them skip)
 NOT_RUN = {"private-synthesis-1"}

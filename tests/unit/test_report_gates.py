@@ -24,7 +24,7 @@ def test_default_example_passes_and_lists_future_keys_as_not_evaluated():
     assert model["verdict"]["status"] == "pass"
     assert model["verdict"]["failed"] == 0
     ne = {g["policy_key"] for g in model["gates"] if g["status"] == "not evaluated"}
-    assert {"max_ece", "max_nfr", "max_forget_accuracy"} <= ne
+    assert {"max_ece", "max_nfr_ratio_to_naive", "max_forget_accuracy"} <= ne
     # every policy key with evidence is evaluated
     assert {"min_tstr_auc", "max_dcr_share", "max_mia_auc", "max_exact_copies", "max_aggregate_mse_ratio",
             "max_total_epsilon_per_dataset", "max_delta"}.isdisjoint(ne)

@@ -25,7 +25,7 @@ EXAMPLE_POLICY: dict[str, Any] = {
     "max_exact_copies": 0.0,
     "max_aggregate_mse_ratio": 2.0,
     "max_ece": 0.05,
-    "max_nfr": 0.02,
+    "max_nfr_ratio_to_naive": 0.8,
     "max_forget_accuracy": 0.05,
     "require_secure_noise": True,
     "internal_non_dp": [

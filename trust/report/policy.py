@@ -127,8 +127,6 @@ for _key, _text, _range, _cap in (
      {"low": 0.0, "low_open": True}, "aggregate"),
     ("max_ece", "top-label expected calibration error (15 bins) of the deployed calibrator on in-distribution test "
      "data", _PROBABILITY, "calibrate"),
-    ("max_nfr", "negative flip rate of the deployed model update: share of old-class test samples the old model got "
-     "right and the updated model gets wrong", _PROBABILITY, "update"),
 ):
     register_policy_key(_key, _text, capability=_cap, **_range)
 
