@@ -5,12 +5,14 @@ original model; then for every class: the recipe retrained without it (the refer
 model retrained with another seed (the control that must pass) and ``--shadows`` shadow models (the
 likelihood-ratio test), shared by the methods; then one :func:`trust.unlearn.run_unlearn` per method:
 ``concept`` (``unlearn_concept.concept``, with ``--baselines``) and ``laf`` (``unlearn_laf.laf``, LAF
-certified, LAF+R with ``unlearn_laf.repair_per_class`` labels per class in the comparison). Each run's
+certified, LAF+R with ``unlearn_laf.repair_per_class`` labels per class in the comparison), and any labelled
+variant of :data:`VARIANTS` named in ``--variants`` (settings changed from the stages', said there). Each run's
 certificate (gated by ``params.yaml``'s ``policy:``) is appended to ``--out`` (JSON lines, one per
 class and seed) as it finishes; the summary (means over runs, pass counts) is printed at the end.
 
 Run:  OMP_NUM_THREADS=1 nice .venv/bin/python -W ignore benchmarks/unlearn_certificate.py --dataset digits
       [--seeds 0] [--classes 0 1 ...] [--shadows 16] [--baselines random_labels donor_flip]
+      [--variants concept concept_all laf laf_r_all ...]
 """
 
 from __future__ import annotations
@@ -35,7 +37,18 @@ from trust.unlearn import UnlearnInputs, fit_shadows, run_unlearn  # noqa: E402
 from trust.unlearn.certificate import recipe  # noqa: E402
 
 FIGS = ("forget_accuracy", "test_forget_accuracy", "test_retain_accuracy", "loss_attack_advantage", "ulira_auc",
-        "ulira_tpr_at_1pct_fpr", "training_like_forget", "training_like_heldout")
+        "ulira_tpr_at_1pct_fpr", "ulira_position", "training_like_forget", "training_like_heldout")
+
+#: name -> (method, settings overriding params.yaml's, run_unlearn keywords). ``concept`` and ``laf`` are the stages'
+#: configurations (the concept paper's: head only, SGD 1e-3, 20 epochs); the others are labelled variants.
+VARIANTS: dict[str, tuple[str, dict, dict]] = {
+    "concept": ("concept", {}, {}),
+    "concept_all": ("concept", {"trainable": "all"}, {}),                # every layer fine-tuned (not the paper's)
+    "concept_100ep": ("concept", {"epochs": 100}, {}),                   # head only, 5x the paper's epochs
+    "concept_lr1e-2": ("concept", {"lr": 1e-2}, {}),                     # head only, 10x the paper's learning rate
+    "laf": ("laf", {}, {"certified": "LAF"}),                            # LAF+R (label budget of params.yaml) compared
+    "laf_r_all": ("laf", {}, {"certified": "LAF+R", "repair_per_class": None}),   # LAF+R on every remaining label
+}
 
 
 def _row(result, policy) -> dict:
@@ -64,33 +77,40 @@ def _one_class(model, X, y, sp, k, seed, args, params, out) -> None:
     shared = dict(reference=(ref, retrain_s), shadows=shadows, second_reference=second, relearn=False,
                   random_state=seed, device="cpu")
     policy = params["policy"]
-    runs = {"concept": run_unlearn(inputs, method="concept", settings=params["unlearn_concept"]["concept"],
-                                   baselines=args.baselines, **shared),
-            "laf": run_unlearn(inputs, method="laf", settings=params["unlearn_laf"]["laf"], certified="LAF",
-                               repair_per_class=params["unlearn_laf"]["repair_per_class"], **shared)}
+    runs = {}
+    for name in args.variants:
+        method, over, kw = VARIANTS[name]
+        if method == "concept":
+            runs[name] = run_unlearn(inputs, method="concept", settings={**params["unlearn_concept"]["concept"], **over},
+                                     baselines=args.baselines if name == "concept" else (), **shared)
+        else:
+            kw = {"repair_per_class": params["unlearn_laf"]["repair_per_class"], **kw}
+            runs[name] = run_unlearn(inputs, method="laf", settings={**params["unlearn_laf"]["laf"], **over},
+                                     **kw, **shared)
     record = {"seed": seed, "class": k, "n_shadows": args.shadows, "shadow_power": shadows.power(),
-              "methods": {m: _row(r, policy) for m, r in runs.items()}}
+              "retrain_seconds": retrain_s, "methods": {m: _row(r, policy) for m, r in runs.items()}}
     with out.open("a") as fh:
         fh.write(json.dumps(record, default=float) + "\n")
-    c, lf = record["methods"]["concept"], record["methods"]["laf"]
-    print(f"seed {seed} class {k}: concept {'PASS' if c['passed'] else 'FAIL'} (AUC {c['figures']['unlearned']['ulira_auc']:.3f}), "
-          f"LAF {'PASS' if lf['passed'] else 'FAIL'} (AUC {lf['figures']['unlearned']['ulira_auc']:.3f}); "
-          f"original AUC {c['figures']['original']['ulira_auc']:.3f}, retrained {c['figures']['retrained']['ulira_auc']:.3f}, "
-          f"other seed {c['figures']['retrained_other_seed']['ulira_auc']:.3f}; power {c['power']}; "
-          f"retrain {retrain_s:.1f} s, shadows {shadows.seconds:.0f} s", flush=True)
+    first = next(iter(record["methods"].values()))["figures"]
+    print(f"seed {seed} class {k}: " + ", ".join(
+        f"{m} {'PASS' if r['passed'] else 'FAIL'} (AUC {r['figures']['unlearned']['ulira_auc']:.3f}, "
+        f"pos {r['figures']['unlearned']['ulira_position']:.2f})" for m, r in record["methods"].items())
+        + f"; original AUC {first['original']['ulira_auc']:.3f}, retrained {first['retrained']['ulira_auc']:.3f}, "
+        f"other seed {first['retrained_other_seed']['ulira_auc']:.3f}; retrain {retrain_s:.1f} s, "
+        f"shadows {shadows.seconds:.0f} s", flush=True)
 
 
 def summarise(path: Path) -> dict:
     """Means over the runs in ``path`` per model and figure, and pass counts."""
     recs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     out: dict = {"runs": len(recs)}
-    for m in ("concept", "laf"):
-        rows = [r["methods"][m] for r in recs]
-        who = {w: {f: float(np.nanmean([np.nan if x["figures"][w][f] is None else x["figures"][w][f] for x in rows]))
-                   for f in FIGS} for w in rows[0]["figures"]}
+    for m in dict.fromkeys(m for r in recs for m in r["methods"]):
+        rows = [r["methods"][m] for r in recs if m in r["methods"]]
+        who = {w: {f: float(np.nanmean([np.nan if x["figures"][w].get(f) is None else x["figures"][w][f]
+                                        for x in rows])) for f in FIGS} for w in rows[0]["figures"]}
         for name in rows[0]["comparison"]:
-            who[name] = {f: float(np.nanmean([np.nan if x["comparison"][name][f] is None else x["comparison"][name][f]
-                                              for x in rows])) for f in FIGS}
+            who[name] = {f: float(np.nanmean([np.nan if x["comparison"][name].get(f) is None
+                                              else x["comparison"][name][f] for x in rows])) for f in FIGS}
         out[m] = {"figures": who, "passed": sum(x["passed"] for x in rows), "power": sum(x["power"] for x in rows),
                   "original_failed": sum(not x["controls"]["original"] for x in rows),
                   "other_seed_passed": sum(x["controls"]["retrained_other_seed"] for x in rows),
@@ -106,6 +126,8 @@ def main() -> None:
     ap.add_argument("--classes", type=int, nargs="+", default=None)
     ap.add_argument("--shadows", type=int, default=16)
     ap.add_argument("--baselines", nargs="*", default=["random_labels", "donor_flip"])
+    ap.add_argument("--variants", nargs="+", default=["concept", "laf"], choices=list(VARIANTS),
+                    help="configurations run per class (VARIANTS: the stages' and labelled variants)")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (a quick smoke run only)")
     args = ap.parse_args()

@@ -7,6 +7,8 @@ unlearning of class 3 with a small MLP).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -14,7 +16,7 @@ import torch
 from trust.errors import ConfigError, DataError
 from trust.evidence import make_evidence
 from trust.unlearn.certificate import (
-    CERTIFICATE_SCHEMA, DEFAULT_POLICY, MEMBERSHIP_KEYS, certify, validate_certificate,
+    CERTIFICATE_SCHEMA, DEFAULT_POLICY, MEMBERSHIP_KEYS, OVERFORGETTING_KEYS, certify, validate_certificate,
 )
 
 MEMBERSHIP = {k: DEFAULT_POLICY[k] for k in MEMBERSHIP_KEYS}
@@ -108,6 +110,55 @@ def test_class_unlearning_reference_passes_every_gate(digits):
     assert _certify(digits, digits["reference"], forget_class=3).passed
 
 
+def _class_logit_shifted(model, k, shift):
+    """A copy of ``model`` whose class-``k`` logit is ``shift`` higher on every input (its head bias moved)."""
+    m = copy.deepcopy(model)
+    with torch.no_grad():
+        m.network_.head.bias[k] += shift
+    return m
+
+
+def _failed(cert):
+    return [c.policy_key for c in cert.checks if c.passed is False]
+
+
+def test_a_model_that_puts_the_class_below_every_retrained_model_fails_only_the_over_forgetting_gate(digits):
+    cert = _certify(digits, _class_logit_shifted(digits["reference"], 3, -20.0), forget_class=3)
+    assert _failed(cert) == list(OVERFORGETTING_KEYS) and cert.figures["unlearned"].ulira_position < -0.5
+
+
+def test_the_retrained_model_with_the_class_logit_raised_fails_only_the_likelihood_ratio_membership_gate(digits):
+    cert = _certify(digits, _class_logit_shifted(digits["reference"], 3, 5.0), forget_class=3)
+    assert _failed(cert) == ["max_ulira_auc_excess_over_retrain"]
+
+
+def test_a_warm_started_model_that_forgets_the_class_by_accuracy_still_fails_the_likelihood_ratio_gate(digits):
+    """The original with the class's head row re-initialised, fine-tuned 3 epochs on the retained rows only (Adam,
+    every layer): it predicts none of the class, keeps the others, and its class logit stays above a retrained one's."""
+    from trust.unlearn.tuning import finetune
+
+    m = copy.deepcopy(digits["original"])
+    head = m.network_.head
+    with torch.no_grad():
+        torch.manual_seed(0)
+        fresh = torch.nn.Linear(head.in_features, head.out_features)
+        head.weight[3], head.bias[3] = fresh.weight[3], fresh.bias[3]
+    m = finetune(m, *digits["sets"]["retain"], trainable="all", optimizer="adam", lr=3e-3, epochs=3, batch_size=128)
+    cert = _certify(digits, m, forget_class=3)
+    assert _failed(cert) == ["max_ulira_auc_excess_over_retrain"]
+    assert 0.0 < cert.figures["unlearned"].ulira_position < 1.0
+
+
+def test_the_position_figure_puts_the_reference_near_zero_and_the_original_near_one(digits):
+    figs = digits["cert"].figures
+    assert abs(figs["retrained"].ulira_position) < 0.2 and abs(figs["original"].ulira_position - 1.0) < 0.2
+
+
+def test_the_original_passes_the_over_forgetting_gate_so_the_two_directions_are_separate_gates(digits):
+    c, = [c for c in digits["cert"].checks if c.policy_key in OVERFORGETTING_KEYS]
+    assert c.passed is True and c.figure == pytest.approx(1.0 - digits["cert"].figures["unlearned"].ulira_auc)
+
+
 def test_the_forget_accuracy_gate_is_absolute(digits):
     c, = [c for c in digits["cert"].checks if c.policy_key == "max_forget_accuracy"]
     assert c.reference is None and c.value > 0.5 and c.threshold == DEFAULT_POLICY["max_forget_accuracy"]
@@ -121,7 +172,7 @@ def test_the_retained_accuracy_gate_fails_a_model_that_lost_the_retained_classes
 
 def test_a_missing_policy_key_leaves_its_check_ungated(digits):
     cert = digits["cert"].with_policy({"max_forget_accuracy": 0.05})
-    assert [c.passed is None for c in cert.checks] == [False, True, True, True]
+    assert [c.passed is None for c in cert.checks] == [False, True, True, True, True]
 
 
 def test_regating_with_a_looser_policy_turns_a_fail_into_a_pass(digits):

@@ -87,6 +87,19 @@ def test_a_model_like_the_retrained_shadows_is_not():
     assert 0.35 < np.mean(aucs) < 0.65
 
 
+def test_a_model_below_every_retrained_shadow_scores_an_auc_near_zero_and_a_negative_position():
+    sh, base, rng = _shadow_set()
+    figs = sh.attack_phi(base - 2.0 + rng.normal(0, 0.3, len(base)))
+    assert figs["auc"] < 0.05 and figs["position"] == pytest.approx(-1.0, abs=0.2)
+
+
+def test_the_position_is_zero_at_the_retrained_shadows_median_and_one_at_the_trained_ones():
+    sh, _, _ = _shadow_set()
+    mu_in, mu_out = np.median(sh.phi_in, axis=0), np.median(sh.phi_out, axis=0)
+    assert sh.position(mu_out) == pytest.approx(0.0) and sh.position(mu_in) == pytest.approx(1.0)
+    assert sh.position(0.5 * (mu_in + mu_out)) == pytest.approx(0.5)
+
+
 def test_the_tests_power_is_the_auc_of_the_shadows_trained_with_the_rows():
     sh, _, _ = _shadow_set()
     assert sh.power()["auc"] > 0.95 and sh.n_shadows == 8

@@ -14,7 +14,8 @@ from trust.unlearn.protocol import DETAILS_SCHEMA
 
 FP = "hmac-sha256:" + "1" * 64
 POLICY = {"max_forget_accuracy": 0.05, "min_retain_accuracy_ratio_to_retrain": 0.9,
-          "max_loss_attack_excess_over_retrain": 0.2, "max_ulira_auc_excess_over_retrain": 0.2}
+          "max_loss_attack_excess_over_retrain": 0.2, "max_ulira_auc_excess_over_retrain": 0.2,
+          "max_ulira_reverse_auc_excess_over_retrain": 0.2}
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +86,19 @@ def test_the_report_renders_the_certificate_and_regates_it(concept):
     assert table["columns"][1:5] == ["Unlearned", "Retrained (reference)", "Original (control: must fail)",
                                      "Retrained, other seed (control: must pass)"]
     assert any(g["policy_key"] == "max_ulira_auc_excess_over_retrain" for g in model["gates"])
+
+
+def test_a_failed_likelihood_ratio_gate_adds_a_limitation_naming_the_stage_and_where_the_rows_sit(concept):
+    from trust.report import build_report
+
+    doc = concept.to_evidence(POLICY).document("unlearn_concept")
+    strict = build_report({"evidence/unlearn_concept.json": doc},
+                          policy={**POLICY, "max_ulira_auc_excess_over_retrain": -1.0})
+    loose = build_report({"evidence/unlearn_concept.json": doc},
+                         policy={**POLICY, "max_ulira_auc_excess_over_retrain": 1.0})
+    found = [x for x in strict["limitations"] if x.startswith("unlearn_concept: the likelihood-ratio test")]
+    assert len(found) == 1 and "of the way from the retrained" in found[0]
+    assert not any(x.startswith("unlearn_concept: the likelihood-ratio test") for x in loose["limitations"])
 
 
 def test_laf_r_uses_its_named_label_budget_and_laf_joins_the_comparison(laf):

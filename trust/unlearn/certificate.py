@@ -24,10 +24,21 @@ model, the reference, the original and a second model retrained with another see
 Gates (:data:`POLICY_KEYS`, thresholds from ``policy``, else :data:`DEFAULT_POLICY`), each a
 :class:`~trust.evidence.Check` whose sentence names the figure, the reference and the threshold:
 forget accuracy is absolute (class unlearning only); the retained accuracy is a ratio to the
-reference's; the membership figures are differences from the reference's. The same gates run on the
-original model (it must FAIL every membership gate) and on the second retrained model (it must PASS
-every gate): :attr:`Certificate.power` says whether both controls behaved, so the certificate shows
-that its tests could have failed. The controls' verdicts never change the model's own.
+reference's; the membership figures are differences from the reference's. The likelihood-ratio test is
+gated in both directions: its AUC (the forget rows look *more* trained-on than in retrained models: the
+model remembers) and its reverse ``1 - AUC`` (they look *less* trained-on than in any retrained model:
+over-forgetting, for instance a forgotten class's logit pushed below where retraining leaves it, which
+tells the model from a retrained one as surely and shows that the rows were there). A one-sided test
+passed such a model: on digits, the concept method's head fine-tuned at 10x the paper's learning rate
+put the class 0.3-0.5 of the IN-OUT distance *below* the retrained shadows and scored AUC 0.02-0.14
+(``benchmarks/README.md``). The same gates run on the original model (it must FAIL every membership gate,
+:data:`MEMBERSHIP_KEYS`) and on the second retrained model (it must PASS every gate):
+:attr:`Certificate.power` says whether both controls behaved, so the certificate shows that its tests
+could have failed; the over-forgetting gate's failing control is a model pushed below the retrained ones
+(tests). The controls' verdicts never change the model's own.
+
+``ulira_position`` (described, never gated) says how far the model moved: the median over forget rows of
+where its scaled logit lies between the retrained shadows' (0) and the trained-with shadows' (1).
 """
 
 from __future__ import annotations
@@ -56,14 +67,23 @@ POLICY_KEYS: dict[str, str] = {
                                            "model's",
     "max_ulira_auc_excess_over_retrain": "AUC of the per-example likelihood-ratio test against shadow models trained "
                                          "with and without the forget rows (the model's scores on the forget rows vs "
-                                         "retrained shadows') of the unlearned model minus the retrained model's",
+                                         "retrained shadows') of the unlearned model minus the retrained model's: the "
+                                         "forget rows look more trained-on than in models that never saw them",
+    "max_ulira_reverse_auc_excess_over_retrain": "the same likelihood-ratio test read the other way, 1 - AUC (the "
+                                                 "retrained shadows' scores above the model's: the forget rows look "
+                                                 "LESS trained-on than in models that never saw them, over-forgetting, "
+                                                 "which tells the model from a retrained one as surely) of the "
+                                                 "unlearned model minus the retrained model's",
 }
 #: the membership gates (the original model must fail every one)
 MEMBERSHIP_KEYS = ("max_loss_attack_excess_over_retrain", "max_ulira_auc_excess_over_retrain")
+#: the over-forgetting gate: its failing control is a model pushed below every retrained model, not the original
+OVERFORGETTING_KEYS = ("max_ulira_reverse_auc_excess_over_retrain",)
 #: thresholds used when no policy is given (params.yaml's ``policy:`` documents the same values)
 DEFAULT_POLICY: dict[str, float] = {"max_forget_accuracy": 0.05, "min_retain_accuracy_ratio_to_retrain": 0.98,
                                     "max_loss_attack_excess_over_retrain": 0.1,
-                                    "max_ulira_auc_excess_over_retrain": 0.2}
+                                    "max_ulira_auc_excess_over_retrain": 0.2,
+                                    "max_ulira_reverse_auc_excess_over_retrain": 0.2}
 
 def _f(x: Any) -> float | None:
     return None if x is None or not math.isfinite(float(x)) else float(x)
@@ -71,7 +91,12 @@ def _f(x: Any) -> float | None:
 
 @dataclasses.dataclass(frozen=True)
 class Figures:
-    """One model's figures in a certificate (NaN where undefined: no forget class, relearning not run)."""
+    """One model's figures in a certificate (NaN where undefined: no forget class, relearning not run).
+
+    ``ulira_position`` is described, never gated: the median over the forget rows of where the model's scaled logit
+    lies between the retrained shadows' (0) and the shadows trained with the rows (1); below 0: lower than a
+    retrained model puts it (:meth:`~trust.unlearn.membership.ShadowSet.position`).
+    """
 
     forget_accuracy: float
     retain_accuracy: float
@@ -83,6 +108,7 @@ class Figures:
     training_like_forget: float
     training_like_heldout: float
     relearn_epochs: float = float("nan")
+    ulira_position: float = float("nan")
 
     def to_dict(self) -> dict[str, float | None]:
         return {k: _f(v) for k, v in dataclasses.asdict(self).items()}
@@ -127,9 +153,15 @@ def gates(fig: Figures, ref: Figures, policy: Mapping[str, Any], *, class_unlear
         gate("Within-class loss attack advantage |acc - 0.5|", fig.loss_attack_advantage, policy,
              "max_loss_attack_excess_over_retrain", reference=REFERENCE, relation="difference",
              reference_figure=ref.loss_attack_advantage, description=POLICY_KEYS["max_loss_attack_excess_over_retrain"]),
-        gate("Likelihood-ratio test AUC vs retrained shadow models (forget rows)", fig.ulira_auc, policy,
+        gate("Likelihood-ratio test vs shadow models: AUC of the forget rows' scores above retrained shadows' "
+             "(looks trained on them)", fig.ulira_auc, policy,
              "max_ulira_auc_excess_over_retrain", reference=REFERENCE, relation="difference",
              reference_figure=ref.ulira_auc, description=POLICY_KEYS["max_ulira_auc_excess_over_retrain"]),
+        gate("Likelihood-ratio test read the other way: 1 - AUC (forget rows look less trained-on than in retrained "
+             "shadows: over-forgetting)", 1.0 - fig.ulira_auc, policy,
+             "max_ulira_reverse_auc_excess_over_retrain", reference=REFERENCE, relation="difference",
+             reference_figure=1.0 - ref.ulira_auc,
+             description=POLICY_KEYS["max_ulira_reverse_auc_excess_over_retrain"]),
     ]
     return tuple(out)
 
@@ -291,7 +323,7 @@ def _figures(model: Any, sets: _Sets, shadows: Any, seed: int, relearn_kw: Mappi
                if relearn_kw is not None else float("nan"))
     return Figures(_accuracy(model, sets.forget), _accuracy(model, sets.retain), _accuracy(model, sets.test_retain),
                    _accuracy(model, sets.test_forget), la["advantage"], lr["auc"], lr["tpr_at_low_fpr"], like[0],
-                   like[1], relearn)
+                   like[1], relearn, ulira_position=lr["position"])
 
 
 def certify(model: Any, *, original: Any, reference: Any, forget: Any, retain: Any, test: Any,
@@ -343,4 +375,4 @@ def certify(model: Any, *, original: Any, reference: Any, forget: Any, retain: A
 
 
 __all__ = ["certify", "recipe", "Certificate", "Figures", "Verdict", "gates", "POLICY_KEYS", "MEMBERSHIP_KEYS",
-           "DEFAULT_POLICY", "CERTIFICATE_SCHEMA", "validate_certificate", "MODELS", "REFERENCE", "WHAT"]
+           "OVERFORGETTING_KEYS", "DEFAULT_POLICY", "CERTIFICATE_SCHEMA", "validate_certificate", "MODELS", "REFERENCE", "WHAT"]

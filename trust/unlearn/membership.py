@@ -36,8 +36,9 @@ Deviations, said here: U-LiRA proper fits its ``IN`` side on shadow models train
 then unlearned by the method under test*; :func:`trust.unlearn.certify` does not know the method (it
 certifies any model), so ``IN`` is "trained with" (LiRA's) and the test asks "do the model's outputs on
 the forget rows look more like those of models trained with them than of models retrained without them"
-(one-sided: a model *less* confident than any retrained one scores AUC below 0.5 and is not flagged by this
-test). U-LiRA's AUC is over a population of target models; here one model under test is scored against the
+(one-sided as a score: a model *less* confident on the rows than any retrained one scores AUC below 0.5;
+:func:`trust.unlearn.certify` therefore gates the AUC and its reverse, ``1 - AUC``, each beside the retrained
+model's, and :meth:`ShadowSet.position` says where the model's rows lie between the two sides). U-LiRA's AUC is over a population of target models; here one model under test is scored against the
 retrained shadows, each left out in turn. LiRA queries augmented copies of each row; here one query per row
 (no augmentation is defined for every data kind). A within-class LiRA (forget rows vs held-out rows of the
 same class, each in half of the shadows) was tried first: on digits it cannot tell the original model from
@@ -187,12 +188,26 @@ class ShadowSet:
             neg.append(likelihood_ratio(self.phi_out[j], self.phi_in, rest, fix_variance=self.fix_variance))
         return np.concatenate(pos), np.concatenate(neg)
 
+    def position(self, phi_target: np.ndarray) -> float:
+        """Median over rows of ``(phi - mu_out) / (mu_in - mu_out)`` (medians over every shadow): 0 where the
+        retrained shadows put a row's scaled logit, 1 where the shadows trained with it do, below 0 lower than a
+        retrained model (rows whose two medians coincide are left out; NaN if every row is)."""
+        mu_in, mu_out = np.median(self.phi_in, axis=0), np.median(self.phi_out, axis=0)
+        gap = mu_in - mu_out
+        ok = np.abs(gap) > 1e-9
+        if not ok.any():
+            return float("nan")
+        return float(np.median((np.asarray(phi_target, dtype=float)[ok] - mu_out[ok]) / gap[ok]))
+
     def attack_phi(self, phi_target: np.ndarray) -> dict[str, float]:
-        """``{"auc", "tpr_at_low_fpr"}`` of a model whose scaled logits on the forget rows are ``phi_target``."""
-        return roc_figures(*self._loo(np.asarray(phi_target, dtype=float)))
+        """``{"auc", "tpr_at_low_fpr", "position"}`` of a model whose scaled logits on the forget rows are
+        ``phi_target`` (``position``: :meth:`position`, described, not a test)."""
+        phi = np.asarray(phi_target, dtype=float)
+        return {**roc_figures(*self._loo(phi)), "position": self.position(phi)}
 
     def attack(self, model: Any, forget: tuple[Any, Any]) -> dict[str, float]:
-        """``{"auc", "tpr_at_low_fpr"}`` of the test on ``model`` (its rows' scores vs the retrained shadows')."""
+        """``{"auc", "tpr_at_low_fpr", "position"}`` of the test on ``model`` (its rows' scores vs the retrained
+        shadows')."""
         return self.attack_phi(scaled_logit(model, *forget))
 
     def power(self) -> dict[str, float]:
