@@ -24,8 +24,9 @@ repro: install
 verify: install
 	$(VENV)/bin/trust verify --out reports
 
+# two workers, one per core (tests set one torch thread each); a test file stays on one worker (module fixtures)
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 ui: install
 	@$(PY) -m trust.tracking ui-url

@@ -1,8 +1,5 @@
-"""Loading the ``train`` stage's outputs: one loader, one error, for every stage that adapts a base model.
-
-Kept apart from :mod:`_stage` so that the stages that never read a model (``prepare``, the synthesis
-and aggregate stages) do not depend on ``trust/models``.
-"""
+"""Loading the ``train`` stage's outputs: one loader, one error, for every stage that adapts a base model (apart
+from :mod:`_stage` so that stages that never read a model do not depend on ``trust/models``)."""
 
 from __future__ import annotations
 
@@ -24,6 +21,7 @@ def load_rows(name: str, val_size: float, test_size: float, seed: int):
     import json
 
     import numpy as np
+
     from trust.data import TableSchema, dataset_info, load_array_dataset, read_table, split_arrays, table_to_arrays
 
     info = dataset_info(name)
@@ -80,6 +78,3 @@ def load_trained(params: Mapping[str, Any], name: str, *, device: str = "cpu") -
         train, val, test = z["train"], z["val"], z["test"]
     model = NeuralClassifier.load(src / "model", device=device)
     return Trained(name, kind, X, y, train, val, test, model, fingerprints)
-
-
-__all__ = ["load_rows", "Trained", "load_trained"]

@@ -152,3 +152,28 @@ def test_strict_passes_once_a_gate_is_evaluated(tmp_path, capsys):
     assert e.value.code == 0
     # the not-evaluated key (max_ece: no calibration stage here) stays out of the verdict line
     assert out.startswith("PASS: all 1 evaluated policy gates pass ->")
+
+
+def test_the_shipped_default_policy_has_a_valid_threshold_for_every_registered_key():
+    """A project without params.yaml (the command line's --evidence folders) is gated on every capability."""
+    import yaml
+
+    from trust.report.policy import POLICY_KEYS, RULE_KEYS, validate_policy
+    from trust.report.project import DEFAULT_POLICY_FILE
+    from trust.report.sections import discover_sections
+
+    discover_sections()
+    shipped = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
+    thresholds = {k: v for k, v in shipped.items() if k not in RULE_KEYS}
+    assert set(POLICY_KEYS) - set(RULE_KEYS) <= set(thresholds), "registered keys without a shipped default"
+    assert validate_policy(thresholds, known=POLICY_KEYS)  # every value within its key's range
+
+
+def test_the_pipelines_policy_names_the_same_keys_as_the_shipped_default():
+    import yaml
+
+    from trust.report.project import DEFAULT_POLICY_FILE
+    from trust.tracking import repo_root
+
+    params = yaml.safe_load((repo_root() / "params.yaml").read_text())
+    assert set(params["policy"]) == set(yaml.safe_load(DEFAULT_POLICY_FILE.read_text()))

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import mlflow
 import pandas as pd
 import pytest
 import yaml
@@ -148,8 +149,11 @@ def test_report_stage_renders_all_formats_from_prepare_evidence(project):
     assert {d["name"] for d in js["lineage"]["datasets"]} >= {"adult/train", "king/train"}
     html = (root / "reports" / "compliance.html").read_text()
     assert 'id="gate-table"' in html and "UCI Adult" in html
-    # the report stage logged its own MLflow run with the three files
-    arts = sorted({p.name for p in (root / "mlruns").rglob("compliance.*")})
+    # the report stage logged its own MLflow run with the three files (asked of the store, wherever it keeps them)
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()], "tags.stage = 'report'")
+    assert len(runs) == 1
+    arts = sorted(Path(a.path).name for a in client.list_artifacts(runs[0].info.run_id, "report"))
     assert arts == ["compliance.html", "compliance.json", "compliance.md"]
 
 

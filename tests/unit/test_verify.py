@@ -230,9 +230,14 @@ def test_the_key_that_travels_with_the_report_alone_cannot_vouch_for_itself(proj
     assert [c.claim for c in v.of(UNVERIFIABLE)] == ["the public key is the organisation's"]
 
 
-def test_the_report_stage_shows_the_verifiers_summary_in_a_verification_section(project, keys):
+def test_the_report_stage_shows_the_verifiers_summary_in_a_verification_section(project, keys, monkeypatch):
     from trust.report.project import build_project_report
     from trust.verify.report_section import pipeline_verification
+
+    # the report stage runs on the data owner's machine: its lineage key is the one the project was built with
+    # (else the process's own test key, created by whichever earlier test used it first, tests every fingerprint)
+    monkeypatch.setenv("TRUST_LINEAGE_KEY_FILE", str(keys["lineage"]))
+    monkeypatch.delenv("TRUST_LINEAGE_KEY", raising=False)
 
     model = build_project_report(project, git_commit="test", extra_evidence=pipeline_verification(project))
     sec = next(s for s in model["sections"] if s["id"] == "verification")

@@ -184,14 +184,8 @@ def fit_torch(
     """
     if not isinstance(model, nn.Module):
         raise ConfigError(f"model must be a torch nn.Module, got {type(model).__name__}")
-    epochs = check_scalar(epochs, "epochs", int, min_val=1)
-    batch_size = check_scalar(batch_size, "batch_size", int, min_val=1)
-    lr = check_scalar(lr, "lr", float, min_val=0.0, include_boundaries="neither")
-    weight_decay = check_scalar(weight_decay, "weight_decay", float, min_val=0.0)
-    check_option(optimizer, "optimizer", OPTIMIZERS)
-    patience = check_scalar(patience, "patience", int, min_val=1, allow_none=True)
-    if patience is not None and val_data is None:
-        raise ConfigError("patience (early stopping) needs val_data; pass a validation split or patience=None")
+    epochs, batch_size, lr, weight_decay, patience = _checked(epochs, batch_size, lr, weight_decay, optimizer,
+                                                              patience, val_data)
     rng = check_random_state(random_state)
     dev = resolve_device(device)
     tensors, w_all, val = _tensors(data, sample_weight, val_data, dev)
@@ -205,13 +199,7 @@ def fit_torch(
     devices = [dev.index or 0] if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(_torch_seed(rng))
-        epoch_iter: Iterable[int] = range(epochs)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(epoch_iter, desc=desc, unit="epoch", leave=False, disable=None)  # None: off when not a terminal
-            epoch_iter = bar
+        epoch_iter, bar = _epochs(epochs, progress, desc)
         model.train()
         for epoch in epoch_iter:
             logs = {"loss": _train_epoch(model, loss_fn, tensors, w_all, batches(rng), callbacks, opt, dev)}
@@ -232,6 +220,30 @@ def fit_torch(
         model.load_state_dict(stopper.best_state)
     model.eval()
     return history
+
+
+def _checked(epochs: Any, batch_size: Any, lr: Any, weight_decay: Any, optimizer: str, patience: Any,
+             val_data: Any) -> tuple[int, int, float, float, int | None]:
+    """:func:`fit_torch`'s settings, checked (one-line errors naming the setting)."""
+    epochs = check_scalar(epochs, "epochs", int, min_val=1)
+    batch_size = check_scalar(batch_size, "batch_size", int, min_val=1)
+    lr = check_scalar(lr, "lr", float, min_val=0.0, include_boundaries="neither")
+    weight_decay = check_scalar(weight_decay, "weight_decay", float, min_val=0.0)
+    check_option(optimizer, "optimizer", OPTIMIZERS)
+    patience = check_scalar(patience, "patience", int, min_val=1, allow_none=True)
+    if patience is not None and val_data is None:
+        raise ConfigError("patience (early stopping) needs val_data; pass a validation split or patience=None")
+    return epochs, batch_size, lr, weight_decay, patience
+
+
+def _epochs(epochs: int, progress: bool, desc: str) -> tuple[Iterable[int], Any]:
+    """The epochs to run and their tqdm bar (None without ``progress``; the bar is off when not a terminal)."""
+    if not progress:
+        return range(epochs), None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(epochs), desc=desc, unit="epoch", leave=False, disable=None)
+    return bar, bar
 
 
 def _tensors(data: Sequence[Any], sample_weight: Any, val_data: Sequence[Any] | None, dev: torch.device):
