@@ -2,7 +2,7 @@
 
 Each fenced ``python`` block runs in a fresh interpreter, each ``bash`` block (and each block without a language,
 which the README uses for shell commands) in ``bash -e``, in a scratch folder holding the files the README's
-examples name (``adult.csv``, ``my.csv``: see :func:`scratch`), with this checkout's ``trust`` first on the path.
+examples name (``adult.csv``, ``houses.csv``, ``my.csv``: see :func:`scratch`), with this checkout's ``trust`` first on the path.
 A ``json`` block must parse. A block that needs a long run, a server or a person is marked in the README with
 an HTML comment on the line before its fence, which this harness honours and reports:
 
@@ -67,8 +67,9 @@ BLOCKS = blocks(README.read_text())
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
-    """A folder with the files the README's examples name: ``adult.csv`` (the bundled Adult table as a CSV) and
-    ``my.csv`` (a small table of your own: numeric, categorical and a target ``y``)."""
+    """A folder with the files the README's examples name: ``adult.csv`` (the bundled Adult table as a CSV),
+    ``houses.csv`` (the bundled King house sales as a CSV) and ``my.csv`` (a small table of your own: numeric,
+    categorical and a target ``y``)."""
     import numpy as np
     import pandas as pd
 
@@ -76,6 +77,7 @@ def scratch(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("readme")
     load_dataset("adult")[0].to_csv(d / "adult.csv", index=False)
+    load_dataset("king")[0].to_csv(d / "houses.csv", index=False)
     rng = np.random.default_rng(0)
     n = 300
     pd.DataFrame({"x": rng.normal(size=n), "amount": np.where(rng.random(n) < 0.5, 0.0, rng.exponential(50, n)),
