@@ -33,8 +33,6 @@ TIMEOUT = 240
 #: block id -> whose README section it is; these do not run as printed yet (xfail until their owners fix them)
 TO_FIX: dict[str, str] = {
     **{f"private-synthesis-{i}": "synth" for i in (1, 2, 3, 4)},
-    "aggregate-learning-2": "aggregate",
-    "noisy-labels-on-2": "calibrate",
 }
 #: blocks of TO_FIX that are not even run: they pass the time limit (the owner shortens them or marks them skip)
 NOT_RUN = {"private-synthesis-1"}
