@@ -110,6 +110,45 @@ def test_test_size_0_trains_on_every_row(signals, tmp_path, run_cli):
         assert code == 0 and a["index"].tolist() == list(range(len(y))) and "no rows held out" in out
 
 
+def test_val_size_holds_out_validation_rows_the_model_never_trained_on(signals, tmp_path, run_cli):
+    path, X, y = signals
+    parts = {p: tmp_path / f"{p}.npz" for p in ("train", "val", "test")}
+    code, _, _ = run_cli("models", "train", path, "--network", "mlp", "--epochs", "1", "--quiet", "--out", tmp_path / "m",
+                         "--val-size", "0.25", *[a for p, f in parts.items() for a in (f"--{p}-out", f)])
+    idx = {}
+    for p, f in parts.items():
+        with np.load(f) as z:
+            idx[p] = z["index"].tolist()
+            assert np.array_equal(z["X"], X[z["index"]]) and np.array_equal(z["y"], y[z["index"]])
+    assert code == 0 and sorted(idx["train"] + idx["val"] + idx["test"]) == list(range(len(y)))
+    assert len(idx["val"]) == 30 and len(idx["test"]) == 24 and sorted(set(y[idx["val"]])) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--val-out", "v.npz"], "--val-out needs --val-size"),
+    (["--val-size", "0.9"], "leaves no training rows"),
+    (["--val-size", "0.2", "--test-size", "0"], "--val-size with --test-size 0"),
+    (["--val-size", "0.2", "--val-out", "a.npz", "--test-out", "a.npz"], "name the same file"),
+])
+def test_bad_validation_options_exit_2_with_one_line_and_write_nothing(signals, tmp_path, run_cli, args, needle):
+    path, _, _ = signals
+    args = [str(tmp_path / a) if a.endswith(".npz") else a for a in args]
+    code, _, err = run_cli("models", "train", path, "--quiet", "--out", tmp_path / "m", *args)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+    assert sorted(f.name for f in tmp_path.iterdir()) == []
+
+
+def test_train_evidence_holds_the_model_card_and_its_check_for_the_report(signals, tmp_path, run_cli):
+    import json
+
+    path, _, _ = signals
+    code, _, _ = run_cli("models", "train", path, "--network", "mlp", "--epochs", "1", "--quiet", "--out", tmp_path / "m",
+                         "--evidence", tmp_path / "evidence")
+    doc = json.loads((tmp_path / "evidence" / "models-train-m.json").read_text())
+    assert code == 0 and doc["kind"] == "model" and doc["details"]["model_card"]["architecture"]["network"] == "mlp"
+    assert [c["name"] for c in doc["checks"]] == ["signals: test accuracy above chance"]
+
+
 @pytest.mark.parametrize("value", ["1.5", "-0.1", "1"])
 def test_a_test_size_outside_0_1_names_test_size(signals, tmp_path, run_cli, value):
     path, _, _ = signals

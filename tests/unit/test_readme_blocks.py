@@ -2,7 +2,7 @@
 
 Each fenced ``python`` block runs in a fresh interpreter, each ``bash`` block (and each block without a language,
 which the README uses for shell commands) in ``bash -e``, in a scratch folder holding the files the README's
-examples name (``adult.csv``, ``my.csv``: see :func:`scratch`), with this checkout's ``trust`` first on the path.
+examples name (``adult.csv``, ``houses.csv``, ``my.csv``: see :func:`scratch`), with this checkout's ``trust`` first on the path.
 A ``json`` block must parse. A block that needs a long run, a server or a person is marked in the README with
 an HTML comment on the line before its fence, which this harness honours and reports:
 
@@ -33,10 +33,6 @@ TIMEOUT = 240
 #: block id -> whose README section it is; these do not run as printed yet (xfail until their owners fix them)
 TO_FIX: dict[str, str] = {
     **{f"private-synthesis-{i}": "synth" for i in (1, 2, 3, 4)},
-    "aggregate-learning-2": "aggregate",
-    **{f"unlearning-{i}": "unlearn" for i in (1, 2)},
-    **{f"label-free-unlearning-{i}": "unlearn" for i in (1, 2)},
-    "noisy-labels-on-2": "calibrate",
 }
 #: blocks of TO_FIX that are not even run: they pass the time limit (the owner shortens them or marks them skip)
 NOT_RUN = {"private-synthesis-1"}
@@ -69,8 +65,9 @@ BLOCKS = blocks(README.read_text())
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
-    """A folder with the files the README's examples name: ``adult.csv`` (the bundled Adult table as a CSV) and
-    ``my.csv`` (a small table of your own: numeric, categorical and a target ``y``)."""
+    """A folder with the files the README's examples name: ``adult.csv`` (the bundled Adult table as a CSV),
+    ``houses.csv`` (the bundled King house sales as a CSV) and ``my.csv`` (a small table of your own: numeric,
+    categorical and a target ``y``)."""
     import numpy as np
     import pandas as pd
 
@@ -78,6 +75,7 @@ def scratch(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("readme")
     load_dataset("adult")[0].to_csv(d / "adult.csv", index=False)
+    load_dataset("king")[0].to_csv(d / "houses.csv", index=False)
     rng = np.random.default_rng(0)
     n = 300
     pd.DataFrame({"x": rng.normal(size=n), "amount": np.where(rng.random(n) < 0.5, 0.0, rng.exponential(50, n)),
@@ -122,6 +120,25 @@ def test_a_readme_block_runs_as_printed(block, scratch, tmp_path):
     r = subprocess.run(cmd, cwd=work, env=_env(tmp_path), capture_output=True, text=True, timeout=TIMEOUT)
     assert r.returncode == 0, (f"README line {block['line']} ({block['id']}) failed:\n{block['code']}\n"
                                f"--- stdout\n{r.stdout[-2000:]}\n--- stderr\n{r.stderr[-3000:]}")
+    if block["id"] in AFTER:
+        AFTER[block["id"]](work)
+
+
+def _every_step_is_gated_in_the_report(work: Path) -> None:
+    """The command-line walkthrough (issue 25): the report's JSON holds a check from every step's evidence kind, a
+    policy gate for each capability step (the base model's check is a stage check: no policy key speaks to it)."""
+    report = json.loads((work / "reports" / "compliance.json").read_text())
+    kinds = {s["stage"]: s["kind"] for s in report["stages"]}
+    gated = {kinds[g["stage"]] for g in report["gates"] if g["status"] in ("pass", "fail")}
+    checked = gated | {kinds[c["stage"]] for c in report["stage_checks"] if c["status"] in ("pass", "fail")}
+    assert {"calibrate", "unlearn", "noisy", "update"} <= gated, sorted(gated)
+    assert "model" in checked, sorted(checked)
+    # the README says the unlearning certificates FAIL on digits: the report must not hide it
+    assert {g["status"] for g in report["gates"] if kinds.get(g["stage"]) == "unlearn"} >= {"fail"}
+
+
+#: block id -> what is asserted on its folder after it ran (what the block's own exit status cannot show)
+AFTER = {"a-first-day-1": _every_step_is_gated_in_the_report}
 
 
 def test_the_harness_finds_blocks_sections_and_skip_markers():

@@ -125,3 +125,35 @@ def test_an_odd_number_of_shadow_models_exits_2_before_any_work(saved, tmp_path,
             "--out", tmp_path / "out", "--device", "cpu", "--quiet", "--test", d / "test.npz", "--shadows", "5")
     code, out, err = run_cli(*args)
     assert code == 2 and "must be even" in err and out == "" and not (tmp_path / "out").exists()
+
+
+def test_data_with_a_forget_class_forgets_that_class_and_keeps_the_others(saved, tmp_path, run_cli):
+    d, X = saved
+    y = np.arange(150) % 3
+    np.savez(tmp_path / "train.npz", X=X, y=y)
+    base = ("unlearn", "laf", "--model", d / "model", "--out", tmp_path / "out", "--epochs", "1", "--device", "cpu",
+            "--quiet", "--data", tmp_path / "train.npz", "--forget-class", "0")
+    code, out, _ = run_cli(*base)
+    by_files, _, _ = run_cli(*_args(d, tmp_path / "out2"))  # the same split given as --forget / --remain files
+    np.testing.assert_allclose(NeuralClassifier.load(tmp_path / "out").decision_function(X),
+                               NeuralClassifier.load(tmp_path / "out2").decision_function(X), atol=1e-5)
+    assert code == 0 and by_files == 0 and "model saved to" in out
+
+
+@pytest.mark.parametrize("extra, needle", [
+    ((), "--data needs --forget-class"),
+    (("--forget-class", "7"), "no row of"),
+    (("--forget-class", "0", "--forget", "f.npz"), "either --data"),
+])
+def test_bad_data_options_of_laf_exit_2_with_one_line(saved, tmp_path, run_cli, extra, needle):
+    d, X = saved
+    np.savez(tmp_path / "train.npz", X=X, y=np.arange(150) % 3)
+    code, _, err = run_cli("unlearn", "laf", "--model", d / "model", "--out", tmp_path / "out", "--quiet",
+                           "--data", tmp_path / "train.npz", *extra)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_neither_data_nor_forget_and_remain_exits_2(saved, tmp_path, run_cli):
+    d, _ = saved
+    code, _, err = run_cli("unlearn", "laf", "--model", d / "model", "--out", tmp_path / "out", "--quiet")
+    assert code == 2 and "--forget and --remain" in err and len(err.strip().splitlines()) == 1

@@ -57,7 +57,8 @@ def _advice(method: str) -> str:
     if method.startswith("ca"):
         return ("the CA loss trains confidences for a 50 % base rate; try --method ca_prior (prior-corrected), "
                 "--method temperature or --method auto")
-    return "try --method temperature or --method auto (chosen by cross-validation), or keep the uncalibrated model"
+    other = "" if method == "temperature" else "--method temperature or "
+    return f"try {other}--method auto (chosen by cross-validation), or keep the uncalibrated model"
 
 
 def write_predictions(out: Path, proba: Any, logits: Any = None) -> None:

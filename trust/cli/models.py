@@ -35,9 +35,10 @@ def _refuse_input(out: Path, inputs: list[str], flag: str = "--out") -> None:
                             "(nothing was written)")
 
 
-def _split(ds, test_size: float, seed: int, classes: list[int]):
-    """``ArraySplits(train, [], test)``: no rows held out at --test-size 0, else the dataset's own test rows or a
-    stratified share (the first part of :func:`trust.data.split_arrays`, so the rows match earlier versions); with
+def _split(ds, test_size: float, seed: int, classes: list[int], val_size: float = 0.0):
+    """``ArraySplits(train, val, test)``: no rows held out at --test-size 0, else the dataset's own test rows or a
+    stratified share (the first part of :func:`trust.data.split_arrays`, so the rows match earlier versions); at
+    ``val_size`` > 0 a stratified validation share of all rows is held out too (never trained on); with
     ``classes`` the same split keeps the rows of those classes only (so its held-out rows are among the held-out
     rows of a model trained on every class with the same seed)."""
     import numpy as np
@@ -47,38 +48,51 @@ def _split(ds, test_size: float, seed: int, classes: list[int]):
 
     empty = np.arange(0)
     if test_size == 0:
-        train, test = np.arange(len(ds.y)), empty
+        train, val, test = np.arange(len(ds.y)), empty, empty
+    elif val_size > 0:
+        s = split_arrays(ds.y, val_size=val_size, test_size=test_size, test_index=ds.test_index, seed=seed)
+        train, val, test = np.sort(s.train), np.sort(s.val), s.test
     else:
         s = split_arrays(ds.y, val_size=0.1 if ds.test_index is not None else (1 - test_size) / 2,
                          test_size=test_size, test_index=ds.test_index, seed=seed)
-        train, test = np.sort(np.concatenate([s.train, s.val])), s.test
+        train, val, test = np.sort(np.concatenate([s.train, s.val])), empty, s.test
     if classes:
         unknown = sorted(set(classes) - set(np.unique(ds.y).tolist()))
         if unknown:
             raise DataError(f"--classes {unknown[0]} is not a class of the data (classes 0..{int(ds.y.max())})")
         if len(set(classes)) < 2:
             raise ConfigError("--classes needs at least two classes (a classifier tells classes apart)")
-        train, test = (idx[np.isin(ds.y[idx], classes)] for idx in (train, test))
-    return ArraySplits(train, empty, test)
+        train, val, test = (idx[np.isin(ds.y[idx], classes)] for idx in (train, val, test))
+    return ArraySplits(train, val, test)
 
 
-def _check_train_paths(data: str, out: Path, train_out: Optional[Path], test_out: Optional[Path],
-                       test_size: float, overwrite: bool) -> None:
+def _check_train_paths(data: str, out: Path, outs: dict[str, Optional[Path]], test_size: float, val_size: float,
+                       overwrite: bool) -> None:
     from trust.cli._common import check_finite
     from trust.data.io import check_output_dir, check_output_file
 
     check_finite(test_size, "--test-size")
+    check_finite(val_size, "--val-size")
     if not 0 <= test_size < 1:
         raise ConfigError(f"--test-size {test_size:g} must be at least 0 and below 1 (a share of the rows; 0 holds none out)")
-    if test_out is not None and test_size == 0:
+    if not 0 <= val_size < 1:
+        raise ConfigError(f"--val-size {val_size:g} must be at least 0 and below 1 (a share of the rows; 0 holds none out)")
+    if val_size > 0 and test_size == 0:
+        raise ConfigError("--val-size with --test-size 0: a validation share is held out beside test rows; give both")
+    if val_size + test_size >= 1:
+        raise ConfigError(f"--val-size + --test-size = {val_size + test_size:g} leaves no training rows; make them sum below 1")
+    if outs["--test-out"] is not None and test_size == 0:
         raise ConfigError("--test-out with --test-size 0: no rows are held out; drop one of them")
+    if outs["--val-out"] is not None and val_size == 0:
+        raise ConfigError("--val-out needs --val-size (the share of rows held out as validation), e.g. --val-size 0.2")
     check_output_dir(out, kind="neural-classifier", overwrite=overwrite)
-    files = [(f, flag) for f, flag in ((train_out, "--train-out"), (test_out, "--test-out")) if f is not None]
+    files = [(f, flag) for flag, f in outs.items() if f is not None]
     for f, flag in files:
         check_output_file(f, flag=flag, overwrite=overwrite, suffixes=(".npz",))
         _refuse_input(f, [data], flag)
-    if len(files) == 2 and files[0][0].absolute() == files[1][0].absolute():
-        raise ConfigError("--train-out and --test-out are the same file; give two names")
+    names = [f.absolute() for f, _ in files]
+    if len(set(names)) < len(names):
+        raise ConfigError(f"{', '.join(flag for _, flag in files)} name the same file; give each its own name")
 
 
 @app.command("train")
@@ -97,6 +111,10 @@ def train(
                                              "unlearn concept --data`."),
     test_out: Optional[Path] = typer.Option(None, "--test-out", help="Also save the held-out rows (.npz: X, y, index), "
                                                                      "e.g. for `trust models predict` or `--test`."),
+    val_size: float = typer.Option(0.0, "--val-size", help="Share of rows also held out as validation rows, never "
+                                   "trained on (e.g. to fit a calibrator on their predictions); 0: none."),
+    val_out: Optional[Path] = typer.Option(None, "--val-out", help="Also save the validation rows (.npz: X, y, index; "
+                                                                   "needs --val-size)."),
     classes: Optional[list[int]] = typer.Option(None, "--classes", help="Train on the rows of these classes only "
                                                 "(repeat: --classes 0 --classes 1 ...), e.g. the old model of `trust update fit`."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda."),
@@ -104,26 +122,33 @@ def train(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the split, the weights and the batch order."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier model folder at --out and the --train-out / --test-out files."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar (there is none when stderr is not a terminal)."),
+    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Write the model card and its check (kind model) "
+                                            "to DIR/models-train-<out>.json for `trust report --root`."),
 ) -> None:
     """Train a classifier on DATA (a stratified share held out), print its held-out and training accuracy on stdout
     and save it to --out."""
-    from trust.cli._common import note, show_progress, warn
+    from trust.cli._common import evidence_path, note, publish_evidence, show_progress, warn
 
-    _check_train_paths(data, out, train_out, test_out, test_size, overwrite)
+    outs = {"--train-out": train_out, "--val-out": val_out, "--test-out": test_out}
+    _check_train_paths(data, out, outs, test_size, val_size, overwrite)
+    ev_path = evidence_path(evidence, f"models-train-{out.name}", overwrite)
     from trust.data.arrays import save_arrays
     from trust.models.protocol import run_train
 
     ds = _arrays(data, kind)
-    splits = _split(ds, test_size, seed, list(classes or []))
+    splits = _split(ds, test_size, seed, list(classes or []), val_size)
     settings = {"network": network or {"image": "cnn", "signal": "cnn1d"}[ds.kind], "epochs": epochs, "lr": lr,
                 "batch_size": batch_size, "n_classes": None if classes else ds.n_classes}
     result = run_train(ds.X, ds.y, splits, model=settings, dataset=ds.name, random_state=seed, device=device,
                        progress=show_progress(quiet))
     result.model.save(out)
-    for f, rows in ((train_out, splits.train), (test_out, splits.test)):
+    for f, rows in ((train_out, splits.train), (val_out, splits.val), (test_out, splits.test)):
         if f is not None:
             save_arrays(f, X=ds.X[rows], y=ds.y[rows], index=rows)
     print(f"{result.summary()}; model saved to {out}")
+    if ev_path is not None:
+        publish_evidence(ev_path, result.to_evidence({}), stage=f"models-train-{out.name}",
+                         params={"data": data, **settings, "test_size": test_size, "val_size": val_size, "seed": seed})
     for line in result.warnings():
         warn(line)
     if train_out is None:

@@ -140,14 +140,42 @@ def _npz(path: Path, flag: str) -> tuple[Any, Any]:
     return X, y
 
 
-def _laf_inputs(clf: Any, forget: Path, remain: Path, test: Optional[str], repair: int, name: str,
-                forget_class: Optional[int]) -> Any:
-    from trust.errors import ConfigError, DataError
-    from trust.unlearn import UnlearnInputs
+def _forget_remain(forget: Optional[Path], remain: Optional[Path], data: Optional[Path],
+                   forget_class: Optional[int]) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """``((Xf, yf), (Xr, yr))``: the --forget and --remain files, or the rows of --data split by --forget-class."""
+    import numpy as np
 
+    from trust.errors import ConfigError, DataError
+
+    if data is not None:
+        if forget is not None or remain is not None:
+            raise ConfigError("give either --data (with --forget-class) or --forget and --remain, not both")
+        if forget_class is None:
+            raise ConfigError("--data needs --forget-class: the rows of that class are forgotten, the others remain")
+        X, y = _npz(data, "--data")
+        if y is None:
+            raise DataError(f"'{data}' (--data) has no labels 'y' to find the rows of class {forget_class}; pass "
+                            "--forget and --remain instead")
+        mask = np.asarray(y) == forget_class
+        if not mask.any() or mask.all():
+            raise DataError(f"--forget-class {forget_class}: {'no' if not mask.any() else 'every'} row of '{data}' is "
+                            f"of that class (classes there: {', '.join(map(str, np.unique(y).tolist()))})")
+        return (X[mask], y[mask]), (X[~mask], y[~mask])
+    if forget is None or remain is None:
+        raise ConfigError("pass --forget and --remain (.npz files of inputs), or --data with --forget-class")
     if forget.resolve() == remain.resolve():
         raise DataError(f"--forget and --remain are the same file ('{forget}'); --remain holds the samples that stay")
-    (Xf, yf), (Xr, yr) = _npz(forget, "--forget"), _npz(remain, "--remain")
+    return _npz(forget, "--forget"), _npz(remain, "--remain")
+
+
+def _laf_inputs(clf: Any, forget: Optional[Path], remain: Optional[Path], test: Optional[str], repair: int, name: str,
+                forget_class: Optional[int], data: Optional[Path] = None) -> Any:
+    from trust.errors import ConfigError
+    from trust.unlearn import UnlearnInputs
+
+    (Xf, yf), (Xr, yr) = _forget_remain(forget, remain, data, forget_class)
+    if data is not None and test is None:
+        forget_class = None  # it chose the rows; without --test there is no certificate for it to describe
     if test is not None and (yf is None or yr is None):
         raise ConfigError("--test needs labels 'y' in --forget and --remain (the certificate and the retrained model "
                           "use them; LAF itself never reads them)")
@@ -162,10 +190,13 @@ def _laf_inputs(clf: Any, forget: Path, remain: Path, test: Optional[str], repai
 @app.command("laf")
 def laf(
     model: Path = typer.Option(..., "--model", help="A model folder (NeuralClassifier.save / `trust models train`)."),
-    forget: Path = typer.Option(..., "--forget", help="An .npz whose array X holds the inputs to forget (y, if present, "
-                                                      "only for the certificate)."),
-    remain: Path = typer.Option(..., "--remain", help="An .npz whose array X holds the remaining inputs (y, if present, "
-                                                      "only for the certificate and LAF+R)."),
+    forget: Optional[Path] = typer.Option(None, "--forget", help="An .npz whose array X holds the inputs to forget (y, "
+                                          "if present, only for the certificate)."),
+    remain: Optional[Path] = typer.Option(None, "--remain", help="An .npz whose array X holds the remaining inputs (y, "
+                                          "if present, only for the certificate and LAF+R)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Instead of --forget and --remain: the rows the model was "
+                                        "trained on (.npz with X and y, e.g. `trust models train --train-out`); the rows "
+                                        "of --forget-class are forgotten, the others remain."),
     out: Path = typer.Option(..., "--out", help="Folder for the unlearned model (written atomically)."),
     test: Optional[str] = typer.Option(None, "--test", help="Held-out rows (.npz with X and y): retrain without the "
                                                             "forgotten inputs and print the certificate."),
@@ -173,7 +204,8 @@ def laf(
                                                                        "--remain rows per class (the label budget)."),
     forget_class: Optional[int] = typer.Option(None, "--forget-class", help="With --test: the --forget inputs are this "
                                                                             "whole class (certified as class unlearning; "
-                                                                            "default: as rows)."),
+                                                                            "default: as rows); with --data: the class "
+                                                                            "whose rows to forget."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Stage 2 epochs (default: the library's)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate of the extractor-unlearning step."),
     align_lr: Optional[float] = typer.Option(None, "--align-lr", help="Adam learning rate of the alignment step."),
@@ -207,7 +239,8 @@ def laf(
     from trust.unlearn import run_unlearn
 
     clf = NeuralClassifier.load(model, device=device)
-    inputs = _laf_inputs(clf, forget, remain, test, repair_per_class, name=str(model), forget_class=forget_class)
+    inputs = _laf_inputs(clf, forget, remain, test, repair_per_class, name=str(model), forget_class=forget_class,
+                         data=data)
     settings = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("align_lr", align_lr), ("tau", tau)) if v is not None}
     certified = "LAF+R" if repair_per_class > 0 else "LAF"
     result = run_unlearn(inputs, method="laf", settings=settings, certified=certified, repair_per_class=repair_per_class,
