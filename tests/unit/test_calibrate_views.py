@@ -42,6 +42,14 @@ def test_table_views_are_fitted_on_the_rows_they_corrupt():
     assert V.shape == (3, 120, 2) and not np.allclose(V[0], clf.decision_function(X))
 
 
+def test_an_mlp_trained_on_images_is_told_its_default_views_are_for_tables():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 4, 4)), rng.integers(0, 2, 60)
+    clf = NeuralClassifier("mlp", epochs=1, hidden=(4,), random_state=0).fit(X, y)
+    with pytest.raises(ConfigError, match=r"shape \(60, 4, 4\).*'cnn'"):
+        view_logits(clf, X)
+
+
 def test_a_custom_network_needs_explicit_views(signal_model):
     import torch
 

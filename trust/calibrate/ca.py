@@ -117,6 +117,9 @@ def view_logits(model: Any, X: Any, views: Sequence[Any] | None = None, *, rando
         name = getattr(model, "network_name_", "custom")
         if name not in _KIND_OF_NETWORK:
             raise ConfigError(f"no default views for a '{name}' network; pass views=[...] (see trust.models.views)")
+        if name == "mlp" and np.ndim(X) != 2:
+            raise ConfigError(f"an 'mlp' network's default views are table views of 2-d rows, but X has shape "
+                              f"{np.shape(X)}; image views need a 'cnn' network (or pass views=[...])")
         views = default_views(_KIND_OF_NETWORK[name])
     views = list(views)
     if not views:
