@@ -26,8 +26,8 @@ Figures of these (reliability diagram, confidence histogram) are in :mod:`trust.
 
 >>> import numpy as np
 >>> y, P = np.array([0, 1, 1]), np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
->>> round(accuracy(y, P), 3), round(expected_calibration_error(y, P, n_bins=10), 3)
-(0.667, 0.367)
+>>> round(accuracy(y, P), 3), round(expected_calibration_error(y, P, n_bins=10), 3)  # (0.1 + 0.2 + 0.6) / 3
+(0.667, 0.3)
 """
 
 from __future__ import annotations

@@ -201,10 +201,7 @@ CASES = [
 ]
 
 #: (command, bad-input family) -> owner: known not to pass yet (xfail until the owner fixes the command)
-TO_FIX: dict[tuple[str, str], str] = {
-    ("models predict", "output is the input"): "update",   # issue 25: writes its predictions over its input
-    ("models predict", "output is a user file"): "update",  # issue 25: replaces notes.csv; has no --overwrite
-}
+TO_FIX: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="module")

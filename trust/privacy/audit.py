@@ -64,8 +64,11 @@ class DistanceEncoder:
         categorical: names of the categorical columns; every other column is numeric.
 
     Example:
-        >>> enc = DistanceEncoder(categorical=["sex", "race"]).fit(train)
-        >>> T, H, S = enc.transform(train), enc.transform(holdout), enc.transform(synthetic)
+        >>> import pandas as pd
+        >>> train = pd.DataFrame({"age": [30.0, 40.0, 50.0], "sex": ["F", "M", "F"]})
+        >>> enc = DistanceEncoder(categorical=["sex"]).fit(train)
+        >>> enc.transform(pd.DataFrame({"age": [40.0], "sex": ["M"]})).round(3).tolist()
+        [[0.0, 0.0, 0.707]]
     """
 
     def __init__(self, categorical: Sequence[str] = ()) -> None:

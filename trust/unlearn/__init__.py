@@ -1,6 +1,9 @@
 """Machine unlearning (capability ``unlearn``): remove a class's (or some rows') influence from a fitted model,
 and certify it against a model retrained without them.
 
+(Not run as doctests: a certificate trains a reference and shadow models, about a minute; the README's Unlearning
+blocks run the same calls on digits in `make test`.)
+
 >>> from trust.unlearn import UnlearnInputs, run_unlearn
 >>> inputs = UnlearnInputs.for_class(model, X_train, y_train, forget_class=3, test=(X_test, y_test))  # doctest: +SKIP
 >>> result = run_unlearn(inputs, method="concept")        # or method="laf"              # doctest: +SKIP

@@ -1,5 +1,8 @@
 """The unlearning certificate: is a model that claims to have forgotten some rows told apart from one that never saw them?
 
+(Not run as doctests: a certificate trains a reference and shadow models, about a minute; the README's Unlearning
+blocks run the same calls on digits in `make test`.)
+
 >>> cert = certify(unlearned, original=model, reference=retrained, forget=(Xf, yf),  # doctest: +SKIP
 ...                retain=(Xr, yr), test=(Xt, yt), forget_class=3)
 >>> cert.passed, [c.sentence() for c in cert.checks]                                  # doctest: +SKIP

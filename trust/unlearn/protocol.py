@@ -1,5 +1,8 @@
 """The unlearning protocol: unlearn, retrain the reference, certify, in one call (the stages, CLI and benchmarks use it).
 
+(Not run as doctests: a certificate trains a reference and shadow models, about a minute; the README's Unlearning
+blocks run the same calls on digits in `make test`.)
+
 >>> inputs = UnlearnInputs.for_class(model, X_train, y_train, forget_class=3, test=(X_test, y_test))  # doctest: +SKIP
 >>> result = run_unlearn(inputs, method="concept", random_state=0)                                    # doctest: +SKIP
 >>> result.certificate.passed, result.model, result.reference                                         # doctest: +SKIP
