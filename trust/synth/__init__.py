@@ -1,4 +1,4 @@
-"""Private tabular synthesis: CTAB-GAN+ trained with DP-SGD.
+"""Private tabular synthesis: CTAB-GAN+ trained with DP-SGD, the marginal engine (AIM, MST), ``create(engine=...)``.
 
 >>> from trust.synth import CTABGANPlus
 >>> model = CTABGANPlus(epochs=150, epsilon=3.0, delta=1e-5, random_state=0).fit(df, schema)
@@ -14,6 +14,9 @@ from trust._lazy import lazy_exports
 
 _EXPORTS = {
     "CTABGANPlus": "trust.synth.model",
+    "MarginalSynthesizer": "trust.synth.marginal.model",
+    "create": "trust.synth.engines",
+    "Synthesizer": "trust.synth.engines",
     "CondSampler": "trust.synth.sampler",
     "MLPGenerator": "trust.synth.networks",
     "MLPCritic": "trust.synth.networks",

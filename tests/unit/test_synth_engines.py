@@ -1,0 +1,63 @@
+"""``trust.synth.create``: the engines behind one contract, and the ``auto`` rule on public inputs only."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from trust.data import dataset_schema
+from trust.errors import ConfigError
+from trust.synth import Synthesizer, create
+from trust.synth.engines import MAX_PAIR_CELLS, choose_engine, domain_sizes
+
+from tests.unit._synth_tiny import SMALL, declared_schema, table
+
+FAST = dict(iters=10, final_iters=20, bins=8, verbose=False)
+
+
+def test_auto_keeps_ctabgan_without_dp():
+    assert choose_engine(epsilon=None, delta=1e-5, sizes=domain_sizes(dataset_schema("adult"))).engine == "ctabgan"
+
+
+@pytest.mark.parametrize("epsilon", [0.5, 1.0, 3.0, 10.0])
+def test_auto_picks_mst_under_dp_on_adults_declared_schema(epsilon):
+    choice = choose_engine(epsilon=epsilon, delta=1e-5, sizes=domain_sizes(dataset_schema("adult")))
+    assert choice.engine == "mst" and f"epsilon {epsilon:g}" in choice.reason
+
+
+def test_auto_keeps_ctabgan_where_a_column_has_no_declared_bounds():
+    choice = choose_engine(epsilon=1.0, delta=1e-5, sizes=domain_sizes(dataset_schema("king")))
+    assert choice.engine == "ctabgan" and "no declared bounds" in choice.reason
+
+
+def test_auto_keeps_ctabgan_where_the_largest_pair_is_beyond_the_graphical_models_limit():
+    big = int(MAX_PAIR_CELLS ** 0.5) + 1
+    assert choose_engine(epsilon=1.0, delta=1e-5, sizes={"a": big, "b": big}).engine == "ctabgan"
+    assert choose_engine(epsilon=1.0, delta=1e-5, sizes={"a": big - 2, "b": big - 2}).engine == "mst"
+
+
+def test_a_setting_no_engine_takes_is_refused_naming_it():
+    with pytest.raises(ConfigError, match="setting 'epochz'"):
+        create("auto", epsilon=1.0, epochz=3)
+    with pytest.raises(ConfigError, match="setting 'epochs' is not a setting of engine 'mst'"):
+        create("mst", epochs=3)
+
+
+def test_auto_under_dp_fits_mst_and_says_why(tmp_path, capsys):
+    df = table()
+    m = create("auto", epsilon=2.0, delta=1e-5, insecure_noise_seed=1, random_state=0, dataset_name="tiny",
+               **{**FAST, "verbose": True}).fit(df, declared_schema(df))
+    assert m.engine_ == "mst" and "MST" in m.reason_ and "engine: mst" in capsys.readouterr().err
+    rep = m.privacy_report()
+    assert rep["engine"] == "mst" and rep["dp"] and rep["entries"][0]["accountant"] == "zcdp"
+    m.save(tmp_path / "m")
+    back = Synthesizer.load(tmp_path / "m")
+    assert back.engine_ == "mst" and back.reason_ == m.reason_
+    pd.testing.assert_frame_equal(m.sample(40, random_state=3), back.sample(40, random_state=3))
+
+
+def test_a_named_engine_is_used_as_named_without_dp():
+    df = table()
+    m = create("ctabgan", epochs=1, batch_size=50, random_state=0, **SMALL).fit(df, declared_schema(df))
+    assert m.engine_ == "ctabgan" and isinstance(m.sample(20), pd.DataFrame)
+    assert m.privacy_report()["dp"] is False

@@ -1,0 +1,218 @@
+"""One entry point for private synthesis: ``create(engine="auto"|"ctabgan"|"aim"|"mst", **settings)``.
+
+>>> from trust.synth import create
+>>> model = create("auto", epsilon=1.0, delta=1e-5, random_state=0)
+>>> model.engine
+'auto'
+
+``create`` returns an unfitted :class:`Synthesizer`; ``fit(df, schema)`` picks the engine (``auto``) or uses the
+one named, fits it, and sets ``engine_`` (the engine used) and ``reason_`` (why, in one line); ``sample``,
+``save``/``load`` and ``privacy_report()`` go to the fitted engine (:class:`~trust.synth.CTABGANPlus` or
+:class:`~trust.synth.marginal.MarginalSynthesizer`). Settings go to the engine that takes them; with ``auto`` a
+setting goes to every engine that takes it, and one that neither takes is a ConfigError.
+
+The ``auto`` rule (:func:`choose_engine`) reads only public inputs: ``epsilon``, ``delta`` and the declared
+schema's domain sizes (no row is read, so choosing costs no budget). It was derived from the measurements in
+``benchmarks/README.md`` ("Synthesis engines", ``benchmarks/synth_engines.py``):
+
+* **no DP**: CTAB-GAN+ (it wins there: train-on-synthetic AUC 0.899 on Adult, the marginal engine below it);
+* **DP**: MST wherever the table's discretised domain is small enough for a graphical model
+  (:data:`MAX_COLUMNS` columns, :data:`MAX_PAIR_CELLS` cells in the largest two-way marginal); it beat
+  CTAB-GAN+ at every DP budget measured on Adult, full and 3,000-row samples (epsilon 0.5 to 10). A table
+  beyond those limits keeps CTAB-GAN+.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from trust._validation import check_is_fitted, check_option
+from trust.data.schema import TableSchema
+from trust.errors import ConfigError, DataError
+
+ENGINES = ("auto", "ctabgan", "aim", "mst")
+#: the marginal engine is chosen only for tables whose discretised domain stays tractable for its graphical model
+MAX_COLUMNS = 60
+MAX_PAIR_CELLS = 250_000
+#: bins per numeric column the rule assumes when ``bins`` is not set (the marginal engine's default)
+DEFAULT_BINS = 16
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The engine ``auto`` picked and why (one line, shown in the fit's output and the evidence)."""
+
+    engine: str
+    reason: str
+
+
+def domain_sizes(schema: TableSchema, bins: int = DEFAULT_BINS) -> dict[str, int | None]:
+    """Codes per column of the declared schema as the marginal engine would discretise it (None: not declared)."""
+    out: dict[str, int | None] = {}
+    for name, spec in schema.columns.items():
+        extra = int(spec.allow_missing)
+        if spec.kind == "categorical":
+            out[name] = None if spec.categories is None else len(spec.categories) + extra
+        else:
+            masses = len(spec.point_masses) if spec.kind == "mixed" else 0
+            out[name] = None if spec.bounds is None else bins + masses + extra
+    return out
+
+
+def choose_engine(*, epsilon: float | None, delta: float, sizes: Mapping[str, int | None]) -> Choice:
+    """The ``auto`` rule (module docstring): public inputs only."""
+    if epsilon is None:
+        return Choice("ctabgan", "no DP: CTAB-GAN+ (it wins without DP: benchmarks/README.md, Synthesis engines)")
+    undeclared = [c for c, k in sizes.items() if k is None]
+    if undeclared:
+        return Choice("ctabgan", f"DP, but column '{undeclared[0]}' has no declared bounds or categories, which the "
+                                 "marginal engine needs: CTAB-GAN+")
+    top = sorted(sizes.values(), reverse=True)[:2]
+    pair = top[0] * (top[1] if len(top) > 1 else 1)
+    if len(sizes) > MAX_COLUMNS or pair > MAX_PAIR_CELLS:
+        return Choice("ctabgan", f"DP, but the table is too large for the marginal engine's graphical model "
+                                 f"({len(sizes)} columns, largest pair {pair:,} cells; limits {MAX_COLUMNS} and "
+                                 f"{MAX_PAIR_CELLS:,}): CTAB-GAN+")
+    return Choice("mst", f"DP at epsilon {epsilon:g}, delta {delta:g}: MST (marginal-based; it beat CTAB-GAN+ at "
+                         f"every DP budget measured, benchmarks/README.md, Synthesis engines; {len(sizes)} columns, "
+                         f"largest pair {pair:,} cells)")
+
+
+def _engine_class(engine: str):
+    if engine == "ctabgan":
+        from trust.synth.model import CTABGANPlus
+
+        return CTABGANPlus
+    from trust.synth.marginal.model import MarginalSynthesizer
+
+    return MarginalSynthesizer
+
+
+def _settings_for(engine: str, settings: Mapping[str, Any], strict: bool) -> dict[str, Any]:
+    """The settings the engine's class takes (``strict``: any other is a ConfigError)."""
+    cls = _engine_class(engine)
+    names = set(cls().get_params(deep=False))
+    out = {k: v for k, v in settings.items() if k in names and k != "mechanism"}
+    unknown = [k for k in settings if k not in names or k == "mechanism"]
+    if strict and unknown:
+        raise ConfigError(f"setting '{unknown[0]}' is not a setting of engine '{engine}'; see "
+                          f"help({cls.__name__}) for its settings")
+    return out
+
+
+def _check_settings(settings: Mapping[str, Any]) -> None:
+    known = set(_engine_class("ctabgan")().get_params(deep=False)) | set(_engine_class("mst")().get_params(deep=False))
+    bad = [k for k in settings if k not in known or k == "mechanism"]
+    if bad:
+        raise ConfigError(f"setting '{bad[0]}' is a setting of no engine; see help(CTABGANPlus) and "
+                          "help(MarginalSynthesizer)")
+
+
+class Synthesizer(BaseEstimator):
+    """A private synthesizer whose engine is named or chosen by the ``auto`` rule (see the module docstring).
+
+    Args:
+        engine: ``"auto"`` (default), ``"ctabgan"``, ``"aim"`` or ``"mst"``.
+        settings: the engine's settings (``epsilon``, ``delta``, ``random_state``, ...), as a dict.
+
+    Attributes (after fit): engine_ (``ctabgan``, ``aim`` or ``mst``), reason_ (one line), estimator_ (the fitted
+    engine).
+    """
+
+    def __init__(self, engine: str = "auto", settings: Mapping[str, Any] | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def _choice(self, schema: TableSchema | Mapping[str, Any] | None) -> Choice:
+        check_option(self.engine, "engine", ENGINES)
+        s = dict(self.settings or {})
+        if self.engine != "auto":
+            return Choice(self.engine, f"engine '{self.engine}' named in the settings")
+        _check_settings(s)
+        if isinstance(schema, Mapping):
+            schema = TableSchema.from_dict(schema)
+        if s.get("epsilon") is not None and (schema is None or not schema.declared):
+            raise ConfigError("a DP fit needs a declared schema, not one inferred from the private rows: review a "
+                              "draft (trust data schema draft data.csv > schema.json) and pass it with --schema / "
+                              "TableSchema.from_dict, or call schema.as_declared() in code")
+        sizes = domain_sizes(schema, int(s.get("bins", DEFAULT_BINS))) if schema is not None else {}
+        return choose_engine(epsilon=s.get("epsilon"), delta=float(s.get("delta", 1e-5)), sizes=sizes)
+
+    def fit(self, df: pd.DataFrame, schema: TableSchema | Mapping[str, Any] | None = None,
+            target: str | None = None) -> "Synthesizer":
+        """Choose (``auto``) and fit the engine on ``df``; ``engine_`` and ``reason_`` say which and why."""
+        choice = self._choice(schema)
+        s = dict(self.settings or {})
+        kw = _settings_for(choice.engine, s, strict=self.engine != "auto")
+        if s.get("verbose", True) and self.engine == "auto":
+            import sys
+
+            print(f"engine: {choice.engine} ({choice.reason})", file=sys.stderr)
+        est = _engine_class(choice.engine)(**({"mechanism": choice.engine} if choice.engine != "ctabgan" else {}),
+                                           **kw)
+        est.fit(df, schema, target=target)
+        self.estimator_, self.engine_, self.reason_ = est, choice.engine, choice.reason
+        return self
+
+    def sample(self, n: int | None = None, random_state: int | None = None) -> pd.DataFrame:
+        """``n`` synthetic rows from the fitted engine (default: its DP row count under DP)."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.sample(n, random_state=random_state)
+
+    def privacy_report(self) -> dict[str, Any]:
+        """The fitted engine's privacy report, with ``engine`` and ``engine_reason`` added."""
+        check_is_fitted(self, "estimator_")
+        return {**self.estimator_.privacy_report(), "engine": self.engine_, "engine_reason": self.reason_}
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save the fitted engine's model directory (its own kind; the choice's reason goes in ``engine.json``)."""
+        check_is_fitted(self, "estimator_")
+        from trust.data.io import atomic_write_json
+
+        out = self.estimator_.save(path)
+        atomic_write_json(Path(path) / "engine.json", {"engine": self.engine_, "reason": self.reason_,
+                                                       "requested": self.engine})
+        return out
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "Synthesizer":
+        """Load a directory written by :meth:`save` (or by either engine's own ``save``)."""
+        from trust.data.io import MANIFEST
+
+        p = Path(path)
+        try:
+            kind = json.loads((p / MANIFEST).read_text()).get("kind")
+        except (OSError, ValueError):
+            raise DataError(f"'{p}' is not a saved synthesizer (no readable {MANIFEST}); pass the directory "
+                            "written by save") from None
+        from trust.synth.marginal.model import MODEL_KIND, MarginalSynthesizer
+        from trust.synth.model import CTABGANPlus
+
+        est = MarginalSynthesizer.load(p) if kind == MODEL_KIND else CTABGANPlus.load(p)
+        info = json.loads((p / "engine.json").read_text()) if (p / "engine.json").is_file() else {}
+        engine = getattr(est, "engine_", "ctabgan")
+        self = cls(info.get("requested", engine), None)
+        self.estimator_, self.engine_ = est, engine
+        self.reason_ = info.get("reason", f"engine '{engine}' loaded from {p}")
+        return self
+
+
+def create(engine: str = "auto", **settings: Any) -> Synthesizer:
+    """An unfitted :class:`Synthesizer` with ``engine`` and the engine's ``settings`` (see the module docstring)."""
+    check_option(engine, "engine", ENGINES)
+    if engine != "auto":
+        _settings_for(engine, settings, strict=True)
+    else:
+        _check_settings(settings)
+    return Synthesizer(engine, dict(settings))
+
+
+__all__ = ["create", "Synthesizer", "Choice", "choose_engine", "domain_sizes", "ENGINES", "MAX_COLUMNS",
+           "MAX_PAIR_CELLS"]
