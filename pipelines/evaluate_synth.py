@@ -24,23 +24,39 @@ from trust.errors import ConfigError, DataError
 from trust.evidence import check
 from trust.synth.evaluate import evaluate_synthetic, trtr_baseline
 
-_MEMBER = re.compile(r"^eps_(none|[0-9]+(?:\.[0-9]+)?)$")
+_MEMBER = re.compile(r"^(?:(mst|aim)_)?eps_(none|[0-9]+(?:\.[0-9]+)?)$")
+#: the folders of the synthesis stages: CTAB-GAN+'s members ``eps_X``, the marginal engine's ``<mechanism>_eps_X``
+FOLDERS = ("synthesize", "synth_marginal")
 
 
-def _members(folder) -> list[tuple[str, float]]:
-    """``[(member, epsilon or inf)]`` for every ``eps_X/synthetic.parquet`` under ``folder``, by epsilon."""
-    if not folder.is_dir():
-        raise DataError(f"'{relpath(folder)}' does not exist; run the synthesize stage first (dvc repro synthesize)")
+def _members(root) -> list[tuple[str, float]]:
+    """``[(member, epsilon or inf)]`` for every ``[<mechanism>_]eps_X/synthetic.parquet`` under the synthesis stages'
+    folders (:data:`FOLDERS`), by epsilon then engine; :func:`_member_path` gives each one's table."""
+    if not (root / FOLDERS[0]).is_dir():
+        raise DataError(f"'{relpath(root / FOLDERS[0])}' does not exist; run the synthesize stage first "
+                        "(dvc repro synthesize)")
     found = []
-    for d in folder.iterdir():
-        m = _MEMBER.match(d.name)
-        if m and d.is_dir():
-            if not (d / "synthetic.parquet").exists():
-                raise DataError(f"'{relpath(d / 'synthetic.parquet')}' is missing; rerun that synthesize member")
-            found.append((d.name, math.inf if m.group(1) == "none" else float(m.group(1))))
+    for folder in (root / f for f in FOLDERS if (root / f).is_dir()):
+        for d in folder.iterdir():
+            m = _MEMBER.match(d.name)
+            if m and d.is_dir():
+                if not (d / "synthetic.parquet").exists():
+                    raise DataError(f"'{relpath(d / 'synthetic.parquet')}' is missing; rerun that synthesis member")
+                found.append((d.name, math.inf if m.group(2) == "none" else float(m.group(2))))
     if not found:
-        raise DataError(f"no 'eps_X/synthetic.parquet' under '{relpath(folder)}'; run the synthesize stage first")
-    return sorted(found, key=lambda t: t[1])
+        raise DataError(f"no 'eps_X/synthetic.parquet' under '{relpath(root / FOLDERS[0])}'; run the synthesize "
+                        "stage first")
+    return sorted(found, key=lambda t: (t[1], t[0]))
+
+
+def _member_path(root, member: str):
+    """The synthetic table of ``member``: CTAB-GAN+'s under ``synthesize/``, the marginal engine's under
+    ``synth_marginal/``."""
+    return root / FOLDERS[1 if _MEMBER.match(member).group(1) else 0] / member / "synthetic.parquet"
+
+
+def _engine(member: str) -> str:
+    return _MEMBER.match(member).group(1) or "ctabgan"
 
 
 def _finite(d: dict) -> dict:
@@ -58,18 +74,22 @@ def _plots(stage: Stage, members, results, trtr, policy) -> list[dict[str, str]]
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    xs = list(range(len(members)))
-    labels = [_label(e) for _, e in members]
+    eps_order = list(dict.fromkeys(e for _, e in members))
+    xs = [eps_order.index(e) for _, e in members]
+    labels = [_label(e) for e in eps_order]
     plots = []
     fig, ax = plt.subplots(figsize=(6, 4))
     for model, style in (("hgb", "o-"), ("linear", "s--")):
-        ys = [results[m][f"utility.tstr.{model}.auc"] for m, _ in members]
-        line, = ax.plot(xs, ys, style, label=f"TSTR ({'gradient boosting' if model == 'hgb' else 'logistic'})")
+        for engine in dict.fromkeys(_engine(m) for m, _ in members):
+            pts = [(eps_order.index(e), results[m][f"utility.tstr.{model}.auc"]) for m, e in members
+                   if _engine(m) == engine]
+            line, = ax.plot([x for x, _ in pts], [y for _, y in pts], style,
+                            label=f"TSTR {engine} ({'gradient boosting' if model == 'hgb' else 'logistic'})")
         ax.axhline(trtr[f"{model}.auc"], color=line.get_color(), lw=1, alpha=0.6,
                    label=f"TRTR ({'gradient boosting' if model == 'hgb' else 'logistic'})")
     if policy.get("min_tstr_auc") is not None:
         ax.axhline(policy["min_tstr_auc"], color="red", ls=":", lw=1, label="policy minimum (DP releases)")
-    ax.set_xticks(xs, labels)
+    ax.set_xticks(range(len(eps_order)), labels)
     ax.set_xlabel("epsilon of the synthesis run")
     ax.set_ylabel("ROC AUC on the real test split")
     ax.set_title("Utility vs privacy budget")
@@ -79,13 +99,17 @@ def _plots(stage: Stage, members, results, trtr, policy) -> list[dict[str, str]]
     plots.append({"title": "Utility (TSTR ROC AUC) vs epsilon, with the train-on-real line", "path": relpath(path)})
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(xs, [results[m]["privacy.dcr_share_train"] for m, _ in members], "o-", label="DCR share closer to train")
-    ax.plot(xs, [results[m]["privacy.mia_auc"] for m, _ in members], "s--", label="distance MIA AUC")
+    for engine in dict.fromkeys(_engine(m) for m, _ in members):
+        mine = [(x, m) for x, (m, _) in zip(xs, members) if _engine(m) == engine]
+        ax.plot([x for x, _ in mine], [results[m]["privacy.dcr_share_train"] for _, m in mine], "o-",
+                label=f"DCR share closer to train ({engine})")
+        ax.plot([x for x, _ in mine], [results[m]["privacy.mia_auc"] for _, m in mine], "s--",
+                label=f"distance MIA AUC ({engine})")
     ax.axhline(0.5, color="grey", lw=1, label="ideal (0.5)")
     for key, colour in (("max_dcr_share", "red"), ("max_mia_auc", "purple")):
         if policy.get(key) is not None:
             ax.axhline(policy[key], color=colour, ls=":", lw=1, label=f"policy {key}")
-    ax.set_xticks(xs, labels)
+    ax.set_xticks(range(len(eps_order)), labels)
     ax.set_xlabel("epsilon of the synthesis run")
     ax.set_ylabel("share / AUC")
     ax.set_title("Empirical privacy audit vs privacy budget")
@@ -120,8 +144,8 @@ def run() -> None:
     if schema.target is None:
         raise ConfigError(f"dataset '{dataset}' has no target; utility needs one")
     real = {part: read_table(prep / f"{part}.parquet") for part in ("train", "test", "holdout")}
-    members = _members(ROOT / "outputs" / "synthesize")
-    synthetic = {m: read_table(ROOT / "outputs" / "synthesize" / m / "synthetic.parquet") for m, _ in members}
+    members = _members(ROOT / "outputs")
+    synthetic = {m: read_table(_member_path(ROOT / "outputs", m)) for m, _ in members}
     prints = {f"{dataset}/{k}": fingerprint(v) for k, v in real.items()}
     prints.update({f"synthesize/{m}": fingerprint(v) for m, v in synthetic.items()})
 

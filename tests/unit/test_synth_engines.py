@@ -61,3 +61,21 @@ def test_a_named_engine_is_used_as_named_without_dp():
     m = create("ctabgan", epochs=1, batch_size=50, random_state=0, **SMALL).fit(df, declared_schema(df))
     assert m.engine_ == "ctabgan" and isinstance(m.sample(20), pd.DataFrame)
     assert m.privacy_report()["dp"] is False
+
+
+def test_the_command_line_fits_and_samples_the_marginal_engine(tmp_path, run_cli):
+    import json
+
+    df = table(300)
+    df.to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "s.json").write_text(json.dumps(declared_schema(df).to_dict()))
+    code, _, err = run_cli("synth", "fit", tmp_path / "t.csv", "--engine", "mst", "--epsilon", "2", "--schema",
+                           tmp_path / "s.json", "--quiet", "--out", tmp_path / "m")
+    assert code in (0, None), err
+    assert "engine: mst" in err and "zcdp" in err
+    code, _, err = run_cli("synth", "sample", tmp_path / "m", "-n", "30", "--out", tmp_path / "s.csv")
+    assert code in (0, None), err
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 30
+    code, _, err = run_cli("synth", "sample", tmp_path / "m", "-n", "30", "--condition", "c=a", "--out",
+                           tmp_path / "c.csv")
+    assert code == 2 and "without conditions" in err and not (tmp_path / "c.csv").exists()

@@ -60,8 +60,13 @@ def fit(
                                                                       "on the hardware; the DP critic step stays "
                                                                       "float32)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    engine: str = typer.Option("ctabgan", "--engine", help="ctabgan (default), mst or aim (the marginal engine: "
+                                                           "needs declared bounds and categories under DP), or auto "
+                                                           "(picks by a documented rule on public inputs: "
+                                                           "trust.synth.engines)."),
 ) -> None:
-    """Fit CTAB-GAN+ on a table, with DP-SGD (--epsilon, --schema) or without (--no-dp), and save it to --out."""
+    """Fit a synthesizer (CTAB-GAN+ by default; --engine) on a table, with DP (--epsilon, --schema) or without
+    (--no-dp), and save it to --out."""
     from trust.data.io import check_input_file, check_output_dir
 
     if (epsilon is None) == (not no_dp):
@@ -76,11 +81,15 @@ def fit(
     from trust.synth.model import MATMUL_DTYPES, resolve_device
 
     check_option(matmul_dtype, "--matmul-dtype", MATMUL_DTYPES)
+    from trust.synth.engines import ENGINES
+
+    check_option(engine, "--engine", ENGINES)
     resolve_device(device, "--device")   # 'cuda' without a GPU: a ConfigError before anything is read or written
     if epsilon is not None and schema_file is None:
         raise ConfigError(f"a DP fit needs a reviewed schema: run `trust data schema draft {data} --out schema.json`, "
                           "check every kind and category list in it, then pass --schema schema.json")
-    check_output_dir(out, kind=SYNTH_KIND, overwrite=overwrite)
+    if engine == "ctabgan":
+        check_output_dir(out, kind=SYNTH_KIND, overwrite=overwrite)
     ev_path = evidence_path(evidence, f"synth-fit-{out.name}", overwrite, ledger=epsilon is not None)
     schema = read_schema_file(schema_file) if schema_file is not None else None
 
@@ -105,6 +114,10 @@ def fit(
     else:
         check_magnitudes(df, schema, f"'{data}'")
 
+    if engine != "ctabgan":
+        _fit_engine(engine, df, schema, target, out, ev_path, data, epsilon=epsilon, delta=delta, seed=seed,
+                    dataset=dataset or Path(data).stem, quiet=quiet, overwrite=overwrite)
+        return
     from trust.synth.model import CTABGANPlus
 
     model = CTABGANPlus(epochs=epochs_v, batch_size=batch_v, epsilon=epsilon, delta=delta, accountant=accountant,
@@ -125,6 +138,31 @@ def fit(
                    metrics={"epsilon": rep["epsilon"], "delta": rep["delta"], "steps": model.steps_},
                    ledger=rep["entries"], details={"dp": rep["dp"], "guarantee": rep["sentences"],
                                                    "model_dir": str(out)})
+
+
+def _fit_engine(engine, df, schema, target, out, ev_path, data, *, epsilon, delta, seed, dataset, quiet,
+                overwrite) -> None:
+    """`synth fit --engine auto|mst|aim`: :func:`trust.synth.create` (the marginal engine's settings at their
+    defaults; `auto` may still pick CTAB-GAN+ at its defaults)."""
+    from trust.data.io import check_output_dir
+    from trust.synth.engines import create
+    from trust.synth.marginal.model import MODEL_KIND
+
+    check_output_dir(out, kind=MODEL_KIND if engine != "auto" else SYNTH_KIND, overwrite=overwrite)
+    model = create(engine, epsilon=epsilon, delta=delta, random_state=seed, dataset_name=dataset,
+                   verbose=show_progress(quiet)).fit(df, schema, target=target)
+    model.save(out)
+    rep = model.privacy_report()
+    note(f"engine: {model.engine_} ({model.reason_})")
+    for line in rep["sentences"]:
+        note(line)
+    note(f"saved the model to {out}")
+    write_evidence(ev_path, stage=f"synth-fit-{out.name}", kind="synth", title=f"{model.engine_} fit of "
+                   f"{Path(data).name}", params={"epsilon": epsilon, "delta": delta if epsilon is not None else None,
+                                                 "engine": engine},
+                   metrics={"epsilon": rep["epsilon"], "delta": rep["delta"]}, ledger=rep["entries"],
+                   details={"dp": rep["dp"], "guarantee": rep["sentences"], "engine": model.engine_,
+                            "engine_reason": model.reason_, "model_dir": str(out)})
 
 
 def _int_or_auto(value: str, flag: str) -> int | str:
@@ -177,7 +215,14 @@ def sample(
     from trust.data.io import TABLE_SUFFIXES, check_output_file, read_model_dir
 
     conditions = _parse_conditions(condition)
-    read_model_dir(model_dir, kind=SYNTH_KIND, files=("model.json", "weights.pt"), what="CTAB-GAN+ model")
+    from trust.synth.marginal.model import MODEL_KIND
+
+    marginal = (model_dir / "trust-model.json").is_file() and \
+        f'"kind": "{MODEL_KIND}"' in (model_dir / "trust-model.json").read_text()
+    if marginal and conditions:
+        raise ConfigError("--condition needs a CTAB-GAN+ model; the marginal engine samples without conditions")
+    if not marginal:
+        read_model_dir(model_dir, kind=SYNTH_KIND, files=("model.json", "weights.pt"), what="CTAB-GAN+ model")
     check_output_file(out, overwrite=overwrite, suffixes=TABLE_SUFFIXES)
 
     import numpy as np
@@ -186,7 +231,12 @@ def sample(
     from trust.data import write_table
     from trust.synth.model import CTABGANPlus
 
-    model = CTABGANPlus.load(model_dir)
+    if marginal:
+        from trust.synth.marginal import MarginalSynthesizer
+
+        model = MarginalSynthesizer.load(model_dir)
+    else:
+        model = CTABGANPlus.load(model_dir)
     if n <= SAMPLE_CHUNK:
         rows = model.sample(n, conditions=conditions or None, random_state=seed)
     else:

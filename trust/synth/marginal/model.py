@@ -196,7 +196,8 @@ class MarginalSynthesizer(BaseEstimator):
         mbi = import_mbi()
         data = mbi.Dataset(disc.encode(df), mbi.Domain(disc.names, disc.shape))
         noise = noise_source(self.insecure_noise_seed, stream=f"marginal-{self.mechanism}") if self.dp else None
-        rho = accounting.zcdp_rho(self.epsilon, self.delta) if self.dp else math.inf
+        # a hair below the conversion's rho, so that the floating-point sum of the spends never converts past epsilon
+        rho = accounting.zcdp_rho(self.epsilon, self.delta) * (1 - 1e-9) if self.dp else math.inf
         budget = accounting.ZCDPBudget(rho)
         fitted = self._run(data, budget, noise.numpy if noise is not None else None)
         self.schema_, self.discretizer_, self.dp_, self.engine_ = schema, disc, self.dp, self.mechanism
@@ -229,12 +230,16 @@ class MarginalSynthesizer(BaseEstimator):
         finally:
             bar.close()
 
-    def sample(self, n: int | None = None, random_state: int | None = None) -> pd.DataFrame:
+    def sample(self, n: int | None = None, conditions: Mapping[str, Any] | None = None,
+               random_state: int | None = None) -> pd.DataFrame:
         """``n`` synthetic rows (default :attr:`sample_rows_`: the model's total, a DP estimate under DP).
 
-        ``random_state`` (default the model's) seeds the draw: the same seed gives the same rows.
+        ``random_state`` (default the model's) seeds the draw: the same seed gives the same rows. ``conditions`` is
+        CTAB-GAN+'s; the marginal engine has none (a ConfigError if given).
         """
         check_is_fitted(self, "model_")
+        if conditions:
+            raise ConfigError("the marginal engine samples without conditions; filter the rows, or use CTAB-GAN+")
         n = self.sample_rows_ if n is None else check_scalar(n, "n", int, min_val=1)
         rng = check_random_state(random_state if random_state is not None else self.random_state)
         with _seeded_numpy(fork_seed(rng)):
