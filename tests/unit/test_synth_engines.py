@@ -52,7 +52,7 @@ def test_auto_under_dp_fits_mst_and_says_why(tmp_path, capsys):
     assert rep["engine"] == "mst" and rep["dp"] and rep["entries"][0]["accountant"] == "zcdp"
     m.save(tmp_path / "m")
     back = Synthesizer.load(tmp_path / "m")
-    assert back.engine_ == "mst" and back.reason_ == m.reason_
+    assert back.engine_ == "mst" and back.reason_ == m.estimator_.reason_
     pd.testing.assert_frame_equal(m.sample(40, random_state=3), back.sample(40, random_state=3))
 
 

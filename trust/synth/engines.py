@@ -172,14 +172,9 @@ class Synthesizer(BaseEstimator):
         return {**self.estimator_.privacy_report(), "engine": self.engine_, "engine_reason": self.reason_}
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save the fitted engine's model directory (its own kind; the choice's reason goes in ``engine.json``)."""
+        """Save the fitted engine's model directory (its own kind and files only: a release holds nothing else)."""
         check_is_fitted(self, "estimator_")
-        from trust.data.io import atomic_write_json
-
-        out = self.estimator_.save(path)
-        atomic_write_json(Path(path) / "engine.json", {"engine": self.engine_, "reason": self.reason_,
-                                                       "requested": self.engine})
-        return out
+        return self.estimator_.save(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "Synthesizer":
@@ -196,11 +191,10 @@ class Synthesizer(BaseEstimator):
         from trust.synth.model import CTABGANPlus
 
         est = MarginalSynthesizer.load(p) if kind == MODEL_KIND else CTABGANPlus.load(p)
-        info = json.loads((p / "engine.json").read_text()) if (p / "engine.json").is_file() else {}
         engine = getattr(est, "engine_", "ctabgan")
-        self = cls(info.get("requested", engine), None)
+        self = cls(engine, None)
         self.estimator_, self.engine_ = est, engine
-        self.reason_ = info.get("reason", f"engine '{engine}' loaded from {p}")
+        self.reason_ = getattr(est, "reason_", f"engine '{engine}' loaded from {p}")
         return self
 
 
