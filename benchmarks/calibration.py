@@ -3,7 +3,7 @@
     nice python benchmarks/calibration.py [--seeds 5] [--datasets mnist1d digits adult] [--out benchmarks/calibration.json]
 
 Per seed: a base model (the train stage's settings, fewer epochs: see EPOCHS) on a seeded split,
-every calibrator of :mod:`trust.calibration.experiments` fitted on the validation split, scored in
+every calibrator of :mod:`trust.calibrate.experiments` fitted on the validation split, scored in
 distribution and under shift (images / signals: rotation or shift, and held-out noise, 3 severities;
 Adult: a covariate-shift split, fitted on people under 45, tested on people 45 and over).
 Prints the mean over seeds with a 95 % t-interval and writes every row to ``--out``.
@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trust.calibration.experiments import EvalSet, run_protocol, shift_average, shifted_sets, summarize  # noqa: E402
+from trust.calibrate.experiments import EvalSet, run_protocol, shift_average, shifted_sets, summarize  # noqa: E402
 
 EPOCHS = {"mnist1d": 20, "digits": 30, "adult": 5}   # train stage: 40 / 30 / 10
 

@@ -4,7 +4,7 @@ and confident learning, on long-tailed noisy training sets, 3 seeds, balanced cl
 Settings: digits (imbalance 10) and MNIST-1D (imbalance 10 and 100), symmetric noise 0.2 and 0.4 and
 class-size-proportional noise 0.4. Digits: a stratified 75 / 25 split (seed 0), the 75 % the pool the
 long-tailed set is drawn from; MNIST-1D: its own 4,000 training rows and 1,000 test rows. Method settings
-from params.yaml ``noisy_labels.methods`` (the stage's), overridable with ``--fast`` (fewer epochs).
+from params.yaml ``noisy.datasets.<dataset>.methods`` (the stage's), overridable with ``--fast`` (fewer epochs).
 Medians and means over seeds are printed and written to ``benchmarks/results/noisy_labels.json``.
 
 Run:  OMP_NUM_THREADS=1 nice .venv/bin/python benchmarks/noisy_labels.py [--only digits_lt10_sym40,...]
@@ -59,7 +59,7 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/results/noisy_labels.json", help="results file (merged into)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())["noisy_labels"]
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())["noisy"]
     names = [n for n in args.only.split(",") if n] or list(SETTINGS)
     seeds = [int(s) for s in args.seeds.split(",")]
     out_path = ROOT / args.out

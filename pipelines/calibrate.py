@@ -1,7 +1,7 @@
 """Stage `calibrate` (after `train`): every calibrator on each base model, in distribution and under shift.
 
 For each dataset of ``calibrate.datasets`` it loads ``outputs/train/<dataset>/{model/, splits.npz}``, fits
-every method of :mod:`trust.calibration.experiments` on the validation rows (the CA calibrator on the
+every method of :mod:`trust.calibrate.experiments` on the validation rows (the CA calibrator on the
 model's logits on its views) and scores them on the test rows and on shifted copies (images / signals:
 the documented families and severities, noise held out; Adult: the test rows of people aged
 ``calibrate.adult_shift_age`` and over, a covariate-shifted subgroup). Writes:
@@ -19,10 +19,10 @@ import numpy as np
 from _stage import ROOT, Stage, main, param, relpath, save_figure
 from _trained import load_rows
 
-from trust.calibration.experiments import METHODS, EvalSet, run_protocol, shift_average, shifted_sets
-from trust.calibration.plots import reliability_diagram
+from trust.calibrate.experiments import METHODS, EvalSet, run_protocol, shift_average, shifted_sets
+from trust.calibrate.plots import reliability_diagram
 from trust.metrics import bootstrap_ci, expected_calibration_error
-from trust.calibration.persist import save_calibrator
+from trust.calibrate.persist import save_calibrator
 from trust.errors import ConfigError
 from trust.evidence import check
 
@@ -139,7 +139,7 @@ def run() -> None:
                 non_dp.append({"dataset": name, "artifact": relpath(out),
                                "what": "non-private calibrators of the Adult base model and their figures on its test rows"})
         data = [{"name": n, "fingerprint": h, "role": "input"} for n, h in fingerprints.items()]
-        stage.finish(kind="calibration", title="Calibration correction", metrics=metrics, checks=checks, data=data,
+        stage.finish(kind="calibrate", title="Calibration correction", metrics=metrics, checks=checks, data=data,
                      plots=plots, details={"datasets": details, "n_bins": n_bins}, non_dp=non_dp)
 
 

@@ -21,7 +21,10 @@ from trust.tracking import git_commit, stage_run
 @main
 def run() -> None:
     params = load_params()
-    model = build_project_report(ROOT, params=params, git_commit=git_commit(ROOT))
+    from trust.verify.report_section import pipeline_verification  # the verifier's summary: a report section
+
+    model = build_project_report(ROOT, params=params, git_commit=git_commit(ROOT),
+                                 extra_evidence=pipeline_verification(ROOT, params))
     evidence = read_evidence_dir(ROOT / "evidence", root=ROOT)
     digest = hmac.new(lineage_key(ROOT), digestmod=hashlib.sha256)  # keyed, like every fingerprint in MLflow
     for name in sorted(evidence):

@@ -10,6 +10,12 @@ import pytest
 
 # Two cores on CI: keep torch from oversubscribing them.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Evidence and reports are signed when written (trust.signing): the tests (and the pipelines they start)
+# sign with a throw-away key outside any project, never with the user's own ~/.config/trust key.
+if "TRUST_SIGNING_KEY_FILE" not in os.environ:
+    import tempfile
+
+    os.environ["TRUST_SIGNING_KEY_FILE"] = os.path.join(tempfile.mkdtemp(prefix="trust-test-key-"), "signing-key.pem")
 
 
 @pytest.fixture(scope="session")

@@ -400,11 +400,17 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def write_evidence(path: str | os.PathLike[str], doc: Mapping[str, Any]) -> Path:
-    """Validate an evidence document and write it atomically (the one way evidence reaches disk)."""
+    """Validate an evidence document, write it atomically and sign it (the one way evidence reaches disk).
+
+    The signature (:func:`trust.signing.sign_evidence`) is written beside it as ``<stem>.intoto.jsonl``."""
     from trust.data.io import atomic_write_json
 
+    from trust.signing import sign_evidence  # the signed writer (imported here: cryptography loads on first write)
+
     validate_evidence(dict(doc), source=str(path))
-    return atomic_write_json(path, doc)
+    out = atomic_write_json(path, doc)
+    sign_evidence(out, doc)  # in-toto statement in a DSSE envelope beside it: <stage>.intoto.jsonl
+    return out
 
 
 def _finite_or_none(x: Any) -> float | None:

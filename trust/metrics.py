@@ -22,7 +22,7 @@ the top-label confidence, ``yhat_i = argmax_k P[i, k]`` and ``c_i = 1[yhat_i = y
 - **Bootstrap interval** (:func:`bootstrap_ci`): the metric on ``n_boot`` resamples of the rows with
   replacement, the percentile interval ``[q_{alpha/2}, q_{1-alpha/2}]``.
 
-Figures of these (reliability diagram, confidence histogram) are in :mod:`trust.calibration.plots`.
+Figures of these (reliability diagram, confidence histogram) are in :mod:`trust.calibrate.plots`.
 
 >>> import numpy as np
 >>> y, P = np.array([0, 1, 1]), np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])

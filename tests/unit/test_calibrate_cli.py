@@ -37,8 +37,8 @@ def test_fit_apply_and_evaluate_round_trip(method, tmp_path, run_cli):
 
 
 def test_a_saved_calibrator_gives_the_same_probabilities_after_loading(tmp_path):
-    from trust.calibration import CorrectnessAwareCalibrator
-    from trust.calibration.persist import load_calibrator, save_calibrator
+    from trust.calibrate import CorrectnessAwareCalibrator
+    from trust.calibrate.persist import load_calibrator, save_calibrator
 
     with np.load(_npz(tmp_path / "v.npz")) as z:
         Z, y, V = z["logits"], z["labels"], z["view_logits"]

@@ -84,7 +84,7 @@ def calibration_report(tmp_path_factory):
     """A report holding a calibration section whose plot is a real reliability diagram."""
     import numpy as np
 
-    from trust.calibration.plots import reliability_diagram
+    from trust.calibrate.plots import reliability_diagram
     from trust.evidence import check, make_evidence
 
     root = tmp_path_factory.mktemp("browser_calibration")
@@ -94,7 +94,7 @@ def calibration_report(tmp_path_factory):
     png = root / "outputs" / "calibrate" / "toy" / "reliability.png"
     png.parent.mkdir(parents=True)
     reliability_diagram(y, P, title="toy").savefig(png, format="png")
-    doc = make_evidence("calibrate", "calibration", title="Calibration correction",
+    doc = make_evidence("calibrate", "calibrate", title="Calibration correction",
                         checks=[check("toy: ECE of the deployed calibrator", 0.03, 0.05, "<=", policy_key="max_ece")],
                         metrics={"toy.in_distribution.ca.ece": 0.03},
                         plots=[{"title": "toy: reliability diagrams", "path": "outputs/calibrate/toy/reliability.png"}],

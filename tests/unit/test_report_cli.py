@@ -25,7 +25,8 @@ def test_report_writes_three_formats_and_strict_passes(tmp_path, run_cli):
     code, out, _ = run_cli("report", "--root", str(root), "--strict")
     assert code == 0 and out.startswith("PASS:")
     names = sorted(p.name for p in (root / "reports").iterdir())
-    assert names == ["compliance.html", "compliance.json", "compliance.md"]
+    assert names == ["compliance.html", "compliance.intoto.jsonl", "compliance.json", "compliance.md",
+                     "trust-signing-key.pub"]  # signed (trust.signing), the public key beside
     html = (root / "reports" / "compliance.html").read_text()
     assert "<title>CLI test</title>" in html and html.count("data:image/png;base64,") == 6
     md = (root / "reports" / "compliance.md").read_text()

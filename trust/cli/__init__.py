@@ -33,7 +33,7 @@ app = typer.Typer(
 def _register() -> None:
     # Command modules import only typer and the standard library at the top (heavy imports live inside the
     # commands), so registering all of them keeps a usage error fast.
-    from trust.cli import aggregate, calibrate, data, models, noisy, report, synth, unlearn, update
+    from trust.cli import aggregate, calibrate, data, models, noisy, report, synth, unlearn, update, verify
 
     for module, name, text in (
         (data, "data", "Datasets: list, describe, split your CSV, draft its schema."),
@@ -47,6 +47,7 @@ def _register() -> None:
     ):
         app.add_typer(module.app, name=name, help=text)
     report.register(app)
+    verify.register(app)
 
 
 _register()

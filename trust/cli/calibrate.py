@@ -1,7 +1,7 @@
 """`trust calibrate` commands: fit a calibrator on saved validation logits, apply it, evaluate it.
 
 Inputs are ``.npz`` files with ``logits`` ``(n, K)``, ``labels`` ``(n,)`` and, for the CA calibrator,
-``view_logits`` ``(n_views, n, K)`` (the model's logits on transformed views; ``trust.calibration.view_logits``).
+``view_logits`` ``(n_views, n, K)`` (the model's logits on transformed views; ``trust.calibrate.view_logits``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _read(path: Path, *, labels: bool, views: bool | None):
 
 
 def _proba(cal, logits, views):
-    from trust.calibration.ca import CorrectnessAwareCalibrator
+    from trust.calibrate.ca import CorrectnessAwareCalibrator
     from trust.errors import DataError
 
     if isinstance(cal, CorrectnessAwareCalibrator):
@@ -60,8 +60,8 @@ def fit(
         raise ConfigError(f"--method {method!r} is unknown; choose one of {', '.join(METHODS)}")
     check_output_dir(out, kind="calibrator", overwrite=True)
     Z, y, V = _read(logits, labels=True, views=method.startswith("ca"))
-    from trust.calibration.experiments import make_calibrators
-    from trust.calibration.persist import save_calibrator
+    from trust.calibrate.experiments import make_calibrators
+    from trust.calibrate.persist import save_calibrator
 
     cal = make_calibrators([method], random_state=seed)[method]
     cal.fit(Z, y, V) if method.startswith("ca") else cal.fit(Z, y)
@@ -79,7 +79,7 @@ def apply(
     from trust.data.io import check_output_file
 
     check_output_file(out, flag="--out")
-    from trust.calibration.persist import load_calibrator
+    from trust.calibrate.persist import load_calibrator
     from trust.data.arrays import save_arrays
 
     cal = load_calibrator(calibrator)
@@ -97,9 +97,9 @@ def evaluate(
     """Print the calibration metrics of the raw and the calibrated probabilities (JSON)."""
     import json
 
-    from trust.calibration.baselines import check_logits, softmax
+    from trust.calibrate.baselines import check_logits, softmax
     from trust.metrics import calibration_metrics
-    from trust.calibration.persist import load_calibrator
+    from trust.calibrate.persist import load_calibrator
 
     cal = load_calibrator(calibrator)
     Z, y, V = _read(logits, labels=True, views=None)

@@ -254,7 +254,8 @@ def model_dir_writer(path: str | os.PathLike[str], *, kind: str, overwrite: bool
     """Build a model directory of ``kind`` in a temporary directory beside ``path`` and swap it in.
 
     Yields the temporary directory to fill. On success the manifest (``trust-model.json``: ``kind``,
-    ``format_version`` and ``meta``) is written, the directory renamed onto ``path`` (an existing model
+    ``format_version``, ``files`` (every file it holds, so that ``trust verify`` can tell that a released model
+    directory holds nothing else) and ``meta``) is written, the directory renamed onto ``path`` (an existing model
     directory of ours is first moved aside and removed only after the rename), and ``path`` returned. On
     any exception, ``KeyboardInterrupt`` and ``SystemExit`` included, the temporary directory is removed
     and ``path`` is as it was. ``path`` is checked with :func:`check_output_dir` first.
@@ -267,7 +268,8 @@ def model_dir_writer(path: str | os.PathLike[str], *, kind: str, overwrite: bool
     try:
         _chmod_default(tmp, directory=True)
         yield tmp
-        (tmp / MANIFEST).write_text(json.dumps({"kind": kind, "format_version": FORMAT_VERSION,
+        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())  # trust verify reads it
+        (tmp / MANIFEST).write_text(json.dumps({"kind": kind, "format_version": FORMAT_VERSION, "files": files,
                                                 "meta": dict(meta or {})}, indent=1, sort_keys=True) + "\n",
                                     encoding="utf-8")
         if path.is_dir() and any(path.iterdir()):

@@ -1,4 +1,4 @@
-"""The report's "Noisy labels" section: RCAL beside cross-entropy on noisy long-tailed data (evidence kind ``noisy_labels``).
+"""The report's "Noisy labels" section: RCAL beside cross-entropy on noisy long-tailed data (evidence kind ``noisy``).
 
 One table of every setting's figures (accuracy overall, on head / medium / tail classes, ECE, per
 method), then per setting its checks and plots (per-class accuracy, recovered vs true class means).
@@ -13,7 +13,7 @@ from trust.report.sections import Block, ReportContext, checks_block, heading, p
 _FIGS = ("accuracy", "head", "medium", "tail", "ece")
 
 
-@section("noisy_labels", id="noisy-labels", title="Noisy labels on long-tailed data", order=65)
+@section("noisy", id="noisy-labels", title="Noisy labels on long-tailed data", order=65)
 def _noisy(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
     blocks: list[Block | None] = [paragraph(
         "Classifiers trained on long-tailed training sets whose labels were corrupted on purpose (public datasets), "

@@ -73,13 +73,16 @@ def read_plots(model: Mapping[str, Any], root: Path) -> dict[str, bytes]:
 
 
 def build_project_report(root: str | os.PathLike[str], *, evidence_dir: str | os.PathLike[str] | None = None,
-                         params: Mapping[str, Any] | None = None, git_commit: str | None = None) -> dict[str, Any]:
-    """The report model of a project folder: its ``evidence/``, ``params.yaml`` policy and ``dvc.lock``."""
+                         params: Mapping[str, Any] | None = None, git_commit: str | None = None,
+                         extra_evidence: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The report model of a project folder: its ``evidence/``, ``params.yaml`` policy and ``dvc.lock``.
+
+    ``extra_evidence``: documents that are not files (the verifier's own summary, kind ``verify``)."""
     from trust.tracking import git_commit as _git_commit
 
     root = Path(root)
     params = dict(params) if params is not None else read_params(root)
-    evidence = read_evidence_dir(evidence_dir or root / "evidence", root=root)
+    evidence = {**read_evidence_dir(evidence_dir or root / "evidence", root=root), **(extra_evidence or {})}
     report_params = params.get("report") or {}
     if not isinstance(report_params, Mapping):
         raise ConfigError("params.yaml: 'report' must be a mapping (e.g. 'title: ...')")
@@ -90,7 +93,7 @@ def build_project_report(root: str | os.PathLike[str], *, evidence_dir: str | os
 
 def write_reports(model: Mapping[str, Any], out_dir: str | os.PathLike[str], *, root: str | os.PathLike[str]
                   ) -> list[Path]:
-    """Render all three formats and write them atomically under ``out_dir``; returns the paths."""
+    """Render all three formats, write them atomically under ``out_dir`` and sign them; returns the paths."""
     root, out_dir = Path(root), Path(out_dir)
     prefix = os.path.relpath(root, out_dir).replace(os.sep, "/") + "/"
     texts = {
@@ -101,6 +104,10 @@ def write_reports(model: Mapping[str, Any], out_dir: str | os.PathLike[str], *, 
     paths = [atomic_write_text(out_dir / name, text) for name, text in texts.items()]
     for p in paths:  # temp files are created 0600; reports are meant to be shared
         p.chmod(0o644)
+    from trust.signing import sign_report
+
+    sign_report(paths, root=root, evidence=[s["evidence"] for s in model["stages"]],
+                verdict=model["verdict"]["status"])  # compliance.intoto.jsonl and the public key beside them
     return paths
 
 

@@ -1,4 +1,4 @@
-"""The Calibration section: registered for evidence kind `calibration`, gates on max_ece, embeds its diagrams."""
+"""The Calibration section: registered for evidence kind `calibrate`, gates on max_ece, embeds its diagrams."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import re
 
 import numpy as np
 
-from trust.calibration.plots import reliability_diagram
+from trust.calibrate.plots import reliability_diagram
 from trust.report import build_report
 from trust.evidence import check, make_evidence
 from trust.report.project import write_reports
 
 
 def _doc(ece):
-    return make_evidence("calibrate", "calibration", title="Calibration correction",
+    return make_evidence("calibrate", "calibrate", title="Calibration correction",
                          checks=[check("toy: ECE of the deployed calibrator", ece, 0.05, "<=", policy_key="max_ece")],
                          metrics={"toy.in_distribution.ca.ece": ece},
                          plots=[{"title": "toy: reliability diagrams", "path": "outputs/calibrate/toy/reliability.png"}],

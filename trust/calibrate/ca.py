@@ -57,7 +57,7 @@ from torch import nn
 from trust._validation import (
     check_array, check_is_fitted, check_option, check_random_state, check_scalar, fork_seed,
 )
-from trust.calibration.baselines import check_logits, softmax
+from trust.calibrate.baselines import check_logits, softmax
 from trust.errors import ConfigError, DataError
 
 LOSSES = ("ca", "ce", "mse")

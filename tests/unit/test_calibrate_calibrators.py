@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from trust.calibration import (
+from trust.calibrate import (
     CorrectnessAwareCalibrator, HistogramBinning, IsotonicCalibrator, TemperatureScaling, VectorScaling, softmax,
 )
 from trust.errors import DataError

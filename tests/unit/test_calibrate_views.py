@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trust.calibration import view_logits
-from trust.calibration.experiments import EvalSet, run_protocol, shifted_sets, summarize
+from trust.calibrate import view_logits
+from trust.calibrate.experiments import EvalSet, run_protocol, shifted_sets, summarize
 from trust.errors import ConfigError
 from trust.models import NeuralClassifier
 
@@ -21,7 +21,7 @@ def signal_model():
 
 
 def test_view_logits_are_the_models_logits_on_each_default_view(signal_model):
-    from trust.calibration.ca import default_views
+    from trust.calibrate.ca import default_views
 
     clf, X, _ = signal_model
     V = view_logits(clf, X[:50], random_state=1)

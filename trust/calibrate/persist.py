@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from trust._validation import check_is_fitted
-from trust.calibration.baselines import HistogramBinning, IsotonicCalibrator, TemperatureScaling, VectorScaling
+from trust.calibrate.baselines import HistogramBinning, IsotonicCalibrator, TemperatureScaling, VectorScaling
 from trust.errors import ConfigError, DataError
 
 KIND = "calibrator"
@@ -36,14 +36,14 @@ def _state(cal: Any) -> dict[str, Any]:
 
 
 def save_calibrator(cal: Any, path: Any) -> Path:
-    """Write a fitted calibrator of :mod:`trust.calibration` to the folder ``path``; returns it."""
+    """Write a fitted calibrator of :mod:`trust.calibrate` to the folder ``path``; returns it."""
 
-    from trust.calibration.ca import CorrectnessAwareCalibrator
+    from trust.calibrate.ca import CorrectnessAwareCalibrator
     from trust.data.io import write_model_dir
 
     name = type(cal).__name__
     if name not in _CLASSES and not isinstance(cal, CorrectnessAwareCalibrator):
-        raise ConfigError(f"cannot save a {name}; pass a calibrator of trust.calibration")
+        raise ConfigError(f"cannot save a {name}; pass a calibrator of trust.calibrate")
     check_is_fitted(cal, "n_classes_")
     config = {"class": name, "version": FORMAT_VERSION, "params": cal.get_params(), "n_classes": cal.n_classes_,
               "state": _state(cal)}
@@ -55,7 +55,7 @@ def save_calibrator(cal: Any, path: Any) -> Path:
 
 def load_calibrator(path: Any) -> Any:
     """A calibrator saved with :func:`save_calibrator`."""
-    from trust.calibration.ca import CorrectnessAwareCalibrator, _TemperatureNet
+    from trust.calibrate.ca import CorrectnessAwareCalibrator, _TemperatureNet
     from trust.data.io import read_model_dir
 
     p = Path(path)

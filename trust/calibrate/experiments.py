@@ -24,8 +24,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from trust._validation import check_option, check_random_state, fork_seed
-from trust.calibration.baselines import BASELINES, softmax
-from trust.calibration.ca import CorrectnessAwareCalibrator, view_logits
+from trust.calibrate.baselines import BASELINES, softmax
+from trust.calibrate.ca import CorrectnessAwareCalibrator, view_logits
 from trust.metrics import calibration_metrics
 
 METHODS = ("uncalibrated", "temperature", "vector", "histogram", "isotonic", "ca", "ca_ce", "ca_mse", "ca_unbalanced")

@@ -1,6 +1,6 @@
 """Calibration correction: metrics, post-hoc baselines and the correctness-aware (CA) calibrator.
 
->>> from trust.calibration import TemperatureScaling, CorrectnessAwareCalibrator, view_logits
+>>> from trust.calibrate import TemperatureScaling, CorrectnessAwareCalibrator, view_logits
 >>> ts = TemperatureScaling().fit(val_logits, val_y); ts.predict_proba(test_logits)
 >>> V = view_logits(model, X_val)                       # (n_views, n, K): the model on transformed views
 >>> ca = CorrectnessAwareCalibrator().fit(val_logits, val_y, V)
@@ -8,12 +8,12 @@
 
 - :mod:`trust.metrics` (below every capability): ECE (equal-width / equal-mass), class-wise ECE, MCE,
   Brier, NLL, correct-vs-wrong AUROC, bootstrap intervals; labels first.
-- :mod:`trust.calibration.plots`: reliability diagrams and confidence histograms.
-- :mod:`trust.calibration.baselines`: :class:`TemperatureScaling`, :class:`VectorScaling`,
+- :mod:`trust.calibrate.plots`: reliability diagrams and confidence histograms.
+- :mod:`trust.calibrate.baselines`: :class:`TemperatureScaling`, :class:`VectorScaling`,
   :class:`HistogramBinning`, :class:`IsotonicCalibrator` (``fit(logits, labels)`` / ``predict_proba`` / ``transform``).
-- :mod:`trust.calibration.ca`: :class:`CorrectnessAwareCalibrator` and :func:`view_logits`.
-- :mod:`trust.calibration.experiments`: the protocol (in distribution and under shift, several seeds).
-- :mod:`trust.calibration.persist`: :func:`save_calibrator` / :func:`load_calibrator` (a model directory).
+- :mod:`trust.calibrate.ca`: :class:`CorrectnessAwareCalibrator` and :func:`view_logits`.
+- :mod:`trust.calibrate.experiments`: the protocol (in distribution and under shift, several seeds).
+- :mod:`trust.calibrate.persist`: :func:`save_calibrator` / :func:`load_calibrator` (a model directory).
 
 Names load lazily (torch only when the CA calibrator or views are used).
 """
@@ -23,15 +23,15 @@ from __future__ import annotations
 from trust._lazy import lazy_exports
 
 _EXPORTS = {
-    "reliability_diagram": "trust.calibration.plots",
-    "confidence_histogram": "trust.calibration.plots",
-    **{name: "trust.calibration.baselines" for name in (
+    "reliability_diagram": "trust.calibrate.plots",
+    "confidence_histogram": "trust.calibrate.plots",
+    **{name: "trust.calibrate.baselines" for name in (
         "TemperatureScaling", "VectorScaling", "HistogramBinning", "IsotonicCalibrator", "softmax")},
-    "CorrectnessAwareCalibrator": "trust.calibration.ca",
-    "view_logits": "trust.calibration.ca",
-    "default_views": "trust.calibration.ca",
-    "save_calibrator": "trust.calibration.persist",
-    "load_calibrator": "trust.calibration.persist",
+    "CorrectnessAwareCalibrator": "trust.calibrate.ca",
+    "view_logits": "trust.calibrate.ca",
+    "default_views": "trust.calibrate.ca",
+    "save_calibrator": "trust.calibrate.persist",
+    "load_calibrator": "trust.calibrate.persist",
 }
 
 

@@ -1,15 +1,15 @@
-"""Stage `noisy_labels` (a DVC matrix over settings of imbalance and noise): RCAL beside cross-entropy.
+"""Stage `noisy` (a DVC matrix over settings of imbalance and noise): RCAL beside cross-entropy.
 
-``python pipelines/noisy_labels.py SETTING`` (a name in ``noisy_labels.settings``): the setting's
+``python pipelines/noisy.py SETTING`` (a name in ``noisy.settings``): the setting's
 dataset (public: digits, MNIST-1D) is read with the train stage's split (``outputs/train/<dataset>/
 splits.npz``); its train + val rows are the pool a long-tailed, noisily labelled training set is drawn
 from (:func:`trust.noisy.protocol.noisy_long_tail`), its test rows the balanced clean test set. Each method
-of ``noisy_labels.stage_methods`` (settings under ``noisy_labels.datasets.<dataset>.methods``) is trained on
+of ``noisy.stage_methods`` (settings under ``noisy.datasets.<dataset>.methods``) is trained on
 the noisy set and scored: accuracy overall, on head / medium / tail classes, ECE. Writes:
 
-* ``outputs/noisy_labels/SETTING/``: ``per_class_accuracy.png``, ``recovered_means.png``, ``results.json``;
-* ``metrics/noisy_labels_SETTING.json``: ``<method>.accuracy|head|medium|tail|ece``;
-* ``evidence/noisy_labels_SETTING.json`` (kind ``noisy_labels``): stage checks of RCAL against cross-entropy.
+* ``outputs/noisy/SETTING/``: ``per_class_accuracy.png``, ``recovered_means.png``, ``results.json``;
+* ``metrics/noisy_SETTING.json``: ``<method>.accuracy|head|medium|tail|ece``;
+* ``evidence/noisy_SETTING.json`` (kind ``noisy``): stage checks of RCAL against cross-entropy.
 """
 
 from __future__ import annotations
@@ -32,25 +32,25 @@ from trust.evidence import check
 @main
 def run() -> None:
     if len(sys.argv) != 2:
-        raise ConfigError("usage: python pipelines/noisy_labels.py SETTING (one of noisy_labels.settings in params.yaml)")
+        raise ConfigError("usage: python pipelines/noisy.py SETTING (one of noisy.settings in params.yaml)")
     name = sys.argv[1]
-    stage = Stage(f"noisy_labels_{name}")
-    stage.out_dir = ROOT / "outputs" / "noisy_labels" / name
+    stage = Stage(f"noisy_{name}")
+    stage.out_dir = ROOT / "outputs" / "noisy" / name
     p = stage.params
-    if name not in param(p, "noisy_labels.settings", list):
-        raise ConfigError(f"setting '{name}' is not in noisy_labels.settings; add it to params.yaml or pick one listed")
-    setup = param(p, f"noisy_labels.setups.{name}", dict)
-    dataset = param(p, f"noisy_labels.setups.{name}.dataset", str, choices=("digits", "mnist1d"))
-    ratio = param(p, f"noisy_labels.setups.{name}.imbalance_ratio", float, low=1.0)
-    rate = param(p, f"noisy_labels.setups.{name}.noise_rate", float)
-    kind = param(p, f"noisy_labels.setups.{name}.noise_kind", str)
-    seed = param(p, "noisy_labels.seed", int, low=0)
-    threads = param(p, "noisy_labels.threads", int, low=1)
-    network = param(p, f"noisy_labels.datasets.{dataset}.network", str)
-    all_methods = param(p, f"noisy_labels.datasets.{dataset}.methods", dict)
-    names = param(p, "noisy_labels.stage_methods", list, choices=list(all_methods))
+    if name not in param(p, "noisy.settings", list):
+        raise ConfigError(f"setting '{name}' is not in noisy.settings; add it to params.yaml or pick one listed")
+    setup = param(p, f"noisy.setups.{name}", dict)
+    dataset = param(p, f"noisy.setups.{name}.dataset", str, choices=("digits", "mnist1d"))
+    ratio = param(p, f"noisy.setups.{name}.imbalance_ratio", float, low=1.0)
+    rate = param(p, f"noisy.setups.{name}.noise_rate", float)
+    kind = param(p, f"noisy.setups.{name}.noise_kind", str)
+    seed = param(p, "noisy.seed", int, low=0)
+    threads = param(p, "noisy.threads", int, low=1)
+    network = param(p, f"noisy.datasets.{dataset}.network", str)
+    all_methods = param(p, f"noisy.datasets.{dataset}.methods", dict)
+    names = param(p, "noisy.stage_methods", list, choices=list(all_methods))
     if "ce" not in names or "rcal" not in names:
-        raise ConfigError("noisy_labels.stage_methods must include 'ce' and 'rcal' (the stage checks one against the other)")
+        raise ConfigError("noisy.stage_methods must include 'ce' and 'rcal' (the stage checks one against the other)")
     methods = {m: all_methods[m] or {} for m in names}
 
     import torch
@@ -84,7 +84,7 @@ def run() -> None:
         checks = [
             check(f"{name}: RCAL accuracy above cross-entropy", figs["rcal"]["accuracy"], figs["ce"]["accuracy"], ">",
                   description="test accuracy on the balanced clean test set, RCAL vs cross-entropy trained on the same "
-                              "noisy long-tailed set (one seed; the 3-seed protocol is benchmarks/noisy_labels.py)"),
+                              "noisy long-tailed set (one seed; the 3-seed protocol is benchmarks/noisy.py)"),
             check(f"{name}: RCAL's gain over cross-entropy larger on tail than on head classes", gain["tail"],
                   gain["head"], ">", description="tail-class minus head-class accuracy gain of RCAL over cross-entropy"),
         ]
@@ -99,7 +99,7 @@ def run() -> None:
         atomic_write_json(out / "results.json", {"metrics": metrics, **details}, finite=True)
         data = [{"name": dataset, "fingerprint": fp[dataset], "role": "input", "source": info.source,
                  "licence": info.licence}]
-        stage.finish(kind="noisy_labels", title=f"Noisy labels: {title}", metrics=metrics, checks=checks, data=data,
+        stage.finish(kind="noisy", title=f"Noisy labels: {title}", metrics=metrics, checks=checks, data=data,
                      plots=plots, details=details)
 
 

@@ -1,4 +1,4 @@
-"""The report's "Calibration" section (evidence kind ``calibration``, the ``calibrate`` stage).
+"""The report's "Calibration" section (evidence kind ``calibrate``, the ``calibrate`` stage).
 
 Per dataset: the gate on the deployed calibrator's in-distribution ECE and the stage check under
 shift, a table of every method in distribution (accuracy, ECE, adaptive ECE, NLL, Brier, AUROC) and
@@ -25,7 +25,7 @@ _IN = ("accuracy", "ece", "adaptive_ece", "nll", "brier", "auroc")
 
 
 
-@section("calibration", id="calibration", title="Calibration", order=40)
+@section("calibrate", id="calibration", title="Calibration", order=40)
 def _calibration(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
     blocks: list[Any] = [paragraph(
         "Post-hoc calibrators fitted on each base model's validation split and scored on its test split and on "

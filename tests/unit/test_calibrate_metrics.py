@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from trust import metrics as M
-from trust.calibration import plots
+from trust.calibrate import plots
 from trust.errors import DataError
 
 # 4 rows, 2 classes: confidences 0.9, 0.8, 0.6, 0.7; predictions 0, 1, 0, 1; labels 0, 0, 0, 1
@@ -85,10 +85,10 @@ def test_reliability_diagram_is_a_figure_with_one_bar_per_nonempty_bin():
 
 
 def test_no_capability_package_re_exports_the_metrics():
-    import trust.calibration
+    import trust.calibrate
     import trust.models
 
-    assert "expected_calibration_error" not in trust.calibration.__all__
+    assert "expected_calibration_error" not in trust.calibrate.__all__
     assert "expected_calibration_error" not in trust.models.__all__
 
 
