@@ -124,7 +124,8 @@ def summary(path: Path) -> None:
         r = json.loads(line)
         key = (r["engine"], r["table"], r["train_rows"], "none" if r["epsilon"] is None else r["epsilon"])
         rows.setdefault(key, []).append(r)
-    print("| engine | table | rows | epsilon | fits | HGB TSTR AUC mean | worst | / TRTR (mean) | fit wall s (median) |")
+    print("| engine | table | rows | epsilon | fits | HGB TSTR AUC mean | worst | / TRTR (mean) "
+          "| fit wall s (median) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for key in sorted(rows, key=lambda k: (k[1], k[2], str(k[3]), k[0])):
         rs = rows[key]

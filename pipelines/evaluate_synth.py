@@ -83,9 +83,10 @@ def _plots(stage: Stage, members, results, trtr, policy) -> list[dict[str, str]]
         for engine in dict.fromkeys(_engine(m) for m, _ in members):
             pts = [(eps_order.index(e), results[m][f"utility.tstr.{model}.auc"]) for m, e in members
                    if _engine(m) == engine]
-            line, = ax.plot([x for x, _ in pts], [y for _, y in pts], style,
+            ax.plot([x for x, _ in pts], [y for _, y in pts], style,
                             label=f"TSTR {engine} ({'gradient boosting' if model == 'hgb' else 'logistic'})")
-        ax.axhline(trtr[f"{model}.auc"], color=line.get_color(), lw=1, alpha=0.6,
+        ax.axhline(trtr[f"{model}.auc"], color="grey" if model == "hgb" else "black",
+                   ls="-" if model == "hgb" else "--", lw=1, alpha=0.6,
                    label=f"TRTR ({'gradient boosting' if model == 'hgb' else 'logistic'})")
     if policy.get("min_tstr_auc") is not None:
         ax.axhline(policy["min_tstr_auc"], color="red", ls=":", lw=1, label="policy minimum (DP releases)")

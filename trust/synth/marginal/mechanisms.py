@@ -255,5 +255,6 @@ def run_aim(data, budget: ZCDPBudget, rng: np.random.Generator | None, settings:
     return Fitted(model, meas, {})
 
 
-__all__ = ["Settings", "Fitted", "run_mst", "run_aim", "measure", "exponential", "estimate", "marginals_of", "workload_candidates",
+__all__ = ["Settings", "Fitted", "run_mst", "run_aim", "measure", "exponential", "estimate", "marginals_of",
+           "workload_candidates",
            "import_mbi"]
