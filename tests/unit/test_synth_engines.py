@@ -8,7 +8,9 @@ import pytest
 from trust.data import dataset_schema
 from trust.errors import ConfigError
 from trust.synth import Synthesizer, create
-from trust.synth.engines import MAX_PAIR_CELLS, choose_engine, domain_sizes
+import numpy as np
+
+from trust.synth.engines import COUNT_EPSILON_FRACTION, MAX_PAIR_CELLS, choose_engine, domain_sizes, dp_row_count
 
 from tests.unit._synth_tiny import SMALL, declared_schema, table
 
@@ -19,10 +21,11 @@ def test_auto_keeps_ctabgan_without_dp():
     assert choose_engine(epsilon=None, delta=1e-5, sizes=domain_sizes(dataset_schema("adult"))).engine == "ctabgan"
 
 
-@pytest.mark.parametrize("epsilon", [0.5, 1.0, 3.0, 10.0])
-def test_auto_picks_mst_under_dp_on_adults_declared_schema(epsilon):
-    choice = choose_engine(epsilon=epsilon, delta=1e-5, sizes=domain_sizes(dataset_schema("adult")))
-    assert choice.engine == "mst" and f"epsilon {epsilon:g}" in choice.reason
+@pytest.mark.parametrize("n_dp,epsilon,engine", [(3000, 1.0, "mst"), (3000, 3.0, "mst"), (19536, 1.0, "mst"),
+                                                  (19536, 3.0, "ctabgan"), (19536, 10.0, "ctabgan")])
+def test_auto_under_dp_follows_the_measured_crossover_in_rows_times_epsilon(n_dp, epsilon, engine):
+    choice = choose_engine(epsilon=epsilon, delta=1e-5, sizes=domain_sizes(dataset_schema("adult")), n_dp=n_dp)
+    assert choice.engine == engine and f"{n_dp * epsilon:,.0f}" in choice.reason
 
 
 def test_auto_keeps_ctabgan_where_a_column_has_no_declared_bounds():
@@ -33,7 +36,17 @@ def test_auto_keeps_ctabgan_where_a_column_has_no_declared_bounds():
 def test_auto_keeps_ctabgan_where_the_largest_pair_is_beyond_the_graphical_models_limit():
     big = int(MAX_PAIR_CELLS ** 0.5) + 1
     assert choose_engine(epsilon=1.0, delta=1e-5, sizes={"a": big, "b": big}).engine == "ctabgan"
-    assert choose_engine(epsilon=1.0, delta=1e-5, sizes={"a": big - 2, "b": big - 2}).engine == "mst"
+    assert choose_engine(epsilon=1.0, delta=1e-5, sizes={"a": big - 2, "b": big - 2}, n_dp=100).engine == "mst"
+
+
+def test_the_dp_row_count_is_a_discrete_laplace_count_whose_ledger_entry_recomputes():
+    df = table(400)
+    counts = [dp_row_count(df, declared_schema(df), 0.5, release="r", dataset="d", insecure_noise_seed=s)
+              for s in range(200)]
+    noisy = np.array([c[0] for c in counts])
+    assert abs(noisy.mean() - 400) < 1.0 and 2 * 2.0 ** 2 * 0.7 < noisy.var() < 2 * 2.0 ** 2 * 1.3  # Var 2/eps^2
+    e = counts[0][1]
+    assert e.epsilon == 0.5 and e.delta == 0 and e.steps / e.noise_multiplier == pytest.approx(0.5)
 
 
 def test_a_setting_no_engine_takes_is_refused_naming_it():
@@ -50,6 +63,9 @@ def test_auto_under_dp_fits_mst_and_says_why(tmp_path, capsys):
     assert m.engine_ == "mst" and "MST" in m.reason_ and "engine: mst" in capsys.readouterr().err
     rep = m.privacy_report()
     assert rep["engine"] == "mst" and rep["dp"] and rep["entries"][0]["accountant"] == "zcdp"
+    count = rep["entries"][1]   # the DP row count auto bought: the engine got the rest of epsilon
+    assert count["release"] == "tiny/auto-row-count" and count["epsilon"] == pytest.approx(2.0 * COUNT_EPSILON_FRACTION)
+    assert rep["epsilon"] == pytest.approx(2.0, rel=1e-6) and rep["epsilon"] <= 2.0
     m.save(tmp_path / "m")
     back = Synthesizer.load(tmp_path / "m")
     assert back.engine_ == "mst" and back.reason_ == m.estimator_.reason_
