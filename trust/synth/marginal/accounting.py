@@ -47,7 +47,7 @@ def zcdp_epsilon(rho: float, delta: float) -> float:
     """The smallest ``epsilon`` such that ``rho``-zCDP implies ``(epsilon, delta)``-DP (see the module docstring).
 
     >>> round(zcdp_epsilon(0.5 / 4.0 ** 2, 1e-5), 4)   # one Gaussian measurement with sigma 4
-    1.1796
+    1.0123
     """
     check_scalar(rho, "rho", float, min_val=0)
     check_scalar(delta, "delta", float, min_val=0, max_val=1, include_boundaries="neither")
