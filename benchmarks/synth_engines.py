@@ -17,6 +17,11 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/synth_engines.py --engine mst --table adult --epsilons 1,3 --fits 5
     OMP_NUM_THREADS=1 python benchmarks/synth_engines.py --engine mst --table adult --train-rows 3000 --epsilons 3
     OMP_NUM_THREADS=1 python benchmarks/synth_engines.py --engine ctabgan --table adult --epochs 30 --epsilons 1
+    OMP_NUM_THREADS=1 python benchmarks/synth_engines.py --engine ctabgan --table adult --train-rows 3000 --epochs auto
+    OMP_NUM_THREADS=1 python benchmarks/synth_engines.py --engine auto --table adult --epsilons 1 --fits 5
+
+``--engine auto`` fits ``trust.synth.create("auto", ...)`` (the DP row count at 1 % of epsilon, then the engine its
+rule picks at the rest, with the settings given here for both engines); each record names the engine it picked.
 
 Each fit appends one JSON line to ``--out`` (default ``benchmarks/results/synth_engines.jsonl``); ``--summary``
 prints the table of means and worst fits per (engine, table, rows, epsilon) from that file.
@@ -67,19 +72,42 @@ def load_table(name: str):
     return train, test, s
 
 
+def _marginal_kw(args) -> dict:
+    return {k: getattr(args, k) for k in ("bins", "iters", "final_iters", "rounds", "max_model_size")
+            if getattr(args, k) is not None}
+
+
+def fit_auto(args, eps, train, schema, seed):
+    """``trust.synth.create("auto")``: (synthetic rows, extra figures incl. the engine it picked)."""
+    from trust.synth import create
+
+    model = create("auto", epsilon=eps, delta=args.delta, random_state=seed, verbose=False, epochs=args.epochs,
+                   batch_size="auto", accountant="prv", **_marginal_kw(args)).fit(train, schema)
+    rep = model.privacy_report()
+    est = model.estimator_
+    extra = {"engine_used": model.engine_, "engine_reason": model.reason_, "epsilon_spent": rep["epsilon"]}
+    if model.engine_ == "ctabgan":
+        extra["epochs"], extra["batch_size"] = est.epochs_, est.batch_size_
+    else:
+        extra["reason"] = est.reason_
+    return model.sample(len(train)), extra
+
+
 def fit_sample(args, eps, train, schema, seed):
     """(synthetic rows, extra figures) of one fit."""
+    if args.engine == "auto":
+        return fit_auto(args, eps, train, schema, seed)
     if args.engine == "ctabgan":
         from trust.synth import CTABGANPlus
 
         model = CTABGANPlus(epochs=args.epochs, batch_size="auto", epsilon=eps, delta=args.delta, accountant="prv",
                             random_state=seed, verbose=False).fit(train, schema)
         rep = model.privacy_report()
-        return model.sample(len(train)), {"epsilon_spent": rep["epsilon"], "epochs": model.epochs_}
+        return model.sample(len(train)), {"epsilon_spent": rep["epsilon"], "epochs": model.epochs_,
+                                          "batch_size": model.batch_size_}
     from trust.synth.marginal import MarginalSynthesizer
 
-    kw = {k: getattr(args, k) for k in ("bins", "iters", "final_iters", "rounds", "max_model_size")
-          if getattr(args, k) is not None}
+    kw = _marginal_kw(args)
     model = MarginalSynthesizer(args.engine, epsilon=eps, delta=args.delta, random_state=seed, verbose=False,
                                 **kw).fit(train, schema)
     rep = model.privacy_report()
@@ -111,8 +139,8 @@ def run(args) -> None:
                    "tstr_hgb_auc": u["tstr.hgb.auc"], "tstr_linear_auc": u["tstr.linear.auc"],
                    "trtr_hgb_auc": u["trtr.hgb.auc"], "wall_s": round(fit_s, 1), "cpu_s": round(cpu_s, 1),
                    "load": round(os.getloadavg()[0], 1), **extra}
-            if args.engine == "ctabgan":
-                rec["settings"] = {"epochs": args.epochs}
+            if args.engine in ("ctabgan", "auto"):
+                rec["settings"] = {**rec.get("settings", {}), "epochs": args.epochs}
             print(json.dumps(rec), flush=True)
             with open(args.out, "a") as fh:
                 fh.write(json.dumps(rec) + "\n")
@@ -136,9 +164,13 @@ def summary(path: Path) -> None:
               f"{ratio:.3f} | {wall:.0f} |")
 
 
+def _epochs(v: str):
+    return v if v == "auto" else int(v)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--engine", choices=("mst", "aim", "ctabgan"), default="mst")
+    ap.add_argument("--engine", choices=("mst", "aim", "ctabgan", "auto"), default="mst")
     ap.add_argument("--table", choices=("adult", "king_class"), default="adult")
     ap.add_argument("--train-rows", type=int, default=None, help="fit on a subsample of this many train rows")
     ap.add_argument("--epsilons", default="1", help="comma-separated, 'none' for no DP")
@@ -150,7 +182,7 @@ def main() -> None:
     ap.add_argument("--final-iters", type=int)
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--max-model-size", type=float)
-    ap.add_argument("--epochs", type=int, default=150, help="CTAB-GAN+ epochs")
+    ap.add_argument("--epochs", type=_epochs, default=150, help="CTAB-GAN+ epochs (an integer or 'auto')")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "synth_engines.jsonl")
     ap.add_argument("--summary", action="store_true", help="print the table from --out and exit")
     args = ap.parse_args()
