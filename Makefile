@@ -17,6 +17,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 repro: install
 	$(VENV)/bin/dvc repro
+	@git diff --quiet -- dvc.lock 2>/dev/null || echo "note: dvc.lock now records this run (fresh DP noise, salts of your lineage key): commit it to keep the run on record, or 'git checkout dvc.lock' (README: What the two commands do)"
 
 # after `make repro`: re-derive every claim of the evidence and the report (signatures, independent epsilons,
 # gates, lineage, releases); exit 1 on a MISMATCH (add --strict by hand: UNVERIFIABLE too); reports/verification.*
@@ -27,6 +28,7 @@ test: install
 	$(PY) -m pytest -q
 
 ui: install
+	@$(PY) -m trust.tracking ui-url
 	$(VENV)/bin/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI)
 
 bench: install

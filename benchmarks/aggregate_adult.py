@@ -4,8 +4,14 @@ Random bags of the training rows; each bag reveals only its share of ``income = 
 with the bag-level (rho = 0), instance-level (rho = 1) and interpolating (rho chosen on held-out bags) log-loss,
 scored by test ROC AUC and accuracy against the instance labels; the reference is a logistic model trained on
 the instance labels (k = 1). Also a label-DP variant (epsilon 1): labels mapped to ``z = (y - 0.5) / 0.5`` in
-[-1, 1] (declared center 0.5, scale 0.5, clip C = 1), bag means released with Laplace noise ``2C / (k eps)``,
-mapped back to proportions and clipped to [0, 1] (post-processing).
+[-1, 1] (declared center 0.5, scale 0.5, clip C = 1), bag means released by
+:func:`trust.aggregate.release_bag_means` (exact discrete Laplace on the integer bag sums, noise of scale
+``2C / (k eps)`` on each mean; seeded here FOR THIS MEASUREMENT ONLY), mapped back to proportions and clipped to
+[0, 1] (post-processing).
+
+It calls the estimators and the release directly: the aggregate protocol (:func:`trust.aggregate.run_aggregate`,
+which the stage, the CLI and ``aggregate_king.py`` share) covers the regression capability; learning from label
+proportions has no stage or command yet.
 
 Run:  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/aggregate_adult.py
 """

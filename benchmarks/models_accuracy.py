@@ -4,7 +4,8 @@ its training rows; the update methods need it).
 
 For each dataset, 3 seeds: the seeded stratified split of the train stage (digits: 60 / 20 / 20; MNIST-1D: its
 4,000 training rows for training, its 1,000 test rows for testing), ``NeuralClassifier`` with the settings of
-``params.yaml`` (``train.<dataset>.model``), fit time (wall clock, one torch thread) and test accuracy.
+``params.yaml`` (``train.<dataset>.model``) trained by :func:`trust.models.run_train` (the train stage's
+protocol), its wall time (fit and scoring, one torch thread), test accuracy and training accuracy.
 Medians over the seeds are printed and written to ``benchmarks/results/models_accuracy.json``.
 
 Run:  OMP_NUM_THREADS=1 nice .venv/bin/python benchmarks/models_accuracy.py
@@ -25,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from trust.data import load_array_dataset, split_arrays  # noqa: E402
-from trust.models import NeuralClassifier  # noqa: E402
+from trust.data.splits import ArraySplits  # noqa: E402
+from trust.models import run_train  # noqa: E402
 
 SEEDS = (0, 1, 2)
 
@@ -46,10 +48,10 @@ def main() -> None:
                 test = ds.test_index
                 train = np.setdiff1d(np.arange(len(ds.y)), test)
             t0 = time.perf_counter()
-            clf = NeuralClassifier(**cfg["model"], random_state=seed).fit(ds.X[train], ds.y[train])
-            seconds = time.perf_counter() - t0
-            acc = float(clf.score(ds.X[test], ds.y[test]))
-            fit_acc = float(clf.score(ds.X[train], ds.y[train]))
+            r = run_train(ds.X, ds.y, ArraySplits(train, np.arange(0), test), model=cfg["model"], dataset=name,
+                          random_state=seed, device="cpu")
+            seconds = time.perf_counter() - t0  # the fit and the scoring of the test and training rows
+            acc, fit_acc = float(r.figures["test"]["accuracy"]), r.train_accuracy
             runs.append({"seed": seed, "test_accuracy": acc, "train_accuracy": fit_acc, "fit_seconds": seconds,
                          "train_rows": int(len(train))})
             print(f"{name} seed {seed}: test accuracy {acc:.4f}, training accuracy {fit_acc:.4f}, fit {seconds:.1f} s "

@@ -33,15 +33,16 @@ def main() -> None:
 
     torch.set_num_threads(1)
     from _prepared import load_prepared
-    from trust.synth import CTABGANPlus
     from trust.synth.evaluate import ml_utility
+    from trust.synth.protocol import run_synth
 
     train, test, schema = load_prepared("adult")
     out = []
     for seed in args.seeds:
         for dt in ("float32", "bfloat16"):
-            m = CTABGANPlus(epochs=args.epochs, batch_size=500, random_state=seed, verbose=False, device="cpu",
-                            matmul_dtype=dt).fit(train, schema)
+            m = run_synth(train, schema, epsilon=None, model={"epochs": args.epochs, "batch_size": 500,
+                                                              "matmul_dtype": dt},
+                          random_state=seed, device="cpu", verbose=False).model
             u = ml_utility(train, test, m.sample(len(train), random_state=seed), schema, random_state=0)
             r = {"seed": seed, "matmul_dtype": dt, "auc": u["tstr.hgb.auc"], "trtr": u["trtr.hgb.auc"],
                  "epoch_wall_med": statistics.median(m.epoch_seconds_),

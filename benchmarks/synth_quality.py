@@ -5,9 +5,10 @@ Runs (pick with ``--runs``): ``none`` (ours, no DP), ``eps1``, ``eps3``, ``eps10
 5 critic steps per generator step, the paper's setting), ``pac10`` (ours, no DP, CTGAN's packed critic: 10
 rows per critic input) and ``ctgan`` (``ctgan.CTGAN``, the model in SDV's
 CTGANSynthesizer, at the same epochs and batch size). Each synthesizer trains on the prepared Adult train
-split and samples as many rows; utility is ``trust.synth.evaluate.ml_utility`` (gradient boosting and
-logistic regression fitted on the synthetic rows, ROC AUC on the real test split), with train-on-real (TRTR)
-as the reference.
+split and samples as many rows; ours is fitted through the protocol, :func:`trust.synth.protocol.run_synth`;
+utility is ``trust.synth.evaluate.ml_utility`` (gradient boosting and logistic regression fitted on the synthetic
+rows, ROC AUC on the real test split; the utility part of ``run_synth_evaluate``, called alone so that the figures
+keep their seeds and the runs skip the fidelity and privacy audits), with train-on-real (TRTR) as the reference.
 
 Usage::
 
@@ -15,7 +16,7 @@ Usage::
         [--out benchmarks/results/synth_quality.json]
 
 Small tables (issue 16): ``--train-rows 3000`` fits on a subsample of that many rows of the train split, drawn with
-``--seed`` (``train.sample(n=N, random_state=seed)``, as the pipeline's ``synthesize.max_train_rows``); the
+``--seed`` (``train.sample(n=N, random_state=seed)``, as the pipeline's ``synth.max_train_rows`` (without DP)); the
 train-on-real reference is then fitted on the same N rows. ``--epochs auto --batch-size auto`` use the library's
 adaptive defaults (:func:`trust.synth.plan.auto_schedule`)::
 
@@ -101,6 +102,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from trust.synth import CTABGANPlus
     from trust.synth.evaluate import ml_utility
+    from trust.synth.protocol import run_synth
 
     from _prepared import ctgan_frame, from_ctgan, load_prepared
 
@@ -127,11 +129,10 @@ def main() -> None:
         else:
             kw = {"ncritic5": {"n_critic": 5}, "pac10": {"pac": 10}}.get(run, {})
             eps = float(run[3:]) if run.startswith("eps") else None
-            model = CTABGANPlus(epochs=args.epochs, batch_size=args.batch_size, epsilon=eps, delta=args.delta,
-                                accountant=args.accountant, **overrides,
-                                random_state=args.seed, verbose=False, **kw)
-            model.fit(train, schema)
-            syn = model.sample(len(train))
+            res = run_synth(train, schema, epsilon=eps, synthetic_rows=len(train), random_state=args.seed,
+                            model={"epochs": args.epochs, "batch_size": args.batch_size, "delta": args.delta,
+                                   "accountant": args.accountant, **overrides, **kw}, verbose=False)
+            model, syn = res.model, res.synthetic
             rep = model.privacy_report()
             extra = {"epsilon": rep["epsilon"], "critic_noise_multiplier": rep["noise_multiplier"],
                      "batch_size": model.batch_size_,

@@ -44,11 +44,12 @@ def ours_epoch(df, schema, batch, epochs, seed, device="cpu", **kw):
     return m, float(np.median(m.epoch_seconds_))
 
 
-def ours_fit(df, schema, batch, epochs, seed, device="cpu", **kw):
-    from trust.synth import CTABGANPlus
+def ours_fit(df, schema, batch, epochs, seed, device="cpu", epsilon=None, **kw):
+    """Ours through the protocol (:func:`trust.synth.protocol.run_synth`); the fitted model."""
+    from trust.synth.protocol import run_synth
 
-    return CTABGANPlus(epochs=epochs, batch_size=batch, random_state=seed, verbose=False, device=device,
-                       **kw).fit(df, schema)
+    return run_synth(df, schema, epsilon=epsilon, model={"epochs": epochs, "batch_size": batch, **kw},
+                     random_state=seed, device=device, verbose=False).model
 
 
 def ctgan_epoch_times(model, cdf, discrete, cpu: list[float] | None = None) -> list[float]:

@@ -5,7 +5,7 @@ generator and the auxiliary model in float32 and in bfloat16 (the critic cannot 
 needs double backward, which AOTAutograd does not support), then float32 again (drift of the box over the run).
 ``--prof`` adds torch.profiler tables (float32, bfloat16) sorted by self CPU time.
 
-It drives the model's private step functions directly (``_setup``, ``_critic_step``, ``_generator_step``), so that
+It drives the trainer's step functions directly (``Trainer.setup``, ``critic_step``, ``generator_step``), so that
 transformer fitting and epoch bookkeeping stay out of the figures; it is a profiling aid, not an API example.
 
 Usage::
@@ -30,8 +30,9 @@ from _prepared import load_prepared  # noqa: E402
 
 from trust._validation import check_random_state  # noqa: E402
 from trust.privacy.ledger import PrivacyLedger  # noqa: E402
-from trust.synth import CTABGANPlus  # noqa: E402
-from trust.synth.model import _Meter  # noqa: E402
+from trust.synth.model import check_table, resolve_schema  # noqa: E402
+from trust.synth.settings import SynthSettings  # noqa: E402
+from trust.synth.training import Meter, Trainer  # noqa: E402
 from trust.synth.plan import resolve_schedule  # noqa: E402
 from trust.synth.transformer import DataTransformer  # noqa: E402
 
@@ -39,20 +40,20 @@ VARIANTS = ("fp32", "bf16", "compile_fp32", "compile_bf16", "fp32_again")
 
 
 def build(df, schema):
-    """A non-DP model's training state, as ``fit`` builds it, ready for single steps."""
-    model = CTABGANPlus(epochs=1, batch_size=500, random_state=0, verbose=False)
-    model._check_params()
-    schema = model._resolve_schema(df, schema, None, None)
-    table = model._check_table(df, schema)
-    model.transformer_ = DataTransformer(random_state=0).fit(table, schema)
-    model._set_schedule(resolve_schedule(model, len(table)))
-    X = torch.as_tensor(model.transformer_.transform(table, random_state=0), dtype=torch.float32)
+    """A non-DP fit's training state, as ``CTABGANPlus.fit`` builds it, ready for single steps (the
+    :class:`~trust.synth.training.Trainer` owns the steps; a profiler of steps cannot go through the protocol)."""
+    cfg = SynthSettings.of({"epochs": 1, "batch_size": 500, "random_state": 0, "verbose": False})
+    schema = resolve_schema(df, schema, None, None, dp=False)
+    table = check_table(df, schema, dp=False)
+    tr = DataTransformer(random_state=0).fit(table, schema)
+    X = torch.as_tensor(tr.transform(table, random_state=0), dtype=torch.float32)
+    trainer = Trainer(cfg, tr, schema, resolve_schedule(cfg, len(table)), "profile")
     rng = check_random_state(0)
     torch.manual_seed(0)
-    st = model._setup(X, schema, None, rng, PrivacyLedger())
+    st = trainer.setup(X, None, PrivacyLedger())
     st.G.train()
     st.D.train()
-    return model, st, rng
+    return trainer, st, rng
 
 
 def precision(bf16: bool):
@@ -60,21 +61,21 @@ def precision(bf16: bool):
 
 
 def time_variant(df, schema, name: str, steps: int) -> dict[str, float]:
-    model, st, rng = build(df, schema)
-    meter, bf16 = _Meter(), "bf16" in name
+    trainer, st, rng = build(df, schema)
+    meter, bf16 = Meter(), "bf16" in name
     if name.startswith("compile"):
         st.G, st.aux = torch.compile(st.G), torch.compile(st.aux)
 
     def critic() -> float:
         t = time.process_time()
         with precision(bf16):
-            model._critic_step(st, rng, meter)
+            trainer.critic_step(st, rng, meter)
         return time.process_time() - t
 
     def generator() -> float:
         t = time.process_time()
         with precision(bf16):
-            model._generator_step(st, rng, meter)
+            trainer.generator_step(st, rng, meter)
         return time.process_time() - t
 
     warm = sum(critic() + generator() for _ in range(3))        # includes compilation for the compiled variants
@@ -93,17 +94,17 @@ def profile_tables(df, schema) -> None:
     from torch.profiler import ProfilerActivity, profile
 
     for name in ("fp32", "bf16"):
-        model, st, rng = build(df, schema)
-        meter = _Meter()
+        trainer, st, rng = build(df, schema)
+        meter = Meter()
         for _ in range(3):
             with precision(name == "bf16"):
-                model._critic_step(st, rng, meter)
-                model._generator_step(st, rng, meter)
+                trainer.critic_step(st, rng, meter)
+                trainer.generator_step(st, rng, meter)
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             for _ in range(20):
                 with precision(name == "bf16"):
-                    model._critic_step(st, rng, meter)
-                    model._generator_step(st, rng, meter)
+                    trainer.critic_step(st, rng, meter)
+                    trainer.generator_step(st, rng, meter)
         print(name)
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))
 

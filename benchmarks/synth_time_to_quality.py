@@ -1,7 +1,7 @@
 """Time to quality on Adult: TSTR AUC against training time for CTAB-GAN+ (trust.synth) and SDV's CTGAN, one run.
 
 Both train on the prepared Adult train split (``benchmarks/_prepared.py``) at the same epochs and batch size, no DP,
-library defaults otherwise (ours: ``CTABGANPlus()``; CTGAN: ``ctgan.CTGAN``, the model inside SDV's
+library defaults otherwise (ours: ``CTABGANPlus()`` through ``trust.synth.protocol.run_synth``; CTGAN: ``ctgan.CTGAN``, the model inside SDV's
 CTGANSynthesizer, as ``benchmarks/synth_quality.py`` runs it). At each evaluation epoch (every ``--every``
 epochs, plus ``--early``) training is paused, ``--rows`` rows are sampled and scored with
 ``trust.synth.evaluate.ml_utility`` (gradient boosting trained on the synthetic rows, ROC AUC on the real test
@@ -120,10 +120,9 @@ def ctgan_sample_untouched(model, n, discrete):
 
 
 def run_ours(train, schema, args, score, seed, hook=True):
-    from trust.synth import CTABGANPlus
+    from trust.synth.protocol import run_synth
 
     clock, points = Clock(), []
-    model = CTABGANPlus(epochs=args.epochs, batch_size=args.batch_size, random_state=seed, verbose=False)
 
     def on_epoch_end(view, epoch):
         if epoch not in args.eval_epochs:
@@ -137,7 +136,8 @@ def run_ours(train, schema, args, score, seed, hook=True):
         clock.start()
 
     clock.start()
-    model.fit(train, schema, on_epoch_end=on_epoch_end if hook else None)
+    model = run_synth(train, schema, epsilon=None, model={"epochs": args.epochs, "batch_size": args.batch_size},
+                      on_epoch_end=on_epoch_end if hook else None, random_state=seed, verbose=False).model
     clock.pause()
     return model, points, {"wall_s": clock.wall, "cpu_s": clock.cpu}
 

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python pipelines/x.py` from any folder
     sys.path.insert(0, str(ROOT))
 
-from trust.data.hashing import keyed_fingerprint  # noqa: E402
+from trust.data.hashing import keyed_fingerprint, lineage_key  # noqa: E402
+from trust.data.lineage import salt_metrics, salt_outputs  # noqa: E402
 from trust.data.io import atomic_write_json, read_yaml_mapping  # noqa: E402
 from trust.errors import ConfigError, TrustError  # noqa: E402
 from trust.evidence import Evidence, Plot, Result, make_evidence, save_figure, write_evidence  # noqa: E402
@@ -155,7 +156,11 @@ class Stage:
         return self._write(metrics, evidence)
 
     def _write(self, metrics: Mapping[str, float], evidence: Mapping[str, Any]) -> dict[str, Any]:
-        atomic_write_json(self.metrics_path, dict(metrics))
+        # Keyed salts (trust.data.lineage): the md5s dvc.lock records for this stage's outputs and metrics
+        # cannot be recomputed from the private rows without the lineage key.
+        key = lineage_key(ROOT)
+        salt_outputs(self.out_dir, key=key)
+        atomic_write_json(self.metrics_path, salt_metrics(metrics, key=key, label=self.name))
         write_evidence(self.evidence_path, evidence)
         if self.run_ctx is not None:
             self.run_ctx.log_metrics(dict(metrics))

@@ -24,8 +24,6 @@ def load_rows(name: str, val_size: float, test_size: float, seed: int):
     import json
 
     import numpy as np
-    import pandas as pd
-
     from trust.data import TableSchema, dataset_info, load_array_dataset, read_table, split_arrays, table_to_arrays
 
     info = dataset_info(name)
@@ -42,8 +40,7 @@ def load_rows(name: str, val_size: float, test_size: float, seed: int):
         return X, y, splits, fingerprints, "table"
     ds = load_array_dataset(name)
     splits = split_arrays(ds.y, val_size=val_size, test_size=test_size, test_index=ds.test_index, seed=seed)
-    frame = pd.DataFrame(ds.X.reshape(len(ds.X), -1)).assign(label=ds.y)
-    return ds.X, ds.y, splits, {name: fingerprint(frame)}, ds.kind
+    return ds.X, ds.y, splits, {name: fingerprint(ds.as_frame())}, ds.kind
 
 
 @dataclasses.dataclass(frozen=True)

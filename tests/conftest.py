@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ if "TRUST_SIGNING_KEY_FILE" not in os.environ:
     import tempfile
 
     os.environ["TRUST_SIGNING_KEY_FILE"] = os.path.join(tempfile.mkdtemp(prefix="trust-test-key-"), "signing-key.pem")
+# The lineage key of the tests: a file of its own outside the repository (the default, ~/.config/trust/lineage.key,
+# is the user's real key; stages and pipeline copies started by the tests inherit this variable).
+os.environ.setdefault("TRUST_LINEAGE_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix="trust-test-key-"), "lineage.key"))
 
 
 @pytest.fixture(scope="session")

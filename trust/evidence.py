@@ -31,7 +31,7 @@ The pieces:
 >>> round(c.value, 3), c.passed
 (0.662, True)
 >>> c.sentence()
-'NFR of the update: 0.045 = 0.662x naive update 0.068; threshold 0.8x (<=): pass'
+'NFR of the update: 0.045 = 0.662x naive update 0.068; threshold 0.800x (<=): pass'
 """
 
 from __future__ import annotations
@@ -253,7 +253,12 @@ class Check:
 
 
 def _num(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.3g}"
+    return "n/a" if x is None else f"{x:.4g}"
+
+
+def _times(x: float | None) -> str:
+    """A ratio with three decimals, so 1.0004 against 1.01 reads 1.000x vs 1.010x, not 1x vs 1.01x."""
+    return "n/a" if x is None else f"{x:.3f}x"
 
 
 def check_sentence(c: Mapping[str, Any], *, threshold: float | None = None, passed: bool | None = None) -> str:
@@ -266,8 +271,8 @@ def check_sentence(c: Mapping[str, Any], *, threshold: float | None = None, pass
     rel, ref = c.get("relation"), c.get("reference")
     fig = c.get("figure", c.get("value"))
     if rel == "ratio" and ref:
-        claim = f"{_num(fig)} = {_num(c.get('value'))}x {ref} {_num(c.get('reference_figure'))}"
-        limit = f"{_num(t)}x"
+        claim = f"{_num(fig)} = {_times(c.get('value'))} {ref} {_num(c.get('reference_figure'))}"
+        limit = _times(t)
     elif rel == "difference" and ref:
         v = c.get("value")
         claim = (f"{_num(fig)} vs {ref} {_num(c.get('reference_figure'))} "

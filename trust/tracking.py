@@ -24,6 +24,25 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 EXPERIMENT = "trust-pipeline"
+#: the experiment of command-line runs (``trust --mlflow ...`` or ``TRUST_MLFLOW=1``)
+CLI_EXPERIMENT = "trust-cli"
+#: MLflow 3's UI opens an experiment by its kind: GenAI experiments on a "Traces" overview, model-training
+#: ones on their runs table. Ours are model training.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+#: MLflow 3's UI picks GenAI or model-training pages from the ``workflowType`` URL parameter (else from the
+#: browser's last choice, GenAI by default), so every URL we print carries it
+UI_WORKFLOW = "workflowType=machine_learning"
+#: the runs table's default columns: a view shared through an experiment tag (``mlflow.sharedViewState.<key>``,
+#: opened by ``viewStateShareKey=<key>`` in the URL); keys absent from a run are left blank by the UI
+VIEW_KEY = "trust"
+VIEW_TAG = "mlflow.sharedViewState." + VIEW_KEY
+DEFAULT_VIEW = {"selectedColumns": ["tags.`stage`", "tags.`git_commit`", "metrics.`report.gates_failed`",
+                                    "metrics.`report.gates_passed`", "metrics.`test.accuracy`", "tags.`params_hash`",
+                                    "tags.`data_fingerprint`"],
+                "orderByKey": "attributes.start_time", "orderByAsc": False}
+#: where ``make ui`` serves the UI for a local store (override with ``$TRUST_MLFLOW_UI``)
+DEFAULT_UI = "http://127.0.0.1:5000"
 TABULAR_SUFFIXES = {".csv", ".parquet", ".tsv", ".feather", ".gz", ".pkl", ".pickle"}
 
 
@@ -60,6 +79,44 @@ def default_tracking_uri(root: str | os.PathLike[str] | None = None) -> str:
     if env:
         return env
     return f"sqlite:///{Path(root or repo_root()).resolve() / 'mlflow.db'}"
+
+
+def ui_base(tracking_uri: str | None = None) -> str:
+    """The MLflow UI's address: a tracking server's own URL, else ``$TRUST_MLFLOW_UI`` or :data:`DEFAULT_UI`."""
+    uri = tracking_uri or default_tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        return uri.rstrip("/")
+    return os.environ.get("TRUST_MLFLOW_UI", DEFAULT_UI).rstrip("/")
+
+
+def run_url(experiment_id: str, run_id: str, *, tracking_uri: str | None = None) -> str:
+    """The URL of one run in the MLflow UI.
+
+    >>> run_url("1", "abc", tracking_uri="http://mlflow.internal:5000/")
+    'http://mlflow.internal:5000/#/experiments/1/runs/abc?workflowType=machine_learning'
+    """
+    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs/{run_id}?{UI_WORKFLOW}"
+
+
+def runs_url(experiment_id: str, *, tracking_uri: str | None = None) -> str:
+    """The URL of an experiment's runs table in the MLflow UI, model-training pages, our default columns."""
+    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs?{UI_WORKFLOW}&viewStateShareKey={VIEW_KEY}"
+
+
+def use_experiment(name: str = EXPERIMENT, *, tracking_uri: str | None = None) -> str:
+    """Make ``name`` the active experiment (created if needed), marked as a model-training experiment and given
+    our default runs-table columns (:data:`DEFAULT_VIEW`), so that MLflow 3's UI, opened at :func:`runs_url`,
+    shows its runs rather than an empty GenAI traces overview; returns its id."""
+    import mlflow
+
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    exp = mlflow.set_experiment(name)
+    view = json.dumps(DEFAULT_VIEW, sort_keys=True)
+    for tag, value in ((EXPERIMENT_KIND_TAG, EXPERIMENT_KIND), (VIEW_TAG, view)):
+        if exp.tags.get(tag) != value:
+            mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, tag, value)
+    return exp.experiment_id
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, Any]:
@@ -145,8 +202,7 @@ def stage_run(
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     root = Path(root or repo_root())
-    mlflow.set_tracking_uri(tracking_uri or default_tracking_uri(root))
-    mlflow.set_experiment(experiment)
+    use_experiment(experiment, tracking_uri=tracking_uri or default_tracking_uri(root))
     items = data_fingerprints.items() if isinstance(data_fingerprints, Mapping) else [("", data_fingerprints)]
     for name, value in items:
         if _PLAIN_HASH.search(str(value)) and not str(value).startswith("hmac-sha256:"):
@@ -171,5 +227,26 @@ def stage_run(
         yield StageRun(run, mlflow)
 
 
-__all__ = ["EXPERIMENT", "StageRun", "stage_run", "repo_root", "git_commit", "default_tracking_uri",
+def main(argv: list[str] | None = None) -> None:
+    """``python -m trust.tracking ui-url``: create the pipeline's experiment if needed (marked model training) and
+    print its runs URL (what ``make ui`` prints before starting the UI)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["ui-url"]:
+        print("usage: python -m trust.tracking ui-url", file=sys.stderr)
+        raise SystemExit(2)
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    uri = default_tracking_uri()
+    exp = use_experiment(EXPERIMENT, tracking_uri=uri)
+    print(f"MLflow UI: the pipeline's runs at {runs_url(exp, tracking_uri=uri)}")
+
+
+__all__ = ["EXPERIMENT", "CLI_EXPERIMENT", "EXPERIMENT_KIND_TAG", "EXPERIMENT_KIND", "StageRun", "stage_run",
+           "repo_root", "git_commit", "default_tracking_uri", "ui_base", "run_url", "runs_url", "use_experiment",
            "flatten", "params_hash"]
+
+
+if __name__ == "__main__":
+    main()

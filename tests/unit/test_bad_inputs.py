@@ -53,6 +53,10 @@ def ws(tmp_path_factory):
     _toy().to_csv(d / "toy.csv", index=False)
     _reg().to_csv(d / "reg.csv", index=False)
     assert _run("data", "schema", "draft", d / "toy.csv", "--target", "y", "--out", d / "schema.json") == 0
+    _write(d, "draft-schema.json", (d / "schema.json").read_text())  # kept unreviewed
+    reviewed = json.loads((d / "schema.json").read_text())
+    reviewed["review"]["status"] = "reviewed"  # the review step
+    (d / "schema.json").write_text(json.dumps(reviewed))
     assert _run("synth", "fit", d / "toy.csv", "--target", "y", "--no-dp", "--epochs", 1, "--batch-size", 100,
                 "--quiet", "--out", d / "model") == 0
     assert _run("data", "split", d / "toy.csv", "--target", "y", "--out", d / "split") == 0
@@ -215,7 +219,9 @@ def _agg(data, *extra):
 CLI_CASES = [
     # --- trust data ---------------------------------------------------------------------------------
     ("describe-missing-file", lambda ws, t: ["data", "describe", t / "nope.csv"], "nope.csv' does not exist"),
-    ("describe-unknown-name", lambda ws, t: ["data", "describe", "not-a-dataset"], "neither a bundled dataset"),
+    ("describe-unknown-name", lambda ws, t: ["data", "describe", "not-a-dataset"], "the bundled datasets are: adult"),
+    ("describe-misspelt-name", lambda ws, t: ["data", "describe", "adlt"], "did you mean 'adult'"),
+    ("train-misspelt-name", lambda ws, t: ["models", "train", "digitz", "--out", t / "m"], "did you mean 'digits'"),
     ("describe-duplicate-columns", lambda ws, t: ["data", "describe", _dup_csv(t)], "two columns named 'Income'"),
     ("describe-spreadsheet-named-csv", lambda ws, t: ["data", "describe", _write(t, "s.csv", b"PK\x03\x04junk")],
      "is binary"),
@@ -273,6 +279,8 @@ CLI_CASES = [
     ("fit-epsilon-nan", lambda ws, t: _fit(ws, "--epsilon", "nan", "--schema", ws / "schema.json", "--out", t / "m"),
      "--epsilon nan"),
     ("fit-dp-without-schema", lambda ws, t: _fit(ws, "--epsilon", "1", "--out", t / "m"), "trust data schema draft"),
+    ("fit-dp-unreviewed-draft", lambda ws, t: _fit(ws, "--epsilon", "1", "--out", t / "m", "--schema",
+                                                   ws / "draft-schema.json"), '"status": "reviewed"'),
     ("fit-dp-category-list-missing", lambda ws, t: _fit(ws, "--epsilon", "1", "--out", t / "m", "--schema",
                                                         _schema(ws, t, lambda d: _col(d, "c").update(categories=None))),
      "column 'c' is categorical without a category list"),

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from trust.calibrate import view_logits
-from trust.calibrate.experiments import EvalSet, run_protocol, shifted_sets, summarize
+from trust.calibrate.experiments import EvalSet, shifted_sets, summarize
+from trust.calibrate.protocol import run_calibrate
 from trust.errors import ConfigError
 from trust.models import NeuralClassifier
 
@@ -54,10 +55,10 @@ def test_the_protocol_scores_every_method_on_every_set_without_changing_accuracy
     clf, X, y = signal_model
     sets = {"in_distribution": EvalSet(X[160:], y[160:]),
             **shifted_sets(X[160:], y[160:], "signal", shifts={"noise": [0.5]})}
-    res = run_protocol(clf, X[100:160], y[100:160], sets, methods=("uncalibrated", "temperature", "ca"),
-                       ca={"epochs": 5})
+    res = run_calibrate(EvalSet(X[100:160], y[100:160]), sets, model=clf, methods=("uncalibrated", "temperature", "ca"),
+                        candidates=("temperature",), ca={"epochs": 5}, n_folds=2, n_boot=5)
     assert {(r["set"], r["method"]) for r in res.rows} == {(s, m) for s in sets for m in ("uncalibrated", "temperature", "ca")}
     acc = {(r["set"], r["method"]): r["accuracy"] for r in res.rows}
     assert all(acc[(s, "ca")] == acc[(s, "uncalibrated")] == acc[(s, "temperature")] for s in sets)
-    summary = summarize(res.rows + [{**r, "ece": r["ece"] + 0.01} for r in res.rows])
+    summary = summarize(list(res.rows) + [{**r, "ece": r["ece"] + 0.01} for r in res.rows])
     assert all(s["n_seeds"] == 2 and s["ece_lo"] <= s["ece"] <= s["ece_hi"] for s in summary)

@@ -27,7 +27,8 @@ def test_data_list_and_describe():
 
 @pytest.mark.parametrize("args,needle", [
     (("data", "describe", "does-not-exist.csv"), "does-not-exist.csv' does not exist"),
-    (("data", "describe", "not-a-dataset"), "neither a bundled dataset"),
+    (("data", "describe", "not-a-dataset"), "the bundled datasets are: adult, adult_ctabgan, digits, king, mnist1d"),
+    (("data", "describe", "kng"), "did you mean 'king'"),
 ])
 def test_user_errors_exit_2_with_one_line(args, needle, tmp_path):
     r = trust(*args, cwd=tmp_path)
@@ -53,3 +54,13 @@ def test_describe_a_csv_prints_kinds_not_rows(tmp_path):
     r = trust("data", "describe", str(csv), "--target", "income")
     assert r.returncode == 0, r.stderr
     assert "continuous" in r.stdout and "categorical" in r.stdout and "classification" in r.stdout
+
+
+def test_describe_piped_prints_one_unwrapped_line_per_column(tmp_path):
+    """Issue 25: `data describe` wrapped its table at 80 columns when piped."""
+    r = trust("data", "describe", "adult")  # captured: stdout is a pipe
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and lines[0].startswith("adult: 32,561 rows x 15 columns")
+    assert lines[1].split("\t") == ["column", "kind", "flags", "missing", "distinct", "summary"]
+    assert len(lines) == 2 + 15 and all(len(line.split("\t")) == 6 for line in lines[2:])
+    assert any(len(line) > 80 for line in lines)  # long lines stay whole

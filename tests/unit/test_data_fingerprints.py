@@ -15,27 +15,64 @@ from trust.errors import ConfigError, DataError
 
 
 @pytest.fixture
-def no_env_key(monkeypatch):
+def no_env_key(monkeypatch, tmp_path):
+    """No key in the environment; the per-user default lives under a fake home (``XDG_CONFIG_HOME``)."""
     monkeypatch.delenv(KEY_ENV, raising=False)
     monkeypatch.delenv(KEY_FILE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    (tmp_path / "proj").mkdir()
+    monkeypatch.chdir(tmp_path / "proj")
+    return tmp_path
 
 
-def test_key_file_is_created_once_with_mode_0600_and_reused(tmp_path, no_env_key):
-    key = lineage_key(tmp_path)
-    path = tmp_path / ".trust" / "lineage.key"
+def test_key_file_is_created_once_per_user_outside_the_project_with_mode_0600(no_env_key):
+    proj = no_env_key / "proj"
+    key = lineage_key(proj)
+    path = no_env_key / "home" / ".config" / "trust" / "lineage.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(key) == 32
-    assert lineage_key(tmp_path) == key
+    assert lineage_key(proj) == key
+    assert not any(p.is_file() for p in proj.rglob("*")), "the key was written inside the project"
 
 
-def test_missing_key_without_create_is_a_one_line_error(tmp_path, no_env_key):
+def test_a_key_file_inside_the_project_is_refused_read_or_created(no_env_key, monkeypatch):
+    proj = no_env_key / "proj"
+    monkeypatch.setenv(KEY_FILE_ENV, str(proj / "keys" / "lineage.key"))
+    with pytest.raises(ConfigError, match="inside the project"):
+        lineage_key(proj)
+    assert not (proj / "keys").exists()
+    (proj / "keys").mkdir()
+    (proj / "keys" / "lineage.key").write_text("ab" * 32)
+    with pytest.raises(ConfigError, match="inside the project"):
+        lineage_key(proj)
+
+
+def test_without_root_the_repository_around_the_working_directory_is_the_project(no_env_key, monkeypatch):
+    proj = no_env_key / "proj"
+    (proj / ".git").mkdir()
+    (proj / "sub").mkdir()
+    monkeypatch.chdir(proj / "sub")
+    monkeypatch.setenv(KEY_FILE_ENV, str(proj / "lineage.key"))
+    with pytest.raises(ConfigError, match="inside the project"):
+        lineage_key()
+
+
+def test_a_key_left_in_the_project_by_an_earlier_version_is_not_silently_replaced(no_env_key):
+    proj = no_env_key / "proj"
+    (proj / ".trust").mkdir()
+    (proj / ".trust" / "lineage.key").write_text("cd" * 32)
+    with pytest.raises(ConfigError, match="move it out"):
+        lineage_key(proj)
+    assert not (no_env_key / "home" / ".config" / "trust" / "lineage.key").exists()
+
+
+def test_missing_key_without_create_is_a_one_line_error(no_env_key):
     with pytest.raises(ConfigError, match="TRUST_LINEAGE_KEY"):
-        lineage_key(tmp_path, create=False)
+        lineage_key(no_env_key / "proj", create=False)
 
 
 def test_environment_key_wins_and_a_short_key_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv(KEY_ENV, "ab" * 32)
     assert lineage_key(tmp_path) == bytes.fromhex("ab" * 32)
-    assert not (tmp_path / ".trust").exists()
     monkeypatch.setenv(KEY_ENV, "short")
     with pytest.raises(ConfigError, match="at least 32"):
         lineage_key(tmp_path)

@@ -149,3 +149,82 @@ def test_the_dp_decision_is_the_same_for_every_row_count_the_rules_without_it_wo
     check_category_lists(_one_list(levels), None)  # a public list of 60 names: accepted under DP
     with pytest.raises(DataError, match="one level per row"):  # while reviewing a draft of 60 rows it is suspect
         check_category_lists(_one_list(levels), 60)
+
+
+# ---------------------------------------------------------------- issue 21 item 5: a draft is marked and refused under DP
+def _draftable(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"age": rng.integers(17, 91, n).astype(float), "kids": rng.integers(0, 4, n),
+                         "job": rng.choice(["a", "b", "c"], n), "y": rng.choice(["no", "yes"], n)})
+
+
+def test_a_draft_says_it_is_a_draft_in_the_file_and_round_trips():
+    from trust.data.schema import TableSchema, draft_schema
+
+    schema, _ = draft_schema(_draftable(), target="y")
+    d = schema.to_dict()
+    assert list(d)[0] == "review" and d["review"]["status"] == "draft" and "reviewed" in d["review"]["how"]
+    back = TableSchema.from_dict(d)
+    assert back.review == "draft" and back.review_flags == schema.review_flags
+
+
+def test_require_reviewed_refuses_a_draft_and_passes_a_reviewed_or_hand_written_schema():
+    from trust.data.schema import TableSchema, draft_schema, require_reviewed
+
+    d = draft_schema(_draftable(), target="y")[0].to_dict()
+    with pytest.raises(DataError, match='"status": "reviewed"'):
+        require_reviewed(TableSchema.from_dict(d))
+    d["review"]["status"] = "reviewed"
+    require_reviewed(TableSchema.from_dict(d))
+    del d["review"]
+    require_reviewed(TableSchema.from_dict(d))
+
+
+def test_the_dp_category_check_refuses_a_draft_but_reviewing_it_without_dp_does_not():
+    from trust.data.schema import TableSchema, check_category_lists, draft_schema
+
+    drafted = TableSchema.from_dict(draft_schema(_draftable(), target="y")[0].to_dict())
+    with pytest.raises(DataError, match="unreviewed draft"):
+        check_category_lists(drafted, None)
+    check_category_lists(drafted, 200)  # the row-count rules while reviewing: no refusal for being a draft
+
+
+def test_a_bad_review_block_is_a_one_line_data_error():
+    from trust.data.schema import TableSchema
+
+    with pytest.raises(DataError, match="'review'"):
+        TableSchema.from_dict({"review": {"status": "ok"}, "columns": [{"name": "x", "kind": "continuous"}]})
+
+
+def test_the_draft_flags_categories_held_by_few_rows():
+    from trust.data.schema import RARE_LEVEL_ROWS, draft_schema
+
+    df = _draftable()
+    df.loc[:RARE_LEVEL_ROWS - 2, "job"] = "astronaut"  # held by 4 rows
+    _, warnings = draft_schema(df, target="y")
+    rare = [w for w in warnings if "column 'job'" in w]
+    assert len(rare) == 1 and "astronaut" in rare[0] and f"fewer than {RARE_LEVEL_ROWS} rows" in rare[0]
+    _, clean = draft_schema(_draftable(), target="y")
+    assert not [w for w in clean if "column 'job'" in w]
+
+
+def test_the_draft_flags_a_numeric_column_drafted_as_categorical():
+    from trust.data.schema import draft_schema
+
+    schema, warnings = draft_schema(_draftable(), target="y")
+    assert schema["kids"].kind == "categorical"
+    assert [w for w in warnings if "column 'kids' is numeric with 4 distinct values" in w]
+    assert not [w for w in warnings if "column 'age'" in w]  # continuous: nothing to flag
+
+
+def test_a_few_text_tokens_in_a_numeric_column_are_flagged_not_silently_made_259_levels():
+    """Issue 25: 'unknown' among 258 numbers made a 259-level categorical without a word."""
+    from trust.data.schema import draft_schema
+
+    df = _draftable(400)
+    df["income"] = [str(v) for v in range(1000, 1000 + 400)]
+    df.loc[[3, 7], "income"] = "unknown"
+    schema, warnings = draft_schema(df, target="y")
+    assert schema["income"].kind == "categorical"
+    flag = [w for w in warnings if "column 'income' is numbers but for text value(s) ['unknown']" in w]
+    assert len(flag) == 1 and "--na" in flag[0]

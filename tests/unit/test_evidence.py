@@ -35,7 +35,7 @@ def test_a_ratio_over_a_zero_reference_is_undefined_and_not_a_pass():
 
 def test_a_gate_reads_its_threshold_and_direction_from_the_policy():
     assert gate("ECE", 0.03, {"max_ece": 0.05}, "max_ece").passed is True
-    assert gate("AUC", 0.6, {"min_tstr_auc": 0.7}, "min_tstr_auc").passed is False
+    assert gate("AUC", 0.6, {"min_auc": 0.7}, "min_auc").passed is False
     unset = gate("ECE", 0.03, {}, "max_ece")
     assert unset.threshold is None and unset.passed is None
     with pytest.raises(ValueError, match="max_"):

@@ -299,3 +299,28 @@ def test_extra_arrays_reach_the_custom_loss_row_by_row():
     ce = lambda net, x, t, t2: F.cross_entropy(net(x), t2, reduction="none")  # noqa: E731
     clf = NeuralClassifier("mlp", epochs=30, random_state=0).fit(X, y, loss=ce, extra=(flipped,))
     assert np.mean(clf.predict(X) == flipped) > 0.9
+
+
+def test_float_images_in_0_255_are_scaled_like_uint8_with_one_warning_at_fit():
+    import warnings
+
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 2
+    X = np.clip(rng.random((60, 6, 6)) * 0.5 + 0.4 * y[:, None, None], 0, 1).astype(np.float32)
+    plain = NeuralClassifier("cnn", epochs=2, channels=(4,), random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="0..255"):
+        scaled = NeuralClassifier("cnn", epochs=2, channels=(4,), random_state=0).fit(X * 255, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = scaled.decision_function(X * 255)
+    np.testing.assert_allclose(z, plain.decision_function(X), atol=1e-4)
+
+
+def test_float_images_already_in_0_1_are_used_as_given_without_a_warning():
+    import warnings
+
+    y = np.arange(20) % 2
+    X = np.random.default_rng(0).random((20, 5, 5)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        NeuralClassifier("cnn", epochs=1, channels=(4,), random_state=0).fit(X, y)

@@ -1,4 +1,4 @@
-"""Model figures against independent computations; the base-model helper's card and figures."""
+"""Model figures against independent computations (the base model's card: test_models_protocol.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss, recall_score
 
-from trust.data import split_arrays
 from trust.errors import DataError
-from trust.metrics import classification_summary, expected_calibration_error, negative_log_likelihood, per_class_accuracy
-from trust.models import train_base_model
+from trust.metrics import expected_calibration_error, negative_log_likelihood, per_class_accuracy
 
 
 def _probs(n=500, k=4, seed=0):
@@ -50,28 +48,3 @@ def test_sampled_labels_make_a_calibrated_model_with_small_ece():
 def test_rows_that_are_not_probabilities_are_refused():
     with pytest.raises(DataError, match="probabilities"):
         negative_log_likelihood([0, 1], [[0.5, 0.6], [0.2, 0.8]])
-
-
-def test_base_model_figures_are_those_of_its_logits():
-    rng = np.random.default_rng(0)
-    y = np.arange(300) % 3
-    X = rng.normal(size=(300, 4)) + np.eye(3, 4)[y] * 3
-    s = split_arrays(y, seed=0)
-    base = train_base_model(X, y, s, model={"network": "mlp", "epochs": 5}, intended_use="tests")
-    z = base.logits["test"]
-    P = np.exp(z - z.max(1, keepdims=True))
-    P /= P.sum(1, keepdims=True)
-    expected = classification_summary(y[s.test], P)
-    for key in ("accuracy", "nll", "ece"):
-        assert base.figures["test"][key] == pytest.approx(expected[key], abs=1e-6)
-    np.testing.assert_allclose(base.figures["test"]["per_class_accuracy"], expected["per_class_accuracy"])
-    assert base.card["architecture"]["network"] == "mlp" and base.card["intended_use"] == "tests"
-    assert "channels" not in base.card["training"] and base.card["training"]["epochs"] == 5
-
-
-def test_base_model_refuses_an_unknown_setting():
-    from trust.errors import ConfigError
-
-    y = np.arange(60) % 2
-    with pytest.raises(ConfigError, match="unknown model setting"):
-        train_base_model(np.zeros((60, 2)), y, split_arrays(y), model={"network": "mlp", "layers": 3})

@@ -168,19 +168,3 @@ def test_rcal_with_the_same_seed_gives_the_same_probabilities():
         a = RCALClassifier("mlp", **kw).fit(Z, y_noisy).predict_proba(Z)
         b = RCALClassifier("mlp", **kw).fit(Z, y_noisy).predict_proba(Z)
     np.testing.assert_array_equal(a, b)
-
-
-def test_the_report_renders_a_noisy_section_with_the_gain_on_its_card():
-    from trust.report import build_report, render_html
-    from trust.evidence import check, make_evidence
-    from trust.report.examples import EXAMPLE_POLICY
-
-    metrics = {"ce.accuracy": 0.70, "ce.head": 0.9, "ce.medium": 0.7, "ce.tail": 0.4, "ce.ece": 0.2,
-               "rcal.accuracy": 0.78, "rcal.head": 0.9, "rcal.medium": 0.8, "rcal.tail": 0.6, "rcal.ece": 0.1}
-    doc = make_evidence("noisy_x", "noisy", metrics=metrics,
-                        checks=[check("RCAL accuracy above cross-entropy", 0.78, 0.70, ">")],
-                        details={"gain_over_ce": {"accuracy": 0.08}, "setting": {"dataset": "digits"}})
-    m = build_report({"evidence/noisy_x.json": doc}, policy=EXAMPLE_POLICY)
-    html = render_html(m)
-    assert any(s["id"] == "noisy-labels" for s in m["sections"])
-    assert "RCAL vs cross-entropy: accuracy +8.0 to +8.0 points" in html and "RCAL accuracy above cross-entropy" in html

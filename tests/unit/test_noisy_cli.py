@@ -83,3 +83,22 @@ def test_audit_refuses_an_output_that_is_not_csv(signals, tmp_path, run_cli):
     path, _, _, _ = signals
     code, _, err = run_cli("noisy", "audit", "--data", path, "--out", tmp_path / "a.json")
     assert code == 2 and ".csv" in err
+
+
+def test_fit_with_a_test_set_prints_rcal_beside_cross_entropy_and_writes_gated_evidence(signals, tmp_path, run_cli):
+    import json
+
+    from trust.evidence import validate_evidence
+
+    path, X, _, _ = signals
+    rng = np.random.default_rng(1)
+    y = np.arange(90) % 3
+    Xt = rng.normal(0, 0.3, size=(90, 16)) + 2.0 * np.stack([np.sin(np.arange(16) * (c + 1) / 3) for c in y])
+    np.savez(tmp_path / "test.npz", X=Xt, y=y)
+    code, _, err = run_cli("noisy", "fit", "--data", path, "--test", tmp_path / "test.npz", "--contrastive-epochs", "2",
+                           "--epochs", "2", "--device", "cpu", "--quiet", "--out", tmp_path / "m",
+                           "--evidence", tmp_path / "ev")
+    line, = [ln for ln in err.splitlines() if ln.startswith("test accuracy: RCAL")]
+    assert code == 0 and "vs cross-entropy" in line
+    doc = validate_evidence(json.loads((tmp_path / "ev" / "noisy-fit-m.json").read_text()))
+    assert doc["kind"] == "noisy" and {c["policy_key"] for c in doc["checks"]} >= {"min_noisy_accuracy_gain_over_ce"}

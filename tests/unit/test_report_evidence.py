@@ -14,11 +14,11 @@ from trust.report.project import read_evidence_dir
 
 def test_bad_check_names_file_and_json_path():
     ev = example_evidence()
-    ev["evidence/evaluate_synth.json"]["checks"][2]["comparator"] = "≈"
+    ev["evidence/synth_evaluate.json"]["checks"][2]["comparator"] = "≈"
     with pytest.raises(DataError) as e:
         build_report(ev, policy=EXAMPLE_POLICY)
     msg = str(e.value)
-    assert msg.startswith("evidence/evaluate_synth.json: invalid evidence at 'checks/2/comparator'")
+    assert msg.startswith("evidence/synth_evaluate.json: invalid evidence at 'checks/2/comparator'")
     assert "\n" not in msg and "re-run the stage" in msg
 
 

@@ -24,7 +24,7 @@ def test_default_example_passes_and_lists_future_keys_as_not_evaluated():
     assert model["verdict"]["status"] == "pass"
     assert model["verdict"]["failed"] == 0
     ne = {g["policy_key"] for g in model["gates"] if g["status"] == "not evaluated"}
-    assert {"max_ece", "max_nfr", "max_forget_accuracy", "max_mia_gap_to_retrain"} <= ne
+    assert {"max_ece", "max_nfr_ratio_to_naive", "max_forget_accuracy"} <= ne
     # every policy key with evidence is evaluated
     assert {"min_tstr_auc", "max_dcr_share", "max_mia_auc", "max_exact_copies", "max_aggregate_mse_ratio",
             "max_total_epsilon_per_dataset", "max_delta"}.isdisjoint(ne)
@@ -112,7 +112,7 @@ def test_two_releases_adding_past_the_policy_fail_and_warn():
     assert len(model["warnings"]) == 1
     w = model["warnings"][0]
     assert "adult" in w and "14.5" in w and "each release alone is within it" in w
-    assert "synthesize_eps_10/generator" in w
+    assert "synth_eps_10/critic" in w
     html, md = render_html(model), render_markdown(model)
     assert "callout-warning" in html and "each release alone is within it" in html
     assert "**Warning:**" in md
@@ -122,19 +122,19 @@ def test_delta_gate_per_release():
     model = build_report(example_evidence(), policy={**EXAMPLE_POLICY, "max_delta": 1e-6})
     failing = [g for g in _gates(model, policy_key="max_delta") if g["status"] == "fail"]
     assert sorted(g["name"] for g in failing) == sorted(
-        f"synthesize_eps_{e}/generator: delta" for e in (1, 3, 10))
+        f"synth_eps_{e}/critic: delta" for e in (1, 3, 10))
 
 
 def test_identical_ledger_entries_count_once_conflicting_ones_twice():
     ev = example_evidence()
-    echo = copy.deepcopy(ev["evidence/synthesize_eps_1.json"])
+    echo = copy.deepcopy(ev["evidence/synth_eps_1.json"])
     echo["stage"] = "echo"
     ev["evidence/echo.json"] = echo
     entries, warnings = collect_ledger(ev.values())
     assert len(entries) == 7 and warnings == []
     echo["ledger"][0]["epsilon"] = 5.0
     entries, warnings = collect_ledger(ev.values())
-    assert len(entries) == 8 and "echo:synthesize_eps_1/generator" in {e["release"] for e in entries}
+    assert len(entries) == 8 and "echo:synth_eps_1/critic" in {e["release"] for e in entries}
     assert len(warnings) == 1 and "both are counted" in warnings[0]
 
 
@@ -155,3 +155,29 @@ def test_no_ledger_entries_leaves_ledger_gates_not_evaluated():
 def test_bad_policy_is_a_config_error(policy, words):
     with pytest.raises(ConfigError, match=words):
         validate_policy(policy)
+
+
+def test_a_relative_check_is_regated_against_the_current_policy_and_its_sentence_names_the_reference():
+    """Issue 23: 'NFR 0.045 = 0.66x naive 0.068, threshold 0.8x' in every rendering, re-gated at render time."""
+    from trust.evidence import Check
+
+    c = Check.relative("NFR of the update", 0.045, 0.068, reference="naive update", threshold=0.8, comparator="<=",
+                       policy_key="max_nfr_ratio_to_naive")
+    ev = {"evidence/update.json": make_evidence("update", "update_x", checks=[c.to_dict()])}
+    for limit, status in ((0.8, "pass"), (0.6, "fail")):
+        m = build_report(ev, policy={"max_nfr_ratio_to_naive": limit})
+        g, = [g for g in m["gates"] if g["policy_key"] == "max_nfr_ratio_to_naive"]
+        assert g["status"] == status and g["reference"] == "naive update" and g["reference_figure"] == 0.068
+        assert g["sentence"] == f"NFR of the update: 0.045 = 0.662x naive update 0.068; threshold {limit:.3f}x (<=): {status}"
+        assert g["sentence"] in render_markdown(m) and g["sentence"].replace("<", "&lt;") in render_html(m)
+
+
+def test_every_gate_sentence_names_its_figure_and_its_threshold():
+    m = build_report(example_evidence(), policy=EXAMPLE_POLICY)
+    for g in m["gates"] + m["stage_checks"]:
+        s = g["sentence"]
+        assert s.startswith(g["name"]) and s.endswith(("pass", "fail", "not gated")), s
+        if g["threshold"] is not None and g["comparator"]:
+            assert f"threshold {g['threshold']:.3g}" in s, s
+        if g["value"] is not None:
+            assert f"{g['value']:.3g}" in s, s

@@ -1,4 +1,4 @@
-"""End to end on the bundled data: `prepare`, a DP and a non-DP `synthesize` member, `evaluate_synth`,
+"""End to end on the bundled data: `prepare`, a DP and a non-DP `synth` member, `synth_evaluate`,
 `aggregate` and the `report` stage in a temp project (tiny settings), then scans of everything they
 wrote: reports, evidence, metrics, outputs, the MLflow store. No raw training row may appear anywhere
 but the prepared splits; no plain hash of a private table or split file anywhere; and the exact row
@@ -102,34 +102,34 @@ def run_stage(root: Path, script: str, *args: str) -> None:
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("proj")
     (root / "pipelines").mkdir()
-    for f in ("_stage.py", "prepare.py", "synthesize.py", "evaluate_synth.py", "aggregate.py", "report.py"):
+    for f in ("_stage.py", "prepare.py", "synth.py", "synth_evaluate.py", "aggregate.py", "report.py"):
         (root / "pipelines" / f).write_text((REPO / "pipelines" / f).read_text())
     (root / "trust").symlink_to(REPO / "trust")
     (root / "data").symlink_to(REPO / "data")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["prepare"].update({"datasets": ["adult", "king"], "max_rows": 600, "seed": 0})
     # the DP fit reads the WHOLE private train split: its exact size is what no release may show
-    params["synthesize"].update({"epsilons": [3, "none"], "epochs": 1, "batch_size": 100, "max_train_rows": None,
-                                 "synthetic_rows": 250, "aux_epochs": 1})
-    params["evaluate_synth"].update({"max_train_rows": 200, "fidelity_rows": 100, "privacy_rows": 100})
+    params["synth"].update({"epsilons": [3, "none"], "max_train_rows": None, "synthetic_rows": 250})
+    params["synth"]["model"].update({"epochs": 1, "batch_size": 100, "aux_epochs": 1})
+    params["synth_evaluate"].update({"max_train_rows": 200, "fidelity_rows": 100, "privacy_rows": 100})
     params["aggregate"].update({"bag_sizes": [4], "seeds": [0], "rho_grid": [0.0, 1.0], "n_folds": 1,
                                 "mlp": {**params["aggregate"]["mlp"], "enabled": False},
                                 "dp": {"epsilons": [1.0], "bag_sizes": [1, 4], "seeds": [0], "sweep_rows": 100,
                                        "release_epsilon": 1.0, "release_bag_size": 4},
                                 "synthetic": {"n": 60, "d": 5, "bag_sizes": [1, 4], "rhos": [0.0, 1.0], "reps": 2}})
     # quality and empirical audits of a 1-epoch DP fit on 100 rows vary with the (secret) noise: not tested here
-    params["policy"].update({"min_tstr_auc": 0.0, "max_aggregate_mse_ratio": 100.0, "max_dcr_share": 1.0})
+    params["policy"].update({"min_tstr_ratio_to_real": 0.0, "max_aggregate_mse_ratio": 100.0, "max_dcr_share": 1.0})
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     mp = pytest.MonkeyPatch()
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
     mp.delenv("TRUST_LINEAGE_KEY", raising=False)
-    mp.delenv("TRUST_LINEAGE_KEY_FILE", raising=False)
+    mp.setenv("TRUST_LINEAGE_KEY_FILE", str(tmp_path_factory.mktemp("key") / "lineage.key"))  # outside the project
     mp.chdir(root)  # MLflow artifacts land in ./mlruns of the project
     try:
         run_stage(root, "prepare.py")
-        run_stage(root, "synthesize.py", "3")
-        run_stage(root, "synthesize.py", "none")
-        run_stage(root, "evaluate_synth.py")
+        run_stage(root, "synth.py", "3")
+        run_stage(root, "synth.py", "none")
+        run_stage(root, "synth_evaluate.py")
         run_stage(root, "aggregate.py")
         run_stage(root, "report.py")
         yield root
@@ -172,7 +172,7 @@ def test_no_raw_training_row_in_reports_evidence_or_mlflow(project):
 
 def test_stage_renders_fail_without_failing_and_strict_exits_1(project, capsys, monkeypatch):
     root = project
-    doc = make_evidence("evaluate_fake", "synth_eval", checks=[check("mia", 0.7, 0.8, "<=", policy_key="max_mia_auc")])
+    doc = make_evidence("evaluate_fake", "synth_evaluate", checks=[check("mia", 0.7, 0.8, "<=", policy_key="max_mia_auc")])
     (root / "evidence" / "evaluate_fake.json").write_text(json.dumps(doc))
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["policy"]["max_mia_auc"] = 0.6
@@ -239,7 +239,7 @@ def test_the_hash_scanner_finds_a_planted_hash(project, tmp_path):
 
 def test_no_plain_hash_of_a_private_table_anywhere_a_stage_writes(project):
     files = _written_files(project)
-    assert any(f.name == "mlflow.db" for f in files) and any("synthesize" in str(f) for f in files)
+    assert any(f.name == "mlflow.db" for f in files) and any("synth" in str(f) for f in files)
     assert any(f.is_relative_to(project / "mlruns") for f in files)
     assert scan_hashes(files, _private_hashes(project)) == {}
 
@@ -265,7 +265,7 @@ def _dp_train_rows(root: Path) -> int:
 
 
 def test_the_dp_fit_read_the_whole_private_split(project):
-    ev = json.loads((project / "evidence" / "synthesize_eps_3.json").read_text())
+    ev = json.loads((project / "evidence" / "synth_eps_3.json").read_text())
     assert ev["details"]["fit_rows"] == _dp_train_rows(project)  # the audit trail may keep the count
     assert ev["ledger"] and all(e["dataset"] == "adult" for e in ev["ledger"])
 
@@ -275,23 +275,51 @@ def test_no_stage_file_of_the_release_states_the_dp_fit_row_count(project):
     n = _dp_train_rows(project)
     token = _token(str(n))
     assert token.search(f"rows: {n},") and not token.search(f"{n}5") and not token.search(f"0.{n}")
-    member = project / "outputs" / "synthesize" / "eps_3"
+    member = project / "outputs" / "synth" / "eps_3" / "release"
     assert len(pd.read_parquet(member / "synthetic.parquet")) == 250 != n  # a declared number of rows
-    ev = json.loads((project / "evidence" / "synthesize_eps_3.json").read_text())
+    ev = json.loads((project / "evidence" / "synth_eps_3.json").read_text())
     assert not token.search(json.dumps(ev["ledger"])), "a ledger entry states the private row count"
-    metrics = json.loads((project / "metrics" / "synthesize_eps_3.json").read_text())
+    metrics = json.loads((project / "metrics" / "synth_eps_3.json").read_text())
     assert "train_rows" not in metrics and n not in metrics.values()
 
 
 def test_no_release_figure_gives_back_the_dp_fit_row_count(project):
     n = _dp_train_rows(project)
     token = _token(str(n))
-    member = project / "outputs" / "synthesize" / "eps_3"
-    ev = json.loads((project / "evidence" / "synthesize_eps_3.json").read_text())
+    member = project / "outputs" / "synth" / "eps_3" / "release"
+    from trust.synth import CTABGANPlus
+
+    n_dp = CTABGANPlus.load(member / "model").sample_rows_  # the DP row count the release may state
+    if n_dp == n:  # the secret noise came out 0 this time: stating n_dp is no leak, and n cannot be told apart
+        n_dp = None
+    ev = json.loads((project / "evidence" / "synth_eps_3.json").read_text())
     for e in ev["ledger"]:  # n = batch / q
         if e["sample_rate"] and e["sample_rate"] < 1:
-            assert round(100 / e["sample_rate"]) != n, f"{e['release']}: batch / sample_rate = {n}"
+            assert n_dp is None or round(100 / e["sample_rate"]) != n, f"{e['release']}: batch / sample_rate = {n}"
     texts = {f: f.read_text() for f in (member / "model").rglob("*") if f.suffix in (".json", ".txt", ".yaml")}
     assert texts, "the model directory has a readable manifest"
     leaks = {str(f): [m.group(0) for m in token.finditer(t)][:3] for f, t in texts.items() if token.search(t)}
-    assert leaks == {}, f"the model directory states the private row count {n}"
+    assert n_dp is None or leaks == {}, f"the model directory states the private row count {n}"
+
+
+def test_every_stage_output_folder_is_salted_under_the_lineage_key(project):
+    """Issue 21 item 2: the md5s DVC records of these folders cannot be recomputed from the rows without the key."""
+    from trust.data import lineage_key
+    from trust.data.lineage import SALT_FILE, salts_valid
+
+    key = lineage_key(project, create=False)
+    outs = [project / "outputs" / s for s in ("prepare", "prepare/adult", "prepare/king", "synth_evaluate",
+                                              "aggregate", "synth/eps_3", "synth/eps_none")]
+    for d in outs:
+        assert (d / SALT_FILE).is_file() and salts_valid(d, key=key), d
+    assert not salts_valid(project / "outputs" / "prepare", key=b"x" * 32)
+    for m in (project / "metrics").glob("*.json"):
+        assert len(json.loads(m.read_text())["lineage_salt"]) >= 64, m
+
+
+def test_no_file_under_the_project_holds_the_lineage_key(project):
+    from trust.data import lineage_key
+
+    key = lineage_key(project, create=False).hex()
+    held = [str(f) for f in project.rglob("*") if f.is_file() and key in f.read_bytes().decode("latin-1")]
+    assert held == [] and not (project / ".trust").exists()

@@ -12,7 +12,7 @@ from trust.report import build_report, render_html, render_json, render_markdown
 from trust.evidence import check, make_evidence
 from trust.report.examples import EXAMPLE_POLICY, example_evidence, example_png
 from trust.report.model import REPORT_SCHEMA, dvc_lock_rows
-from trust.report.sections import SECTION_REGISTRY, classify_metric, pivot_metrics, section
+from trust.report.sections import SECTION_REGISTRY, checks_block, classify_metric, pivot_metrics, section
 
 LOCK = {"schema": "2.0", "stages": {"prepare": {
     "cmd": "python pipelines/prepare.py",
@@ -47,7 +47,7 @@ def test_section_order_and_ids(model):
 def test_summary_holds_the_gate_table_of_every_gate(model):
     gates, pending, checks = [b for b in _section(model, "summary")["blocks"] if b["type"] == "table"]
     assert gates["id"] == "gate-table" and pending["id"] == "not-evaluated"
-    assert len(gates["rows"]) + len(pending["rows"]) == len(model["gates"]) == 31
+    assert len(gates["rows"]) + len(pending["rows"]) == len(model["gates"]) == 30
     # the gates of capabilities this project does not run are listed apart, not in the verdict's table
     assert {r[0] for r in gates["rows"]} == {"PASS"} and {r[0] for r in pending["rows"]} == {"NOT EVALUATED"}
     assert any(r[6] and "on the forgotten class" in r[1] for r in pending["rows"])  # described, not bare keys
@@ -65,7 +65,7 @@ def test_summary_opens_with_one_card_per_capability(model):
                                                         "aggregate-learning": "pass", "data": "not evaluated"}
     assert "epsilon 14.5 (record, add/remove)" in by["privacy-ledger"]["figure"]
     assert "epsilon 1 (replace-one)" in by["aggregate-learning"]["figure"]
-    assert "without DP: synthesize_eps_none (declared audit-trail only)" in by["synthetic-data"]["figure"]
+    assert "without DP: synth_eps_none (declared audit-trail only)" in by["synthetic-data"]["figure"]
     html = render_html(model)
     assert html.index('id="capability-cards"') < html.index('id="gate-table"')
     assert 'href="#synthetic-data"' in html
@@ -73,16 +73,17 @@ def test_summary_opens_with_one_card_per_capability(model):
 
 def test_a_card_fails_with_its_capability():
     ev = example_evidence()
-    ev["evidence/evaluate_synth.json"]["checks"][0]["value"] = 0.1  # eps_1 TSTR AUC below the policy
+    ev["evidence/synth_evaluate.json"]["checks"][0]["value"] = 0.1  # eps_1 TSTR AUC below the policy
     m = build_report(ev, policy=EXAMPLE_POLICY)
     cards = {c["section"]: c for b in m["sections"][0]["blocks"] if b["type"] == "cards" for c in b["items"]}
     assert cards["synthetic-data"]["status"] == "fail" and cards["aggregate-learning"]["status"] == "pass"
 
 
-def test_lineage_has_commit_lock_hashes_sources_and_run_ids(model):
+def test_lineage_has_commit_lock_paths_sources_and_run_ids_but_no_dvc_md5(model):
     text = _text(_section(model, "lineage"))
     assert "0123abc" in text
-    assert "2e14e6b1ebc64e94cf1f14c2a1cc069e.dir" in text and "91a41cc0c945518c3a7551f1799d143c" in text
+    # dvc.lock's md5s of private outputs are never copied into the report (issue 21 item 2)
+    assert "2e14e6b1ebc64e94cf1f14c2a1cc069e" not in json.dumps(model) and "91a41cc0c945518c3a7551f1799d143c" not in text
     assert "CC BY 4.0" in text and "doi:10.24432/C5XW20" in text
     assert "5c1d0e2f3a4b5c6d7e8f9a0b1c2d3e4f" in text and "mlflow ui" in text
     assert model["lineage"]["mlflow_runs"]["aggregate"] == "aa11bb22cc33dd44ee55ff6677889900"
@@ -115,13 +116,13 @@ def test_privacy_ledger_sentences_and_totals(model):
 
 def test_synthetic_section(model):
     sec = _section(model, "synthetic-data")
-    assert sec["kinds"] == ["synth", "synth_eval"]
+    assert sec["kinds"] == ["synth", "synth_evaluate"]
     text = _text(sec)
-    assert "NO guarantee (non-private)" in text  # synthesize_eps_none
+    assert "NO guarantee (non-private)" in text  # synth_eps_none
     captions = {b.get("caption") for b in sec["blocks"] if b["type"] == "table"}
     assert {"Synthesis runs", "Utility", "Fidelity", "Privacy risk (empirical audits)"} <= captions
     plots = [p["path"] for b in sec["blocks"] if b["type"] == "plots" for p in b["items"]]
-    assert "outputs/evaluate_synth/utility_vs_epsilon.png" in plots and "outputs/synthesize_eps_3/loss.png" in plots
+    assert "outputs/synth_evaluate/utility_vs_epsilon.png" in plots and "outputs/synth_eps_3/loss.png" in plots
     priv, = [b for b in sec["blocks"] if b.get("caption") == "Privacy risk (empirical audits)"]
     assert priv["columns"] == ["", "dcr_share", "nndr_p5", "exact_copies", "mia_auc"]
     assert priv["rows"][0] == ["eps_1", 0.51, 0.93, 0, 0.52]
@@ -176,7 +177,7 @@ def test_unknown_kind_gets_the_generic_section():
 
 
 def test_registering_a_section_for_a_new_kind():
-    @section("example_new_kind", id="example-new-kind", title="Noisy labels", order=60)
+    @section("example_new_kind", id="example-new-kind", title="Noisy labels", order=62)
     def _noisy(docs, ctx):
         return {"blocks": [{"type": "paragraph", "text": f"{len(docs)} noisy-label stage(s)"}],
                 "claims": ["unlearning"], "limitations": ["Noise rates are estimates."]}
@@ -190,14 +191,17 @@ def test_registering_a_section_for_a_new_kind():
         assert ids.index("aggregate-learning") < ids.index("example-new-kind") < ids.index("compliance-mapping")
         assert "1 noisy-label stage(s)" in render_html(m)
         assert "Noise rates are estimates." in m["limitations"]
-        assert "unlearning" in {c["claim_type"] for c in m["compliance_mapping"]}
+        # a capability claim is printed only where its gates pass: this section has none, so it is withheld
+        assert "unlearning" not in {c["claim_type"] for c in m["compliance_mapping"]}
+        withheld, = [c for c in m["withheld_claims"] if c["claim_type"] == "unlearning"]
+        assert withheld["why"] == "no gate of its sections was evaluated"
     finally:
         del SECTION_REGISTRY["example_new_kind"]
 
 
 def test_html_is_self_contained_and_embeds_plots(model):
     png = example_png()
-    html = render_html(model, {"outputs/evaluate_synth/utility_vs_epsilon.png": png})
+    html = render_html(model, {"outputs/synth_evaluate/utility_vs_epsilon.png": png})
     assert html.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "<link" not in html and "<script" not in html and "@import" not in html
@@ -213,7 +217,7 @@ def test_markdown_links_plots_relatively_and_escapes_pipes():
     ev["evidence/prepare.json"]["checks"][0]["name"] = "a | b"
     m = build_report(ev, policy=EXAMPLE_POLICY)
     md = render_markdown(m, plot_prefix="../")
-    assert "![Utility vs epsilon](../outputs/evaluate_synth/utility_vs_epsilon.png)" in md
+    assert "![Utility vs epsilon](../outputs/synth_evaluate/utility_vs_epsilon.png)" in md
     assert "a \\| b" in md
     assert "## Privacy ledger" in md and "## Limitations" in md
     assert "5c1d0e2f3a4b5c6d7e8f9a0b1c2d3e4f" in md
@@ -251,7 +255,7 @@ def test_capability_report_section_modules_are_discovered(tmp_path, monkeypatch)
     (pkg / "__init__.py").write_text("")
     (pkg / "report_section.py").write_text(
         "from trust.report.sections import section, paragraph\n"
-        "@section('fake_kind', id='fake-cap', title='Fake capability', order=70)\n"
+        "@section('fake_kind', id='fake-cap', title='Fake capability', order=72)\n"
         "def _s(docs, ctx):\n    return [paragraph('fake section rendered')]\n")
     monkeypatch.setattr(trust, "__file__", str(tmp_path / "__init__.py"))
     monkeypatch.setattr(trust, "__path__", [*trust.__path__, str(tmp_path)])
@@ -264,3 +268,49 @@ def test_capability_report_section_modules_are_discovered(tmp_path, monkeypatch)
         SECTION_REGISTRY.pop("fake_kind", None)
         for mod in ("trust.fakecap.report_section", "trust.fakecap"):
             sys.modules.pop(mod, None)
+
+
+def test_every_section_has_an_order_of_its_own():
+    """Issue 22: sections collided on their order numbers (calibration and synthetic data at 40, noisy labels and
+    model updates at 65), so their place depended on import order."""
+    from trust.report.sections import FIXED_ORDERS, GENERIC_ORDER, discover_sections
+
+    discover_sections()
+    specs = {s.id: s.order for s in SECTION_REGISTRY.values()}
+    assert len(set(specs.values())) == len(specs), specs
+    assert not set(specs.values()) & (set(FIXED_ORDERS) | {GENERIC_ORDER})
+
+
+def test_registering_a_section_on_a_taken_order_is_refused():
+    from trust.report.sections import discover_sections
+
+    discover_sections()
+    with pytest.raises(ValueError, match="order 40 is taken by section 'synthetic-data'"):
+        section("example_clash", id="clash", title="Clash", order=40)(lambda docs, ctx: [])
+    with pytest.raises(ValueError, match="fixed section 'compliance-mapping'"):
+        section("example_clash", id="clash", title="Clash", order=90)(lambda docs, ctx: [])
+    assert "example_clash" not in SECTION_REGISTRY
+
+
+def _unlearning_evidence(forget_accuracy: float) -> dict:
+    return make_evidence("unlearn_x", "unlearning_claim_test", checks=[
+        check("forgotten-class accuracy", forget_accuracy, policy_key="max_forget_accuracy")])
+
+
+@pytest.mark.parametrize("forget_accuracy, claimed", [(0.01, True), (0.40, False)])
+def test_the_unlearning_claim_is_printed_only_where_its_gates_pass(forget_accuracy, claimed):
+    """Issue 21 item 9: the regulatory mapping no longer claims 'a model forgets on request' beside a failing gate."""
+    @section("unlearning_claim_test", id="unlearning-claim-test", title="Unlearning (test)", order=71)
+    def _u(docs, ctx):
+        return {"blocks": [checks_block(ctx.gates_of("unlearn_x"))], "claims": ["unlearning"]}
+
+    try:
+        m = build_report({**example_evidence(), "evidence/u.json": _unlearning_evidence(forget_accuracy)},
+                         policy=EXAMPLE_POLICY)
+        assert ("unlearning" in {c["claim_type"] for c in m["compliance_mapping"]}) is claimed
+        md = render_markdown(m)
+        assert ("Claims withheld" in md) is not claimed
+        if not claimed:
+            assert "1 of 1 evaluated gate(s) fail: forgotten-class accuracy" in md
+    finally:
+        SECTION_REGISTRY.pop("unlearning_claim_test", None)

@@ -145,8 +145,10 @@ def test_learning_rate_schedules_decay_from_lr_to_the_final_fraction():
 
 def test_a_larger_batch_raises_q_and_sigma_as_a_fresh_accountant_says():
     n_dp = 20000
-    small = plan_privacy(CTABGANPlus(epochs=20, batch_size=500, epsilon=1.0, accountant="prv"), n_dp, True)
-    large = plan_privacy(CTABGANPlus(epochs=20, batch_size=2000, epsilon=1.0, accountant="prv"), n_dp, True)
+    small = plan_privacy(CTABGANPlus(epochs=20, batch_size=500, epsilon=1.0, accountant="prv").privacy_settings(),
+                         n_dp, True)
+    large = plan_privacy(CTABGANPlus(epochs=20, batch_size=2000, epsilon=1.0, accountant="prv").privacy_settings(),
+                         n_dp, True)
     assert large.critic.sample_rate == pytest.approx(2000 / n_dp) and large.critic.steps == 20 * 10
     assert small.critic.steps == 20 * 40
     for plan, eps in ((small, 1.0 * 0.5), (large, 1.0 * 0.5)):      # the critic's share: 1 - 0.2 - 0.3

@@ -66,14 +66,13 @@ def test_a_dp_fit_on_cuda_has_the_same_ledger_as_on_the_cpu(per_sample):
     assert _valid_rows(gpu.sample(30, random_state=0), 30)
 
 
-def test_dp_noise_on_cuda_comes_from_a_cuda_generator_with_the_planned_scale():
+def test_dp_noise_on_cuda_lands_on_the_gpu_with_the_planned_scale():
     plan = DPSGDPlan(noise_multiplier=2.0, sample_rate=0.1, steps=1, expected_batch_size=50, delta=1e-5,
                      accountant="rdp", max_grad_norm=0.5)
     draws = []
     for _ in range(2):
         net = torch.nn.Linear(200, 50).cuda()
         opt = make_dp_optimizer(torch.optim.SGD(net.parameters(), lr=0.0), plan, noise_source(0), "cuda")
-        assert opt.generator.device.type == "cuda"
         for p in net.parameters():
             p.summed_grad = torch.zeros_like(p)
         opt.add_noise()                                    # Opacus secure-mode noise on the zero sum

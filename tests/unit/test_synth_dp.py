@@ -69,9 +69,10 @@ def test_dp_conditional_vectors_come_from_the_rows_themselves():
     X[np.arange(6), cats_a] = 1
     X[np.arange(6), 2 + np.array(cats_b)] = 1
     s = CondSampler([(0, 2), (2, 5)], [[1, 1], [1, 1, 1]], X)
-    rng = np.random.default_rng(0)
     rows = np.array([5, 0, 3, 3, 2, 1, 4])
-    cond, blocks, cats = s.cond_from_rows(rows, rng)
+    u = np.array([0.1, 0.7, 0.2, 0.9, 0.5, 0.0, 0.99])
+    cond, blocks, cats = s.cond_from_rows(rows, u)
+    assert list(blocks) == [0, 1, 0, 1, 1, 0, 1]   # floor(u * 2): the row's own uniform picks its block
     for r, c, b, k in zip(rows, cond, blocks, cats):
         assert c.sum() == 1
         assert k == (cats_a[r] if b == 0 else cats_b[r])

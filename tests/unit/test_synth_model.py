@@ -192,6 +192,7 @@ def test_generator_ema_samples_from_averaged_weights_with_matching_batchnorm_sta
     import torch
 
     from trust.errors import ConfigError
+    from trust.synth.training import refresh_batchnorm
 
     df = make_table("class_signal", 400)
     kw = dict(epochs=3, batch_size=50, lr=1e-3, random_state=0, **SMALL)
@@ -204,7 +205,7 @@ def test_generator_ema_samples_from_averaged_weights_with_matching_batchnorm_sta
     first = g.net[0]
     first.bn.running_mean.fill_(5.0)
     first.bn.running_var.fill_(9.0)
-    avg._refresh_batchnorm(g, avg.sampler_, 50, np.random.default_rng(0))
+    refresh_batchnorm(g, avg.sampler_, 50, avg.noise_dim, np.random.default_rng(0))
     g.eval()
     cond = torch.as_tensor(avg.sampler_.sample_generation(4000, np.random.default_rng(1))[0])
     with torch.no_grad():

@@ -77,7 +77,7 @@ def test_the_plan_is_a_function_of_the_dp_row_count_so_749_and_750_rows_get_the_
               **SMALL)
     a = CTABGANPlus(insecure_noise_seed=s, **kw).fit(small, schema)
     b = CTABGANPlus(insecure_noise_seed=t, **kw).fit(big, schema)
-    assert a.plan_ == b.plan_ == plan_privacy(a, counts["749"][s], use_aux=True)
+    assert a.plan_ == b.plan_ == plan_privacy(a.privacy_settings(), counts["749"][s], use_aux=True)
     assert a.privacy_["sample_rate"] == pytest.approx(100 / counts["749"][s])
 
 
@@ -141,46 +141,73 @@ def test_under_dp_private_values_are_coerced_and_never_raise_or_appear_in_a_mess
         CTABGANPlus(epochs=1, **SMALL).fit(bad, schema)
 
 
-def _pair_grads(G, layout, sampler, X, rows, path):
-    """Clipped per-pair gradients of one DP critic step on ``rows`` (the real code path), seeded."""
-    torch.manual_seed(11)
-    real_in, pair, alpha, _ = dp_pairs(G, layout, sampler, X, rows, 8, 4, 0.2, np.random.default_rng(5))
-    torch.manual_seed(12)
-    critic = MLPCritic(real_in.shape[1], (12,), dropout=0.0).double()   # dropout off: its seeded masks shift with m
-    torch.manual_seed(13)
-    if path == "vmap":
-        per = critic_per_sample_grads(critic, real_in.double(), pair.double(), alpha.double(), 10.0, include_fake=True)
-        flat = torch.cat([g.reshape(len(rows), -1) for g in per.values()], dim=1)
-        return flat * torch.clamp(1.0 / (flat.norm(dim=1, keepdim=True) + 1e-6), max=1.0)
-    summed, norms = mlp_critic_clipped_sum(critic, real_in.double(), pair.double(), alpha.double(), 10.0, 1.0,
-                                           include_fake=True)
-    return norms, torch.cat([g.reshape(-1) for g in summed.values()])
+@pytest.fixture(scope="module")
+def adult_coupling():
+    """Adult rows, a DP transformer (fitted from a seeded histogram release of them), a generator with BatchNorm."""
+    from trust.data import dataset_schema, load_dataset
+    from trust.synth.transformer import DataTransformer
 
-
-@pytest.mark.parametrize("path", ["vmap", "ghost"])
-def test_adding_one_real_row_leaves_every_other_pairs_clipped_gradient_unchanged(path):
-    # the generator has BatchNorm; the batch (10, then 11 rows) is larger than the public chunk of 8, where the old
-    # single generator pass over max(chunk, |B|) rows coupled every partner to |B|
-    rng = np.random.default_rng(0)
-    X = torch.as_tensor(np.concatenate([rng.normal(size=(30, 3)), np.eye(2)[rng.integers(0, 2, 30)]], axis=1),
-                        dtype=torch.float32)
-    spans = [type("S", (), {"start": 0, "end": 3, "activation": "tanh"}),
-             type("S", (), {"start": 3, "end": 5, "activation": "softmax"})]
-    layout = OutputLayout(spans, [(3, 5)])
-    sampler = CondSampler([(3, 5)], [[15.0, 15.0]], X.numpy())
+    schema = dataset_schema("adult")
+    df = schema.coerce(load_dataset("adult")[0].iloc[:160]).reset_index(drop=True)
+    rel, _ = release_histograms(df.iloc[:120], schema, 2.0, insecure_noise_seed=3)
+    tr = DataTransformer(random_state=0).fit(None, schema, histograms=rel)
+    blocks = [(b.start, b.end) for b in tr.cond_blocks_]
     torch.manual_seed(0)
-    G = MLPGenerator(4 + sampler.dim, 5, (16,)).train()
-    before = [b.clone() for b in G.buffers()]
-    rows = np.arange(10)
-    a = _pair_grads(G, layout, sampler, X, rows, path)
-    b = _pair_grads(G, layout, sampler, X, np.arange(11), path)
+    G = MLPGenerator(4 + sum(e - s for s, e in blocks), tr.output_dim_, (16,)).train()
+    return df, tr, blocks, G
+
+
+def _clipped_pairs(tr, blocks, G, table, path):
+    """Every pair's clipped gradient (vmap: one row each; ghost: the norms and the clipped sum) in one DP critic step
+    over all rows of ``table``, with the secret streams fixed by the insecure seed, critic dropout 0.5."""
+    from trust.privacy.noise import RowStreams, counter, noise_source
+    from trust.synth.networks import dropout_widths
+    from trust.synth.trainer import MODE
+
+    streams = RowStreams.for_table(table, noise_source(7, stream="rows"))
+    every = np.arange(len(table))
+    X = torch.as_tensor(tr.transform(table, row_uniform=lambda ci: streams.uniform(every, counter(MODE, 0, ci))[:, 0]))
+    sampler = CondSampler(blocks, [b.counts for b in tr.cond_blocks_], X.numpy())
+    layout = OutputLayout(tr.spans_, blocks)
+    torch.manual_seed(12)
+    critic = MLPCritic(X.shape[1] + sampler.dim, (12, 10), dropout=0.5).double().train()
+    pool_rng = noise_source(7, stream="critic").stream("partners")
+    pb = dp_pairs(G, layout, sampler, X, every, 50, 4, 0.2, pool_rng=pool_rng, streams=streams, step=3,
+                  mask_widths=dropout_widths(critic), p_drop=0.5)
+    masks = {k: [m.double() for m in v] for k, v in pb.masks.items()}
+    args = (critic, pb.real.double(), pb.partner.double(), pb.alpha.double(), 10.0)
     if path == "vmap":
-        torch.testing.assert_close(b[:10], a, rtol=0, atol=1e-12)
+        per = critic_per_sample_grads(*args, include_fake=True, masks=masks)
+        flat = torch.cat([g.reshape(len(every), -1) for g in per.values()], dim=1)
+        return X, flat * torch.clamp(1.0 / (flat.norm(dim=1, keepdim=True) + 1e-6), max=1.0)
+    summed, norms = mlp_critic_clipped_sum(*args, 1.0, include_fake=True, masks=masks)
+    return X, (norms, torch.cat([g.reshape(-1) for g in summed.values()]))
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+@pytest.mark.parametrize("path", ["vmap", "ghost"])
+def test_adding_one_real_row_leaves_every_other_pairs_encoding_and_clipped_gradient_unchanged(adult_coupling, path,
+                                                                                               where):
+    # Adult's conditional blocks, critic dropout 0.5, the new row inserted first or last: every draw that touches a
+    # real row (mode, block, partner, interpolation weight, dropout masks) is a function of the row and the secret
+    # key, so the other 120 rows keep their encoding and their pair (positional draws shifted all of them)
+    df, tr, blocks, G = adult_coupling
+    base, new = df.iloc[:120], df.iloc[[150]]
+    bigger = pd.concat([new, base] if where == "first" else [base, new], ignore_index=True)
+    others = slice(1, 121) if where == "first" else slice(0, 120)
+    before = [b.clone() for b in G.buffers()]
+    X0, a = _clipped_pairs(tr, blocks, G, base.reset_index(drop=True), path)
+    X1, b = _clipped_pairs(tr, blocks, G, bigger, path)
+    assert len(blocks) > 10
+    torch.testing.assert_close(X1[others], X0, rtol=0, atol=0)
+    if path == "vmap":
+        torch.testing.assert_close(b[others], a, rtol=0, atol=1e-12)
     else:
-        torch.testing.assert_close(b[0][:10], a[0], rtol=0, atol=1e-12)
-        one = _pair_grads(G, layout, sampler, X, np.arange(11), "vmap")[10]
-        torch.testing.assert_close(b[1] - a[1], one, rtol=1e-6, atol=1e-9)
-    # the partners' passes leave the generator's BatchNorm running statistics as they were
+        torch.testing.assert_close(b[0][others], a[0], rtol=0, atol=1e-12)
+        _, per = _clipped_pairs(tr, blocks, G, bigger, "vmap")
+        added = per[0 if where == "first" else 120]
+        torch.testing.assert_close(b[1] - a[1], added, rtol=1e-6, atol=1e-9)
+    # the pool's passes leave the generator's BatchNorm running statistics as they were
     assert all(torch.equal(x, y) for x, y in zip(before, G.buffers()))
 
 

@@ -94,7 +94,7 @@ def test_under_dp_tables_with_equal_dp_counts_get_the_same_schedule_though_exact
 
 
 def test_under_dp_auto_epochs_are_planned_from_the_dp_count_and_the_critics_share():
-    settings = CTABGANPlus(epsilon=3.0, delta=1e-5, accountant="rdp")
+    settings = CTABGANPlus(epsilon=3.0, delta=1e-5, accountant="rdp").privacy_settings()
     plan = plan_privacy(settings, 1000, use_aux=False)   # critic share 3 - 0.6 = 2.4: at most 293 steps
     assert (plan.schedule.batch_size, plan.schedule.epochs) == (500, 150)
     assert plan.critic.steps == 150 * 2 and plan.critic.sample_rate == pytest.approx(0.5)
@@ -110,3 +110,13 @@ def test_a_bad_batch_size_or_epochs_gives_a_one_line_config_error(name, bad):
     with pytest.raises(ConfigError, match=f"{name}=.* must be a positive integer or 'auto'") as e:
         CTABGANPlus(**{name: bad}, **SMALL).fit(df)
     assert "\n" not in str(e.value)
+
+
+def test_the_privacy_planner_takes_the_frozen_privacy_settings_never_the_estimator():
+    model = CTABGANPlus(epsilon=3.0, delta=1e-5, accountant="rdp")
+    with pytest.raises(TypeError, match="PrivacySettings"):
+        plan_privacy(model, 1000, use_aux=False)
+    settings = model.privacy_settings()
+    with pytest.raises(Exception):
+        settings.epsilon = 5.0   # frozen
+    assert plan_privacy(settings, 1000, use_aux=False).critic.steps == 300

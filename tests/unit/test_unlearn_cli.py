@@ -40,17 +40,42 @@ def _one_line_error(code, err):
     return code == 2 and len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in err
 
 
-def test_concept_forgets_the_class_and_prints_the_certificate(run_cli, saved, tmp_path):
+@pytest.fixture(scope="module")
+def certified(saved, tmp_path_factory):
+    from trust.cli import main
+
+    ev = tmp_path_factory.mktemp("ev")
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as e:
+        main([str(a) for a in _args(saved, "--forget-class", 3, "--test", saved / "test.npz", "--epochs", 5,
+                                    "--shadows", 4, "--evidence", ev, out="out_ok")])
+    return e.value.code, out.getvalue(), err.getvalue(), ev
+
+
+def test_concept_forgets_the_class_and_saves_the_model(saved, certified):
     from trust.models import NeuralClassifier
 
-    code, out, err = run_cli(*_args(saved, "--forget-class", 3, "--test", saved / "test.npz", "--epochs", 5,
-                                    "--evidence", tmp_path, out="out_ok"))
+    code, out, err, _ = certified
     assert code == 0, err
-    metrics = json.loads(out)
-    assert metrics["test_forget_accuracy"]["unlearned"] <= 0.05 and metrics["test_forget_accuracy"]["original"] > 0.5
-    assert NeuralClassifier.load(saved / "out_ok").classes_.tolist() == list(range(10))
-    doc = json.loads((tmp_path / "unlearn_concept.json").read_text())
-    assert doc["kind"] == "unlearning" and doc["details"]["certificate"]["forgotten"]["class"] == 3
+    m = NeuralClassifier.load(saved / "out_ok")
+    X, y = np.load(saved / "test.npz")["X"], np.load(saved / "test.npz")["y"]
+    assert m.classes_.tolist() == list(range(10)) and np.mean(m.predict(X[y == 3]) == 3) <= 0.05
+
+
+def test_concept_prints_the_certificate_and_its_controls_on_stdout_and_nothing_on_a_redirected_stderr(certified):
+    code, out, err, _ = certified
+    assert "certificate:" in out and "[original]" in out and "[retrained_other_seed]" in out and "runtime:" in out
+    assert err.strip() == ""
+
+
+def test_concept_evidence_holds_the_certificate_of_kind_unlearn(certified):
+    *_, ev = certified
+    doc = json.loads((ev / "unlearn_concept.json").read_text())
+    assert doc["kind"] == "unlearn" and doc["details"]["certificate"]["forgotten"]["class"] == 3
+    assert {c["policy_key"] for c in doc["checks"]} >= {"max_forget_accuracy", "max_ulira_auc_excess_over_retrain"}
 
 
 @pytest.mark.parametrize("case, extra, data, match", [

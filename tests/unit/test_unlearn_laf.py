@@ -17,7 +17,7 @@ from trust.unlearn.laf import (
     LabelAgnosticForgetting, alignment_loss, extractor_unlearning_loss, per_class_subset, vae_reconstruction_error,
 )
 
-FAST = dict(epochs=3, lr=1e-3, align_lr=2e-3, vae_epochs=5, device="cpu", random_state=0)
+FAST = dict(epochs=3, lr=1e-3, align_lr=2e-3, batch_size=32, vae_epochs=5, device="cpu", random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +150,42 @@ def test_a_model_without_embed_is_refused(digits):
     model = NeuralClassifier(net, epochs=1, n_classes=10, device="cpu").fit(X[:100].astype(np.float32), y[:100])
     with pytest.raises(ConfigError, match="no embed"):
         LabelAgnosticForgetting(**FAST).fit(model, X[:10].astype(np.float32), X[10:100].astype(np.float32))
+
+
+def test_forget_inputs_equal_to_the_remaining_ones_are_refused(digits):
+    X, _, model = digits
+    with pytest.raises(DataError, match="also appears in remain_X"):
+        LabelAgnosticForgetting(**FAST).fit(model, X[:50], X[:50])
+
+
+def test_forget_inputs_all_among_the_remaining_ones_are_refused(digits):
+    X, _, model = digits
+    with pytest.raises(DataError, match="50 of 50"):
+        LabelAgnosticForgetting(**FAST).fit(model, X[:50], X[:200])
+
+
+def test_non_finite_inputs_are_refused(digits):
+    X, _, model = digits
+    bad = X[:20].astype(float)
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(DataError):
+        LabelAgnosticForgetting(**FAST).fit(model, bad, X[100:200])
+
+
+def test_the_fit_times_its_two_stages(unlearned):
+    assert unlearned.seconds_ >= unlearned.seconds_stage1_ + unlearned.seconds_stage2_ > 0
+
+
+def test_auto_epochs_run_the_fewest_epochs_that_reach_the_step_budget(digits):
+    X, y, model = digits
+    f = y[:700] == 3
+    laf = LabelAgnosticForgetting(**{**FAST, "epochs": "auto", "auto_steps": 40, "vae_epochs": 1}).fit(
+        model, X[:700][f], X[:700][~f])
+    per_epoch = laf.history_["steps"][0]
+    assert laf.epochs_ == -(-40 // per_epoch) and sum(laf.history_["steps"]) >= 40 > sum(laf.history_["steps"][:-1])
+
+
+def test_epochs_must_be_a_count_or_auto(digits):
+    X, y, model = digits
+    with pytest.raises(ConfigError, match="epochs"):
+        LabelAgnosticForgetting(**{**FAST, "epochs": "many"}).fit(model, X[:20], X[100:200])

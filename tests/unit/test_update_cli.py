@@ -26,7 +26,7 @@ def files(tmp_path_factory):
 
 def test_fit_writes_an_updated_model_whose_flips_match_the_library(files, tmp_path, run_cli):
     d, X, y = files
-    code, _, err = run_cli("update", "fit", "--old", d / "old", "--data", d / "all.npz", "--epochs", "2",
+    code, _, err = run_cli("update", "fit", "--old", d / "old", "--data", d / "all.npz", "--epochs", "2", "--b", "4",
                            "--quiet", "--out", tmp_path / "new")
     assert code == 0 and "saved to" in err
     code, out, _ = run_cli("update", "flips", "--old", d / "old", "--new", tmp_path / "new", "--data", d / "all.npz")
@@ -42,6 +42,45 @@ def test_a_grid_of_b_is_chosen_on_a_validation_part(files, tmp_path, run_cli):
     code, _, err = run_cli("update", "fit", "--old", d / "old", "--data", d / "all.npz", "--b", "0", "--b", "4",
                            "--epochs", "1", "--quiet", "--out", tmp_path / "new")
     assert code == 0 and "-> b=" in err
+
+
+def test_fit_prints_the_updates_figures_beside_the_naive_updates_on_stdout(files, tmp_path, run_cli):
+    d, _, _ = files
+    code, out, _ = run_cli("update", "fit", "--old", d / "old", "--data", d / "all.npz", "--test", d / "all.npz",
+                           "--epochs", "1", "--b", "4", "--quiet", "--out", tmp_path / "new")
+    assert code == 0 and "naive" in out and "seed floor" in out and "--test rows" in out
+
+
+@pytest.mark.parametrize("where", ["same", "inside"])
+def test_an_out_folder_that_is_the_old_model_is_refused_even_with_overwrite(files, tmp_path, run_cli, where):
+    d, _, _ = files
+    before = {p.name: p.read_bytes() for p in (d / "old").iterdir()}
+    out = d / "old" if where == "same" else d / "old" / "sub"
+    code, _, err = run_cli("update", "fit", "--old", d / "old", "--data", d / "all.npz", "--quiet", "--overwrite",
+                           "--out", out)
+    assert _one_line(code, err, "--old model's folder") and not (d / "old" / "sub").exists()
+    assert {p.name: p.read_bytes() for p in (d / "old").iterdir()} == before
+
+
+def test_evidence_is_written_and_validates(files, tmp_path, run_cli):
+    import json
+
+    from trust.evidence import validate_evidence
+
+    d, _, _ = files
+    code, _, _ = run_cli("update", "fit", "--old", d / "old", "--data", d / "all.npz", "--epochs", "1", "--b", "4",
+                         "--quiet", "--out", tmp_path / "new", "--evidence", tmp_path / "ev")
+    doc = json.loads((tmp_path / "ev" / "update.json").read_text())
+    assert code == 0 and validate_evidence(doc)["kind"] == "update"
+    assert {c["policy_key"] for c in doc["checks"]} >= {"max_nfr_ratio_to_naive", "min_accuracy_ratio_to_naive"}
+
+
+def test_a_test_file_of_another_dtype_is_refused(files, tmp_path, run_cli):
+    d, X, y = files
+    np.savez(tmp_path / "t.npz", X=X.astype(np.float64), y=y)
+    code, _, err = run_cli("update", "fit", "--old", d / "old", "--data", d / "all.npz", "--test", tmp_path / "t.npz",
+                           "--quiet", "--out", tmp_path / "new")
+    assert _one_line(code, err, "same dtype") and not (tmp_path / "new").exists()
 
 
 def _one_line(code, err, needle):
@@ -88,3 +127,10 @@ def test_the_cli_model_kind_is_the_classifiers():
     from trust.models.classifier import MODEL_KIND
 
     assert NEURAL_KIND == MODEL_KIND
+
+
+def test_another_method_needs_no_b_and_deploys_that_method(files, tmp_path, run_cli):
+    d, _, _ = files
+    code, out, _ = run_cli("update", "fit", "--old", d / "old", "--data", d / "all.npz", "--method", "pct", "--epochs",
+                           "1", "--quiet", "--out", tmp_path / "new")
+    assert code == 0 and out.startswith("focal distillation")

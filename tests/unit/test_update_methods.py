@@ -10,7 +10,9 @@ import torch
 
 from trust.errors import ConfigError, DataError
 from trust.models import NeuralClassifier
-from trust.update import FocalDistillationUpdate, MarginPreservingUpdate, NaiveUpdate, negative_flip_rate
+from trust.update import (
+    PCT_CODE, FocalDistillationUpdate, MarginPreservingUpdate, NaiveUpdate, negative_flip_rate, teacher_seed,
+)
 
 
 def _signals(n=240, k=4, seed=0):
@@ -77,7 +79,7 @@ def test_focal_distillation_pulls_old_class_logits_towards_the_old_model(setting
     target = old_model.decision_function(X)
     kw = {"model_params": {"epochs": 10}}
     naive = NaiveUpdate(**kw).fit(old_model, X, y).model_.decision_function(X)[:, :2]
-    fd = FocalDistillationUpdate(distillation="lm", distill_weight=1.0, **kw).fit(
+    fd = FocalDistillationUpdate(distillation="lm", ce_weight=0.0, distill_weight=1.0, **kw).fit(
         old_model, X, y).model_.decision_function(X)[:, :2]
     assert np.mean((fd - target) ** 2) < 0.5 * np.mean((naive - target) ** 2)
 
@@ -127,3 +129,26 @@ def test_an_unfitted_old_model_is_refused(setting):
     X, y, _ = setting
     with pytest.raises(ConfigError, match="fitted"):
         NaiveUpdate().fit(NeuralClassifier("mlp"), X, y)
+
+
+def test_the_independent_teacher_is_a_naive_update_with_the_derived_seed(setting):
+    X, y, old_model = setting
+    upd = MarginPreservingUpdate(b=2.0, model_params={"epochs": 2}, random_state=3).fit(old_model, X, y)
+    again = NaiveUpdate(model_params={"epochs": 2}, random_state=teacher_seed(3)).fit(old_model, X, y).model_
+    assert teacher_seed(3) != 3 and upd.teacher_.random_state == teacher_seed(3)
+    assert np.array_equal(upd.teacher_.decision_function(X), again.decision_function(X))
+
+
+def test_the_pct_code_setting_distils_only_on_old_class_rows(setting):
+    # with the cross-entropy off and no standardisation, new-class rows can only act through the distillation
+    X, y, old_model = setting
+    moved = X.copy()
+    moved[y >= 2] += 3.0
+    kw = {"model_params": {"epochs": 3, "standardize": False}, "ce_weight": 0.0}
+
+    def logits(data, **settings):
+        return FocalDistillationUpdate(**settings, **kw).fit(old_model, data, y).model_.decision_function(X)
+
+    only_old = {k: v for k, v in PCT_CODE.items() if k != "ce_weight"}
+    assert np.array_equal(logits(X, **only_old), logits(moved, **only_old))
+    assert not np.array_equal(logits(X), logits(moved))

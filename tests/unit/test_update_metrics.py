@@ -73,9 +73,16 @@ def test_kl_focal_distillation_matches_the_formula_with_its_weights():
     assert torch.allclose(got, (1 + 5 * right) * kl, atol=1e-6)
 
 
-def test_logit_matching_is_half_the_squared_distance_weighted():
+def test_logit_matching_is_half_the_mean_squared_distance_weighted():
     s, t = torch.tensor([[1.0, 2.0]]), torch.tensor([[0.0, 0.0]])
-    assert float(focal_distillation(s, t, torch.tensor([0.0]), alpha=2.0, beta=5.0, kind="lm")) == 2.0 * 2.5
+    assert float(focal_distillation(s, t, torch.tensor([0.0]), alpha=2.0, beta=5.0, kind="lm")) == 2.0 * 0.5 * 2.5
+
+
+def test_the_temperature_squared_factor_multiplies_the_kl_by_t_squared():
+    g = torch.Generator().manual_seed(1)
+    s, t, right = torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g), torch.tensor([1.0, 0.0, 1.0])
+    plain = focal_distillation(s, t, right, temperature=100.0)
+    assert torch.allclose(focal_distillation(s, t, right, temperature=100.0, temperature_squared=True), 1e4 * plain)
 
 
 def test_margin_term_with_b_zero_is_the_plain_cross_entropy():

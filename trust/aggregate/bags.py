@@ -223,7 +223,10 @@ class ClippingWarning(UserWarning):
 
 def warn_if_mostly_clipped(y, clip: float, *, center: float = 0.0, scale: float = 1.0) -> float:
     """Warn (:class:`ClippingWarning`) when more than :data:`CLIPPED_WARN_SHARE` of the responses are clipped;
-    returns the share (:func:`clipped_share`)."""
+    returns the share (:func:`clipped_share`).
+
+    It reads the responses themselves: for non-private use only. A label-DP release warns from its noisy
+    output instead (:func:`trust.aggregate.dp.warn_if_release_saturated`)."""
     import warnings
 
     share = clipped_share(y, clip, center=center, scale=scale)

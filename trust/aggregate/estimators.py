@@ -204,6 +204,35 @@ def train_torch(X, bag_ids, bag_responses, rho: float, *, task: str = "regressio
 
 
 # --------------------------------------------------------------------------------------------- rho selection
+def bag_splits(bag_ids, *, val_fraction: float = 0.2, n_folds: int = 1,
+               random_state: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (training bags, held-out bags) pairs :func:`choose_rho` scores on: one seeded ``1 - val_fraction`` /
+    ``val_fraction`` split of the bags when ``n_folds == 1``, else ``n_folds`` folds each held out once."""
+    ids, m = check_bags(bag_ids)
+    n_folds = check_scalar(n_folds, "n_folds", int, min_val=1)
+    if n_folds == 1:
+        return [split_bags(ids, val_fraction, random_state)]
+    if n_folds > m:
+        raise DataError(f"n_folds={n_folds} is more than the {m} bags; use fewer folds or smaller bags")
+    folds = np.array_split(check_random_state(random_state).permutation(m), n_folds)
+    return [(np.sort(np.concatenate(folds[:i] + folds[i + 1:])), np.sort(folds[i])) for i in range(n_folds)]
+
+
+def mean_baseline_loss(bag_ids, bag_responses, *, val_fraction: float = 0.2, n_folds: int = 1,
+                       random_state: int = 0) -> float:
+    """The held-out bag-level squared loss of predicting the training bags' (size-weighted) mean response, on
+    the splits of :func:`bag_splits`: the baseline beside :func:`choose_rho`'s scores (both read only the bag
+    responses, so on a DP release both are post-processing)."""
+    ids, m = check_bags(bag_ids)
+    y = _check_responses(bag_responses, m, "regression")
+    k = np.bincount(ids[ids >= 0], minlength=m).astype(float)
+    losses = []
+    for tr, va in bag_splits(ids, val_fraction=val_fraction, n_folds=n_folds, random_state=random_state):
+        const = float(np.sum(k[tr] * y[tr]) / k[tr].sum())
+        losses.append(float(np.sum(k[va] * (y[va] - const) ** 2) / k[va].sum()))
+    return float(np.mean(losses))
+
+
 def choose_rho(X, bag_ids, bag_responses, rho_grid: Sequence[float] = DEFAULT_RHO_GRID, *, task: str = "regression",
                val_fraction: float = 0.2, n_folds: int = 1, random_state: int = 0,
                **params: Any) -> tuple[float, dict[float, float]]:
@@ -225,14 +254,7 @@ def choose_rho(X, bag_ids, bag_responses, rho_grid: Sequence[float] = DEFAULT_RH
     X = _check_X(X)
     ids, m = check_bags(bag_ids, len(X))
     y = _check_responses(bag_responses, m, task)
-    n_folds = check_scalar(n_folds, "n_folds", int, min_val=1)
-    if n_folds == 1:
-        splits = [split_bags(ids, val_fraction, random_state)]
-    else:
-        if n_folds > m:
-            raise DataError(f"n_folds={n_folds} is more than the {m} bags; use fewer folds or smaller bags")
-        folds = np.array_split(check_random_state(random_state).permutation(m), n_folds)
-        splits = [(np.sort(np.concatenate(folds[:i] + folds[i + 1:])), np.sort(folds[i])) for i in range(n_folds)]
+    splits = bag_splits(ids, val_fraction=val_fraction, n_folds=n_folds, random_state=random_state)
     cls = InterpolatingClassifier if task == "classification" else InterpolatingRegressor
     loss = "log" if task == "classification" else "squared"
     rs = sorted(set(grid))
@@ -491,6 +513,7 @@ class InstanceLevelClassifier(InterpolatingClassifier):
         return 1.0
 
 
-__all__ = ["DEFAULT_RHO_GRID", "MODELS", "linear_path", "fit_linear", "train_torch", "choose_rho",
+__all__ = ["DEFAULT_RHO_GRID", "MODELS", "linear_path", "fit_linear", "train_torch", "choose_rho", "bag_splits",
+           "mean_baseline_loss",
            "InterpolatingRegressor", "BagLevelRegressor", "InstanceLevelRegressor", "InterpolatingClassifier", "BagLevelClassifier",
            "InstanceLevelClassifier"]

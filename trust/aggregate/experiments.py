@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from trust.aggregate.bags import bag_means, make_bags
-from trust.aggregate.dp import release_bag_means
+from trust.aggregate.dp import release_bag_means, standardise_responses
 from trust.aggregate.estimators import DEFAULT_RHO_GRID, InterpolatingRegressor, choose_rho, fit_linear, linear_path
 from trust._validation import check_random_state, check_scalar
 from trust.errors import DataError
@@ -125,8 +125,8 @@ def rho_comparison(X_train, y_train, X_test, y_test, bag_sizes: Sequence[int], s
                    n_folds: int = 1, progress: bool = False, **model_params: Any) -> list[dict[str, Any]]:
     """Test MSE of bag-level (rho = 0), instance-level (rho = 1) and ``rho = "auto"`` per bag size and seed.
 
-    For each seed and k: random bags of the training rows (seeded), bag means of ``y_train``; rho chosen on
-    held-out bags (:func:`choose_rho`, validation bag-level loss) and refitted on all bags; the three
+    For each seed and k: random bags of the training rows (seeded), bag means of ``y_train``; rho chosen from
+    ``rho_grid`` on held-out bags (:func:`choose_rho`, validation bag-level loss) and refitted on all bags; the three
     estimators are scored by instance-level MSE on ``(X_test, y_test)``. Also scores every rho of the grid
     fitted on all bags (the risk-vs-rho curve; ``estimator = "rho=<value>"``). Records: ``k, seed,
     estimator, rho, test_mse``.
@@ -137,13 +137,13 @@ def rho_comparison(X_train, y_train, X_test, y_test, bag_sizes: Sequence[int], s
     if progress:
         from tqdm.auto import tqdm
 
-        combos = tqdm(combos, desc=f"aggregate rho comparison ({model})", unit="fit")
+        combos = tqdm(combos, desc=f"aggregate rho comparison ({model})", unit="fit", disable=None)
     for k, seed in combos:
         ids = make_bags(len(X_train), int(k), random_state=seed)
         yb = bag_means(y_train, ids)
         params = dict(model=model, **model_params)
         mse = _grid_mse(X_train, ids, yb, X_test, y_test, grid, seed, params)
-        best, scores = choose_rho(X_train, ids, yb, grid, val_fraction=val_fraction, n_folds=n_folds,
+        best, scores = choose_rho(X_train, ids, yb, rho_grid, val_fraction=val_fraction, n_folds=n_folds,
                                   random_state=seed, **params)
         for r in grid:
             out.append({"k": int(k), "seed": int(seed), "estimator": f"rho={r:g}", "rho": r, "test_mse": mse[r]})
@@ -156,9 +156,8 @@ def rho_comparison(X_train, y_train, X_test, y_test, bag_sizes: Sequence[int], s
 def dp_sweep(X_train, y_train, X_test, y_test, epsilons: Sequence[float], bag_sizes: Sequence[int],
              seeds: Sequence[int], *, clip: float, center: float = 0.0, scale: float = 1.0, model: str = "linear",
              rho_grid: Sequence[float] = DEFAULT_RHO_GRID, val_fraction: float = 0.2, n_folds: int = 1,
-             oracle: bool = True,
-             dataset: str = "", progress: bool = False,
-             **model_params: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+             oracle: bool = True, dataset: str = "", progress: bool = False,
+             insecure_noise_seed: int | None = None, **model_params: Any) -> tuple[list[dict[str, Any]], list[Any]]:
     """Label-DP bag means over (epsilon, k, seed); estimators trained on the release, scored on the test set.
 
     ``y_train``/``y_test`` are in original units; the release standardises with the declared ``center``/
@@ -170,21 +169,23 @@ def dp_sweep(X_train, y_train, X_test, y_test, epsilons: Sequence[float], bag_si
     Returns ``(records, ledger entries)``; records: ``epsilon, k, seed,
     estimator, rho, test_mse``; one ledger entry per release (each a separate release of the same labels:
     the sweep's entries compose sequentially if all were published; the stage reports that total).
+    ``insecure_noise_seed`` (tests only) seeds release ``i``'s noise with ``insecure_noise_seed + i``.
     """
-    z_test = (np.asarray(y_test, dtype=float) - center) / scale
+    z_test = standardise_responses(y_test, center=center, scale=scale)
     out, ledger = [], []
     combos = [(e, k, s) for e in epsilons for k in bag_sizes for s in seeds]
     if progress:
         from tqdm.auto import tqdm
 
-        combos = tqdm(combos, desc="aggregate DP sweep", unit="release")
+        combos = tqdm(combos, desc="aggregate DP sweep", unit="release", disable=None)
     params = dict(model=model, **model_params)
-    for eps, k, seed in combos:
+    for i, (eps, k, seed) in enumerate(combos):
         check_scalar(eps, "epsilon", float, min_val=0.0, include_boundaries="neither")
         ids = make_bags(len(X_train), int(k), random_state=seed)
         noisy, entry = release_bag_means(y_train, ids, eps, clip, center=center, scale=scale,
                                          release=f"aggregate/dp-sweep/eps{eps:g}/k{int(k)}/seed{int(seed)}",
-                                         dataset=dataset)
+                                         dataset=dataset, insecure_noise_seed=(None if insecure_noise_seed is None
+                                                                               else insecure_noise_seed + i))
         ledger.append(entry)
         fits = {"bag": 0.0, "instance": 1.0}
         best, _ = choose_rho(X_train, ids, noisy, rho_grid, val_fraction=val_fraction, n_folds=n_folds,

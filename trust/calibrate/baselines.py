@@ -1,5 +1,7 @@
-"""Post-hoc calibration baselines on a model's logits, one interface: ``fit(logits, labels)``,
-``predict_proba(logits)``, ``transform(logits)``.
+"""Post-hoc calibration baselines on a model's logits, the interface of every calibrator
+(:class:`~trust.calibrate.base.Calibrator`): ``fit(logits, labels)``, ``predict_proba(logits)``,
+``transform(logits)``, ``save(path)`` / ``load(path)`` (an optional ``view_logits`` argument is accepted
+and ignored, so that every calibrator is called the same way).
 
 ``transform`` returns calibrated logits: ``z / T`` (temperature scaling), ``w * z + b`` (vector
 scaling), and for the binning methods, which have no logits of their own, ``log`` of the calibrated
@@ -27,9 +29,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
-
 from trust._validation import check_array, check_is_fitted, check_labels, check_scalar
+from trust.calibrate.base import Calibrator
 from trust.errors import DataError
 
 
@@ -66,25 +67,22 @@ def check_logits(logits: Any, labels: Any = None, *, n_classes: int | None = Non
     return Z, y
 
 
-class _Calibrator(BaseEstimator):
-    """Shared ``predict_proba`` / ``transform`` plumbing (template: subclasses implement ``_fit`` and ``_transform``)."""
+class _LogitCalibrator(Calibrator):
+    """Shared ``fit`` / ``transform`` plumbing of the baselines (template: subclasses implement ``_fit`` and
+    ``_transform``, and ``_state`` / ``_set_state`` for :meth:`~trust.calibrate.base.Calibrator.save`)."""
 
-    def fit(self, logits: Any, labels: Any) -> "_Calibrator":
-        """Fit on validation ``logits`` ``(N, K)`` and ``labels``; returns self."""
+    def fit(self, logits: Any, labels: Any, view_logits: Any = None) -> "_LogitCalibrator":
+        """Fit on validation ``logits`` ``(N, K)`` and ``labels`` (``view_logits`` is ignored); returns self."""
         Z, y = check_logits(logits, labels, fitting=True)
         self.n_classes_ = Z.shape[1]
         self._fit(Z, y)
         return self
 
-    def transform(self, logits: Any) -> np.ndarray:
-        """Calibrated logits ``(N, K)`` (see the module docstring)."""
+    def transform(self, logits: Any, view_logits: Any = None) -> np.ndarray:
+        """Calibrated logits ``(N, K)`` (see the module docstring; ``view_logits`` is ignored)."""
         check_is_fitted(self, "n_classes_")
         Z, _ = check_logits(logits, n_classes=self.n_classes_)
         return self._transform(Z)
-
-    def predict_proba(self, logits: Any) -> np.ndarray:
-        """Calibrated probabilities ``(N, K)``."""
-        return softmax(self.transform(logits))
 
     def _fit(self, Z: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -100,7 +98,7 @@ def _nll_of_scaled(Z: np.ndarray, y: np.ndarray, beta: float) -> float:
     return float(np.mean(lse - s[np.arange(len(y)), y]))
 
 
-class TemperatureScaling(_Calibrator):
+class TemperatureScaling(_LogitCalibrator):
     """One temperature for all rows, minimising the validation NLL (see the module docstring).
 
     Attributes:
@@ -117,8 +115,14 @@ class TemperatureScaling(_Calibrator):
     def _transform(self, Z: np.ndarray) -> np.ndarray:
         return Z / self.temperature_
 
+    def _state(self) -> dict[str, Any]:
+        return {"temperature": self.temperature_}
 
-class VectorScaling(_Calibrator):
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.temperature_ = float(state["temperature"])
+
+
+class VectorScaling(_LogitCalibrator):
     """Per-class scale and bias of the logits, minimising the validation NLL (see the module docstring).
 
     Args:
@@ -153,6 +157,12 @@ class VectorScaling(_Calibrator):
     def _transform(self, Z: np.ndarray) -> np.ndarray:
         return Z * self.weight_ + self.bias_
 
+    def _state(self) -> dict[str, Any]:
+        return {"weight": self.weight_.tolist(), "bias": self.bias_.tolist()}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.weight_, self.bias_ = np.asarray(state["weight"], dtype=float), np.asarray(state["bias"], dtype=float)
+
 
 def _renormalise(Q: np.ndarray) -> np.ndarray:
     s = Q.sum(axis=1, keepdims=True)
@@ -160,7 +170,7 @@ def _renormalise(Q: np.ndarray) -> np.ndarray:
     return np.where(s > 0, Q / np.where(s > 0, s, 1.0), 1.0 / K)
 
 
-class HistogramBinning(_Calibrator):
+class HistogramBinning(_LogitCalibrator):
     """One-vs-rest histogram binning of the softmax scores, renormalised (see the module docstring).
 
     Args:
@@ -193,8 +203,14 @@ class HistogramBinning(_Calibrator):
         Q = np.stack([self.bin_values_[k][self._bin(P[:, k])] for k in range(Z.shape[1])], axis=1)
         return np.log(np.clip(_renormalise(Q), 1e-12, None))
 
+    def _state(self) -> dict[str, Any]:
+        return {"bin_values": self.bin_values_.tolist()}
 
-class IsotonicCalibrator(_Calibrator):
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.bin_values_ = np.asarray(state["bin_values"], dtype=float)
+
+
+class IsotonicCalibrator(_LogitCalibrator):
     """One-vs-rest isotonic regression of the softmax scores, renormalised (see the module docstring).
 
     Attributes:
@@ -212,6 +228,16 @@ class IsotonicCalibrator(_Calibrator):
         P = softmax(Z)
         Q = np.stack([iso.predict(P[:, k]) for k, iso in enumerate(self.isotonic_)], axis=1)
         return np.log(np.clip(_renormalise(Q), 1e-12, None))
+
+    def _state(self) -> dict[str, Any]:
+        return {"x": [i.X_thresholds_.tolist() for i in self.isotonic_], "y": [i.y_thresholds_.tolist() for i in self.isotonic_]}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        from sklearn.isotonic import IsotonicRegression
+
+        # refitting on the fitted thresholds reproduces the same piecewise-linear map
+        self.isotonic_ = [IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(np.asarray(x), np.asarray(y))
+                          for x, y in zip(state["x"], state["y"])]
 
 
 BASELINES = {"temperature": TemperatureScaling, "vector": VectorScaling, "histogram": HistogramBinning,

@@ -1,10 +1,11 @@
-"""The calibration protocol: every method on the same logits, in distribution and under shift.
+"""The pieces of the calibration protocol (:func:`trust.calibrate.protocol.run_calibrate` runs them):
+the methods by name, the sets they are scored on, and summaries over seeds.
 
-:func:`run_protocol` takes a fitted classifier, its in-distribution validation rows (where every
-calibrator is fitted) and named test sets, computes each set's logits and view logits once, fits the
-methods of :func:`make_calibrators` on the validation logits and scores every method on every set
-with :func:`trust.metrics.calibration_metrics`. :func:`shifted_sets` builds the shifted
-sets of images and signals:
+- :data:`METHODS` and :func:`make_calibrators`: every method by name (``"uncalibrated"``, the four
+  baselines, the CA calibrator with the paper's loss, its two ablations, the unweighted diagnostic and
+  our prior-corrected variant ``"ca_prior"``); :data:`LABELS` their names in figures and reports.
+- :class:`EvalSet`: rows to score (``X``, or a model's precomputed ``logits`` and ``view_logits``), their
+  labels, and the shift they carry. :func:`shifted_sets` builds the shifted sets of images and signals:
 
 - images: ``rotation`` up to 15 / 30 / 45 degrees (the family of one of the calibrator's views, at
   larger severities), ``noise`` of sd 0.1 / 0.2 / 0.3 (held out: no view adds noise);
@@ -13,7 +14,7 @@ sets of images and signals:
 
 Tables are shifted by the caller's choice of rows (a covariate-shift split: fit on one group, test on
 another). :func:`summarize` turns the rows of several seeds into mean and a 95 % t-interval per
-(set, method). The library does no I/O; ``benchmarks/calibration.py`` and the ``calibrate`` stage run it.
+(set, method); :func:`shift_average` the mean ECE per method in distribution, shifted and held out.
 """
 
 from __future__ import annotations
@@ -24,12 +25,18 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from trust._validation import check_option, check_random_state, fork_seed
-from trust.calibrate.baselines import BASELINES, softmax
-from trust.calibrate.ca import CorrectnessAwareCalibrator, view_logits
-from trust.metrics import calibration_metrics
+from trust.calibrate.baselines import BASELINES
+from trust.calibrate.ca import CorrectnessAwareCalibrator
+from trust.errors import ConfigError
 
-METHODS = ("uncalibrated", "temperature", "vector", "histogram", "isotonic", "ca", "ca_ce", "ca_mse", "ca_unbalanced")
-VIEW_METHODS = ("ca", "ca_ce", "ca_mse", "ca_unbalanced")
+METHODS = ("uncalibrated", "temperature", "vector", "histogram", "isotonic", "ca", "ca_prior", "ca_ce", "ca_mse",
+           "ca_unbalanced")
+VIEW_METHODS = ("ca", "ca_prior", "ca_ce", "ca_mse", "ca_unbalanced")
+#: every method's name in figures and the report (``ca_prior`` is ours, not the paper's)
+LABELS = {"uncalibrated": "uncalibrated", "temperature": "temperature scaling", "vector": "vector scaling",
+          "histogram": "histogram binning", "isotonic": "isotonic regression", "ca": "CA (paper's loss)",
+          "ca_prior": "CA, prior-corrected (ours)", "ca_ce": "CA network, CE loss (ablation)",
+          "ca_mse": "CA network, MSE loss (ablation)", "ca_unbalanced": "CA loss, unweighted (diagnostic)"}
 
 SHIFTS: dict[str, dict[str, list[float]]] = {
     "image": {"rotation": [15.0, 30.0, 45.0], "noise": [0.1, 0.2, 0.3]},
@@ -52,13 +59,22 @@ def _shift_view(kind: str, family: str, severity: float) -> Any:
 
 @dataclasses.dataclass
 class EvalSet:
-    """Rows to score: ``X``, labels ``y``, the shift ``family`` (``"none"`` in distribution) and its ``severity``."""
+    """Rows to score: ``X`` (or a model's ``logits`` on them and, for the CA methods, its ``view_logits``),
+    labels ``y``, the shift ``family`` (``"none"`` in distribution), its ``severity`` and whether the family is
+    held out from the CA calibrator's views."""
 
     X: Any
     y: np.ndarray
     family: str = "none"
     severity: float = 0.0
     held_out: bool = False
+    logits: Any = None
+    view_logits: Any = None
+
+    @classmethod
+    def from_logits(cls, logits: Any, y: Any, view_logits: Any = None, **shift: Any) -> "EvalSet":
+        """A set given by a model's logits (and view logits) rather than by its rows."""
+        return cls(None, np.asarray(y) if y is not None else None, logits=logits, view_logits=view_logits, **shift)
 
 
 def shifted_sets(X: Any, y: Any, kind: str, *, shifts: Mapping[str, Sequence[float]] | None = None,
@@ -80,6 +96,7 @@ def make_calibrators(methods: Sequence[str] = METHODS, *, ca: Mapping[str, Any] 
     """Unfitted calibrators by method name (``"uncalibrated"`` maps to None); ``ca``: CA calibrator settings.
 
     ``ca``, ``ca_ce``, ``ca_mse``: the CA calibrator with the paper's loss and its two ablations;
+    ``ca_prior``: the paper's loss with its prior shift undone at prediction (our variant);
     ``ca_unbalanced``: the CA loss without the correct/wrong re-weighting (a diagnostic)."""
     out: dict[str, Any] = {}
     for m in methods:
@@ -89,48 +106,14 @@ def make_calibrators(methods: Sequence[str] = METHODS, *, ca: Mapping[str, Any] 
         elif m in BASELINES:
             out[m] = BASELINES[m]()
         else:
-            loss = {"ca": "ca", "ca_ce": "ce", "ca_mse": "mse", "ca_unbalanced": "ca"}[m]
-            out[m] = CorrectnessAwareCalibrator(**{**dict(ca or {}), "loss": loss, "balance": m != "ca_unbalanced",
-                                                   "random_state": random_state})
+            loss = {"ca": "ca", "ca_prior": "ca", "ca_ce": "ce", "ca_mse": "mse", "ca_unbalanced": "ca"}[m]
+            try:
+                out[m] = CorrectnessAwareCalibrator(**{**dict(ca or {}), "loss": loss, "balance": m != "ca_unbalanced",
+                                                       "prior_correction": m == "ca_prior", "random_state": random_state})
+            except TypeError as e:
+                raise ConfigError(f"unknown CA calibrator setting ({str(e).split('argument')[-1].strip()}); see "
+                                  "trust.calibrate.CorrectnessAwareCalibrator") from None
     return out
-
-
-@dataclasses.dataclass
-class ProtocolResult:
-    """One run of the protocol: ``rows`` (one dict per set and method), the fitted ``calibrators`` and,
-    per set, the labels and each method's probabilities (for reliability diagrams)."""
-
-    rows: list[dict[str, Any]]
-    calibrators: dict[str, Any]
-    probs: dict[str, dict[str, np.ndarray]]
-    labels: dict[str, np.ndarray]
-
-
-def run_protocol(model: Any, X_val: Any, y_val: Any, test_sets: Mapping[str, EvalSet], *,
-                 methods: Sequence[str] = METHODS, views: Sequence[Any] | None = None, ca: Mapping[str, Any] | None = None,
-                 n_bins: int = 15, random_state: int = 0) -> ProtocolResult:
-    """Fit every method on ``(X_val, y_val)`` through ``model``'s logits and score it on every test set."""
-    rng = check_random_state(random_state)
-    need_views = any(m in VIEW_METHODS for m in methods)
-    seed_views = fork_seed(rng)
-    Zv = model.decision_function(X_val)
-    Vv = view_logits(model, X_val, views, random_state=seed_views) if need_views else None
-    cals = make_calibrators(methods, ca=ca, random_state=fork_seed(rng))
-    for m, c in cals.items():
-        if c is None:
-            continue
-        c.fit(Zv, y_val, Vv) if m in VIEW_METHODS else c.fit(Zv, y_val)
-    rows, probs, labels = [], {}, {}
-    for name, ts in test_sets.items():
-        Z = model.decision_function(ts.X)
-        V = view_logits(model, ts.X, views, random_state=fork_seed(rng)) if need_views else None
-        labels[name], probs[name] = np.asarray(ts.y), {}
-        for m, c in cals.items():
-            P = softmax(Z) if c is None else (c.predict_proba(Z, V) if m in VIEW_METHODS else c.predict_proba(Z))
-            probs[name][m] = P
-            rows.append({"set": name, "family": ts.family, "severity": ts.severity, "held_out": ts.held_out,
-                         "method": m, **calibration_metrics(ts.y, P, n_bins=n_bins)})
-    return ProtocolResult(rows, cals, probs, labels)
 
 
 def summarize(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = ("accuracy", "ece", "adaptive_ece", "nll"),
@@ -167,5 +150,5 @@ def shift_average(rows: Sequence[Mapping[str, Any]], metric: str = "ece") -> dic
     return {m: {k: float(np.mean(v)) if v else float("nan") for k, v in d.items()} for m, d in out.items()}
 
 
-__all__ = ["METHODS", "VIEW_METHODS", "SHIFTS", "HELD_OUT", "EvalSet", "shifted_sets", "make_calibrators",
-           "ProtocolResult", "run_protocol", "summarize", "shift_average"]
+__all__ = ["METHODS", "VIEW_METHODS", "LABELS", "SHIFTS", "HELD_OUT", "EvalSet", "shifted_sets", "make_calibrators",
+           "summarize", "shift_average"]

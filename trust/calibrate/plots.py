@@ -1,4 +1,5 @@
-"""Calibration figures: reliability diagrams and confidence histograms (matplotlib figures; no file is written).
+"""Calibration figures: reliability diagrams, confidence histograms, ECE against shift severity
+(matplotlib figures; no file is written: :meth:`trust.calibrate.protocol.CalibrateResult.plots` saves them).
 
 Labels first, as every metric in :mod:`trust.metrics`.
 """
@@ -56,4 +57,41 @@ def confidence_histogram(y_true: Any, proba: Any, *, n_bins: int = 15, title: st
     return fig
 
 
-__all__ = ["reliability_diagram", "confidence_histogram"]
+def reliability_panels(y_true: Any, probas: dict[str, Any], *, n_bins: int = 15, title: str = "") -> Any:
+    """One reliability diagram per ``{label: proba}``, side by side; returns the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(probas), figsize=(3.6 * len(probas), 3.6), squeeze=False)
+    for ax, (label, P) in zip(axes[0], probas.items()):
+        reliability_diagram(y_true, P, n_bins=n_bins, title=label, ax=ax)
+    if title:
+        fig.suptitle(title, y=1.03)
+    return fig
+
+
+def ece_vs_shift(rows: Any, labels: dict[str, str]) -> Any:
+    """ECE against shift severity per shift family (severity 0: in distribution), one line per method of
+    ``labels`` (``{method: label}``); ``rows`` as :class:`~trust.calibrate.protocol.CalibrateResult` holds them."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fams = sorted({r["family"] for r in rows if r["family"] != "none"})
+    fig, axes = plt.subplots(1, max(len(fams), 1), figsize=(4.2 * max(len(fams), 1), 3.4), squeeze=False)
+    for ax, fam in zip(axes[0], fams):
+        for m, label in labels.items():
+            pts = sorted((r["severity"], r["ece"]) for r in rows if r["method"] == m and r["family"] in (fam, "none"))
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+        held = any(r["held_out"] for r in rows if r["family"] == fam)
+        ax.set(title=f"{fam}{' (held out)' if held else ''}", xlabel="severity (0: in distribution)",
+               ylabel="ECE (15 bins)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["reliability_diagram", "confidence_histogram", "reliability_panels", "ece_vs_shift"]

@@ -52,6 +52,20 @@ def _register() -> None:
 
 _register()
 
+
+@app.callback()
+def _root(mlflow: bool = typer.Option(False, "--mlflow", help="Also log each command that records evidence as an "
+                                                            "MLflow run (experiment 'trust-cli'; the store of "
+                                                            "MLFLOW_TRACKING_URI or ./mlflow.db). Same as "
+                                                            "TRUST_MLFLOW=1.")) -> None:
+    """Privacy-and-trust ML toolkit (see `trust COMMAND --help`)."""
+    if mlflow:
+        import os
+
+        from trust.cli._common import MLFLOW_ENV
+
+        os.environ[MLFLOW_ENV] = "1"
+
 #: Warnings that say nothing actionable to a CLI user, silenced at the entry point only (library use keeps
 #: them): Opacus's note on the RDP order grid, and numpy/pandas/scikit-learn floating-point RuntimeWarnings
 #: (empty means, divide by zero) on columns the commands already check.

@@ -1,4 +1,9 @@
-"""Pieces every command shares: warnings and progress on stderr, the schema file, the evidence file.
+"""Pieces every command shares: warnings and progress on stderr, the schema file, the evidence file, MLflow.
+
+MLflow, designed once here: ``trust --mlflow COMMAND ...`` (or ``TRUST_MLFLOW=1``) makes every command that
+records evidence (:func:`write_evidence`, :func:`publish_evidence`) also log one MLflow run in the experiment
+``trust-cli`` (params, metrics, the evidence as an artifact; never rows), and the evidence records its run id,
+so the report links it. Without the flag nothing is logged.
 
 Only the standard library and typer at import time (see :mod:`trust.cli`).
 """
@@ -73,9 +78,14 @@ def read_schema_file(path: Path, flag: str = "--schema"):
 def check_schema_for_dp(schema, path: Path) -> None:
     """Public-schema checks a DP fit needs, in CLI terms: category lists declared and not identifier-like,
     a target that cannot become a class of its own. Nothing here reads the private rows: the category-list
-    rules are the ones on the public list alone (``check_category_lists(schema, None)``)."""
-    from trust.data.schema import check_category_lists
+    rules are the ones on the public list alone (``check_category_lists(schema, None)``); an unreviewed draft is
+    refused first (``require_reviewed``), naming the file."""
+    from trust.data.schema import check_category_lists, require_reviewed
 
+    try:
+        require_reviewed(schema)
+    except DataError as e:
+        raise DataError(f"--schema '{path}': {e}") from None
     for name, spec in schema.columns.items():
         if spec.kind == "categorical" and spec.categories is None:
             raise DataError(f"column '{name}' is categorical without a category list in --schema '{path}'; under DP "
@@ -153,15 +163,49 @@ def _probe_evidence_schema() -> None:
                            "cannot work in this version") from None
 
 
+#: ``TRUST_MLFLOW=1`` (or ``trust --mlflow COMMAND``): every command that records evidence also logs an MLflow run
+MLFLOW_ENV = "TRUST_MLFLOW"
+
+
+def mlflow_requested() -> bool:
+    """True when the user asked for MLflow logging (``trust --mlflow ...`` or ``TRUST_MLFLOW=1``)."""
+    import os
+
+    return os.environ.get(MLFLOW_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _log_cli_run(stage: str, params: Mapping[str, Any], metrics: Mapping[str, Any], doc: dict[str, Any],
+                 path: Path | None) -> str:
+    """One MLflow run of a command (experiment ``trust-cli``, the store of ``MLFLOW_TRACKING_URI`` or the project's
+    ``mlflow.db``): its params, metrics and evidence; returns the run id the evidence then records."""
+    import tempfile
+
+    from trust.data.io import atomic_write_json
+    from trust.tracking import CLI_EXPERIMENT, repo_root, stage_run
+
+    with stage_run(stage, params, {}, root=repo_root(), experiment=CLI_EXPERIMENT) as run:
+        run.log_metrics(dict(metrics))
+        doc["mlflow_run_id"] = run.run_id
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_doc = atomic_write_json(Path(tmp) / (path.name if path else f"{stage}.json"), doc)
+            run.log_artifact(tmp_doc, "evidence")
+    note(f"logged MLflow run {doc['mlflow_run_id']} (experiment '{CLI_EXPERIMENT}')")
+    return doc["mlflow_run_id"]
+
+
 def write_evidence(path: Path | None, *, stage: str, kind: str, title: str, params: Mapping[str, Any],
                    metrics: Mapping[str, Any], checks: Iterable[Mapping[str, Any]] = (),
-                   ledger: Iterable[Mapping[str, Any]] = (), details: Mapping[str, Any] | None = None) -> None:
-    """Write schema-valid evidence (``trust.evidence``) that ``trust report --root`` renders.
+                   ledger: Iterable[Mapping[str, Any]] = (), details: Mapping[str, Any] | None = None,
+                   non_dp: Iterable[Mapping[str, str]] = ()) -> None:
+    """Write schema-valid evidence (``trust.evidence``) that ``trust report --root`` renders, and log the command
+    as an MLflow run when asked (:func:`mlflow_requested`; the evidence then records the run id).
 
     The document carries no data fingerprint (lineage is the pipeline's job) and no rows; the ledger
-    entries are the release's own.
+    entries are the release's own; ``non_dp`` lists every use of the private data without DP (a ``--no-dp`` fit,
+    statistics of the labels printed on request), which the report counts as an infinite epsilon unless the
+    policy declares it audit-trail only.
     """
-    if path is None:
+    if path is None and not mlflow_requested():
         return
     from trust.data.io import atomic_write_json
     from trust.evidence import make_evidence
@@ -169,12 +213,23 @@ def write_evidence(path: Path | None, *, stage: str, kind: str, title: str, para
 
     flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     doc = make_evidence(stage, kind, title=title, params=dict(params), checks=checks, metrics=flat, ledger=ledger,
-                        details=details, git_commit=git_commit(Path.cwd()))
-    atomic_write_json(path, doc, finite=True)
-    note(f"wrote evidence to {path}")
+                        details=details, git_commit=git_commit(Path.cwd()), non_dp=non_dp)
+    if mlflow_requested():
+        _log_cli_run(stage, params, flat, doc, path)
+    if path is not None:
+        atomic_write_json(path, doc, finite=True)
+        note(f"wrote evidence to {path}")
+
+
+def publish_evidence(path: Path | None, evidence: Any, *, stage: str, params: Mapping[str, Any]) -> None:
+    """:func:`write_evidence` for a protocol's result: ``evidence`` is ``result.to_evidence(policy)``
+    (a :class:`trust.evidence.Evidence`), so a command records what the pipeline's stage records."""
+    write_evidence(path, stage=stage, kind=evidence.kind, title=evidence.title or stage, params=params,
+                   metrics=dict(evidence.metrics), checks=[c.to_dict() for c in evidence.checks],
+                   ledger=evidence.ledger, details=dict(evidence.details), non_dp=evidence.non_dp)
 
 
 __all__ = ["warn", "note", "show_progress", "check_finite", "warn_if_vacuous", "read_schema_file",
            "check_schema_for_dp", "check_target", "check_magnitudes", "MAX_ABS_VALUE", "evidence_path",
-           "write_evidence", "VACUOUS_EPSILON",
+           "write_evidence", "publish_evidence", "mlflow_requested", "MLFLOW_ENV", "VACUOUS_EPSILON",
            "SYNTH_KIND", "AGGREGATE_FIT_KIND", "AGGREGATE_SWEEP_KIND"]

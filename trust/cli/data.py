@@ -48,10 +48,9 @@ def _load(name_or_csv: str, na: list[str], sep: Optional[str]):
         return load_dataset(name_or_csv)
     path = Path(name_or_csv)
     if not path.suffix and not path.exists():
-        raise DataError(
-            f"'{name_or_csv}' is neither a bundled dataset ({', '.join(sorted(DATASETS))}) nor a file; "
-            "check the name or path"
-        )
+        from trust.data.registry import unknown_dataset
+
+        raise DataError(unknown_dataset(name_or_csv, what="dataset or file") + "; or give a CSV/Parquet path")
     return read_table(path, na_values=na, sep=sep), None
 
 
@@ -62,9 +61,12 @@ def describe(
     na: list[str] = typer.Option(["?"], "--na", help="Markers read as missing in a CSV (repeatable)."),
     sep: Optional[str] = typer.Option(None, "--sep", help=_SEP_HELP),
 ) -> None:
-    """Describe a table: each column's inferred kind, missing values and a summary (no rows are printed)."""
-    from rich.console import Console
-    from rich.table import Table
+    """Describe a table: each column's inferred kind, missing values and a summary (no rows are printed).
+
+    On a terminal: a table fitted to its width. Piped or redirected: one line per column, tab-separated, never
+    wrapped (the title first, then a header line).
+    """
+    import sys
 
     from trust.data import infer_schema
 
@@ -74,25 +76,39 @@ def describe(
             raise DataError(f"dataset '{name_or_csv}' has target '{schema.target}', not '{target}'; drop --target")
     else:
         schema = infer_schema(df, target=target)
-    table = Table(title=f"{name_or_csv}: {len(df):,} rows x {len(df.columns)} columns"
-                        + (f", target '{schema.target}' ({schema.problem_type})" if schema.target else ""))
-    for col in ("column", "kind", "flags", "missing", "distinct", "summary"):
+    title = (f"{name_or_csv}: {len(df):,} rows x {len(df.columns)} columns"
+             + (f", target '{schema.target}' ({schema.problem_type})" if schema.target else ""))
+    header = ("column", "kind", "flags", "missing", "distinct", "summary")
+    rows = [_describe_row(df[name], name, spec, schema.target) for name, spec in schema.columns.items()]
+    if not sys.stdout.isatty():
+        typer.echo("\n".join([title, "\t".join(header), *("\t".join(r) for r in rows)]))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in header:
         table.add_column(col)
-    for name, spec in schema.columns.items():
-        col = df[name]
-        flags = [f for f, on in (("integer", spec.integer), ("log", spec.log), ("public categories", spec.categories is not None)) if on]
-        if spec.point_masses:
-            flags.append("masses " + ",".join(f"{m:g}" for m in spec.point_masses))
-        if spec.kind == "categorical":
-            # Category frequencies are aggregates, not rows: at most the top 3, with counts >= 10.
-            top = col.value_counts().head(3)
-            summary = ", ".join(f"{k} ({v})" for k, v in top.items() if v >= 10)
-        else:
-            s = col.astype(float).describe()
-            summary = f"mean {s['mean']:.4g}, sd {s['std']:.4g}, median {s['50%']:.4g}"
-        table.add_row(name + (" (target)" if name == schema.target else ""), spec.kind, " ".join(flags),
-                      str(int(col.isna().sum())), str(int(col.nunique())), summary)
+    for r in rows:
+        table.add_row(*r)
     Console().print(table)
+
+
+def _describe_row(col, name: str, spec, target: Optional[str]) -> tuple[str, ...]:
+    """One described column: name, kind, flags, missing, distinct, summary (aggregates only, never a row)."""
+    flags = [f for f, on in (("integer", spec.integer), ("log", spec.log),
+                             ("public categories", spec.categories is not None)) if on]
+    if spec.point_masses:
+        flags.append("masses " + ",".join(f"{m:g}" for m in spec.point_masses))
+    if spec.kind == "categorical":
+        # Category frequencies are aggregates, not rows: at most the top 3, with counts >= 10.
+        top = col.value_counts().head(3)
+        summary = ", ".join(f"{k} ({v})" for k, v in top.items() if v >= 10)
+    else:
+        s = col.astype(float).describe()
+        summary = f"mean {s['mean']:.4g}, sd {s['std']:.4g}, median {s['50%']:.4g}"
+    return (name + (" (target)" if name == target else ""), spec.kind, " ".join(flags),
+            str(int(col.isna().sum())), str(int(col.nunique())), summary)
 
 
 @app.command("split")
@@ -162,7 +178,9 @@ def schema_draft(
 
     The draft is read off the rows (kinds, integer, allow_missing, category lists), so it is not public
     metadata until someone checks each entry against documentation; identifier-like columns get no category
-    list. The format is described in the README (section "schema.json").
+    list. The file says so: "review": {"status": "draft", ...} with the flags to look at (rare categories,
+    numeric columns drafted as categorical). A DP fit refuses it until you set "status": "reviewed" in the file.
+    The format is described in the README (section "schema.json").
     """
     import json
 
@@ -183,8 +201,9 @@ def schema_draft(
     text = json.dumps(schema.to_dict(), indent=2) + "\n"
     for w in warnings:
         warn(w)
-    note(f"drafted from the rows of '{data}': review every kind, category list and flag against documentation "
-         "before a DP fit (categories must be public knowledge, not read off private data)")
+    note(f"drafted from the rows of '{data}': review every kind, category list and flag against documentation, then "
+         "set \"review\": {\"status\": \"reviewed\"} in the file; a DP fit refuses the draft until then "
+         "(categories must be public knowledge, not read off private data)")
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -18,22 +18,25 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="Folder for the reports (default: <root>/reports).",
                                  file_okay=False),
     ) -> None:
-        """Render reports/compliance.{html,json,md} from evidence/*.json, gated against params.yaml 'policy:'.
+        """Render reports/compliance.{html,json,md} from evidence/*.json, gated against params.yaml 'policy:'
+        (without one: the documented default policy, trust/report/default_policy.yaml, and the report says so).
 
-        Exit status: 0 when rendered (even with failing gates, unless --strict); 1 with --strict when a policy gate fails or no policy gate was evaluated; 2 when there is no evidence or bad evidence.
+        --out may not be the evidence folder or inside it. Exit status: 0 when rendered (even with failing gates, unless --strict); 1 with --strict when a policy gate fails or no policy gate was evaluated; 2 when there is no evidence or bad evidence.
         """
         from trust.report.model import failed_gates
-        from trust.report.project import build_project_report, write_reports
+        from trust.report.project import build_project_report, check_report_dir, write_reports
         from trust.tracking import repo_root
 
         root = Path(root) if root is not None else repo_root()
+        out_dir = check_report_dir(out if out is not None else root / "reports", root / "evidence")
         model = build_project_report(root)
-        paths = write_reports(model, out if out is not None else root / "reports", root=root)
+        paths = write_reports(model, out_dir, root=root)
         v = model["verdict"]
+        if not model["policy_source"].startswith("params.yaml"):
+            typer.echo(f"note: {model['policy_source']}", err=True)
         typer.echo(f"{v['line']} -> {', '.join(str(p) for p in paths)}")
         for g in failed_gates(model):
-            typer.echo(f"  FAIL {g['name']}: figure {g['value']}, required {g['comparator']} {g['threshold']} "
-                       f"({g['threshold_source']})", err=True)
+            typer.echo(f"  FAIL {g.get('sentence') or g['name']} ({g['threshold_source']})", err=True)
         if strict and v["strict_failure"]:
             typer.echo(f"--strict: {v['strict_failure']}", err=True)
             raise typer.Exit(1)

@@ -1,7 +1,9 @@
 """`trust synth` commands: fit CTAB-GAN+ (with DP-SGD or explicitly without), sample from it, evaluate a table.
 
-Every path and option is checked before the data is read or a network is built; the numerical stack is
-imported only then.
+``fit`` and ``evaluate`` call the synthesis protocols (:func:`trust.synth.protocol.run_synth`,
+:func:`trust.synth.protocol.run_synth_evaluate`) and write their results' evidence (``--evidence``), gated
+against ``--policy``, ``./params.yaml`` or the synthesis defaults. Every path and option is checked before the
+data is read or a network is built; the numerical stack is imported only then.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from typing import Optional
 import typer
 
 from trust.cli._common import (SYNTH_KIND, check_finite, check_magnitudes, check_schema_for_dp, check_target,
-                               evidence_path, note, read_schema_file, show_progress, warn_if_vacuous, write_evidence)
+                               evidence_path, note, read_schema_file, show_progress, warn_if_vacuous)
 from trust.errors import ConfigError, DataError
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 _SEP_HELP = "CSV delimiter (default: detected; ',' unless the header is split by ';', tab or '|')."
+_POLICY_HELP = ("YAML file whose 'policy:' block gates the evidence (default: ./params.yaml if present, else the "
+                "synthesis defaults of trust.synth.protocol.DEFAULT_POLICY).")
 #: Above this many rows, `synth sample` draws in chunks (one seed each, derived from --seed) with a progress bar.
 SAMPLE_CHUNK = 50_000
 
@@ -45,12 +49,14 @@ def fit(
     max_grad_norm: float = typer.Option(1.0, "--max-grad-norm", help="DP-SGD per-sample clipping bound."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset name in the privacy ledger (releases of "
                                                                    "one dataset compose; default: the file name)."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of initialisation, shuffles and sampling (never of DP "
-                                                      "noise)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of initialisation and sampling (never of DP noise, nor of "
+                                                      "any draw touching a row under DP)."),
     na: list[str] = typer.Option(["?"], "--na", help="Markers read as missing in a CSV (repeatable)."),
     sep: Optional[str] = typer.Option(None, "--sep", help=_SEP_HELP),
     evidence: Optional[Path] = typer.Option(None, "--evidence", help="Also write evidence DIR/synth-fit-<out>.json "
-                                                                      "for `trust report`."),
+                                                                      "for `trust report` (its ledger, or the non-DP "
+                                                                      "use of a --no-dp fit)."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help=_POLICY_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model directory at --out (and "
                                                               "evidence of the same name)."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda: where the networks, "
@@ -67,6 +73,38 @@ def fit(
 ) -> None:
     """Fit a synthesizer (CTAB-GAN+ by default; --engine) on a table, with DP (--epsilon, --schema) or without
     (--no-dp), and save it to --out."""
+    model = ({"epochs": _int_or_auto(epochs, "--epochs"), "batch_size": _int_or_auto(batch_size, "--batch-size"),
+              "delta": delta, "accountant": accountant, "max_grad_norm": max_grad_norm, "architecture": architecture,
+              "matmul_dtype": matmul_dtype} if engine == "ctabgan" else {"delta": delta})
+    _check_fit(data, out, epsilon, no_dp, delta, max_grad_norm, schema_file, matmul_dtype, device, overwrite, engine)
+    ev_path = evidence_path(evidence, f"synth-fit-{out.name}", overwrite, ledger=epsilon is not None)
+    policy = _policy(policy_file) if ev_path is not None else {}
+    df, schema, target = _fit_inputs(data, schema_file, target, epsilon, na, sep)
+    from trust.synth.protocol import run_synth
+
+    result = run_synth(df, schema, epsilon=epsilon, model=model, dataset=dataset or Path(data).stem, target=target,
+                       artifact=str(out), random_state=seed, device=device, verbose=show_progress(quiet),
+                       engine=engine)
+    result.model.save(out)
+    if result.dp:   # the model directory itself is the release the evidence lists (and signs)
+        import dataclasses
+
+        result = dataclasses.replace(result, release_paths=(str(out),))
+    details = result.to_evidence(policy).details
+    note(f"engine: {details['engine']}" + (f" ({details['engine_reason']})" if details.get("engine_reason") else ""))
+    note(f"trained with {details['schedule']}")
+    for line in result.model.privacy_report()["sentences"] + result.warnings():
+        note(line)
+    note(f"saved the model to {out}")
+    params = ({"epsilon": epsilon, **model, "epochs": result.model.epochs_, "batch_size": result.model.batch_size_,
+               "schedule": result.model.schedule_.reason} if details["engine"] == "ctabgan" else
+              {"epsilon": epsilon, "delta": delta, "engine": engine})
+    _write_result_evidence(ev_path, result, policy, f"synth-fit-{out.name}", params)
+
+
+def _check_fit(data: Path, out: Path, epsilon: float | None, no_dp: bool, delta: float, max_grad_norm: float,
+               schema_file: Path | None, matmul_dtype: str, device: str, overwrite: bool, engine: str) -> None:
+    """Every option and path of ``synth fit``, before the data is read (one line on any problem)."""
     from trust.data.io import check_input_file, check_output_dir
 
     if (epsilon is None) == (not no_dp):
@@ -75,10 +113,10 @@ def fit(
     check_finite(epsilon, "--epsilon", positive=True)
     check_finite(delta, "--delta")
     check_finite(max_grad_norm, "--max-grad-norm", positive=True)
-    epochs_v, batch_v = _int_or_auto(epochs, "--epochs"), _int_or_auto(batch_size, "--batch-size")
     check_input_file(data)
     from trust._validation import check_option
-    from trust.synth.model import MATMUL_DTYPES, resolve_device
+    from trust.synth.settings import MATMUL_DTYPES
+    from trust.synth.training import resolve_device
 
     check_option(matmul_dtype, "--matmul-dtype", MATMUL_DTYPES)
     from trust.synth.engines import ENGINES
@@ -88,13 +126,20 @@ def fit(
     if epsilon is not None and schema_file is None:
         raise ConfigError(f"a DP fit needs a reviewed schema: run `trust data schema draft {data} --out schema.json`, "
                           "check every kind and category list in it, then pass --schema schema.json")
-    if engine == "ctabgan":
-        check_output_dir(out, kind=SYNTH_KIND, overwrite=overwrite)
-    ev_path = evidence_path(evidence, f"synth-fit-{out.name}", overwrite, ledger=epsilon is not None)
-    schema = read_schema_file(schema_file) if schema_file is not None else None
+    if engine in ("mst", "aim"):
+        from trust.synth.marginal.model import MODEL_KIND
 
+        check_output_dir(out, kind=MODEL_KIND, overwrite=overwrite)
+    else:
+        check_output_dir(out, kind=SYNTH_KIND, overwrite=overwrite)
+
+
+def _fit_inputs(data: Path, schema_file: Path | None, target: str | None, epsilon: float | None, na: list[str],
+                sep: str | None):
+    """``(table, schema, target)`` of ``synth fit``: the declared schema (or, without DP, one inferred), checked."""
     from trust.data import infer_schema, read_table
 
+    schema = read_schema_file(schema_file) if schema_file is not None else None
     df = read_table(data, na_values=na, sep=sep)
     if schema is not None:
         if target is not None and schema.target not in (None, target):
@@ -113,56 +158,39 @@ def fit(
         warn_if_vacuous(epsilon)
     else:
         check_magnitudes(df, schema, f"'{data}'")
+    return df, schema, target
 
-    if engine != "ctabgan":
-        _fit_engine(engine, df, schema, target, out, ev_path, data, epsilon=epsilon, delta=delta, seed=seed,
-                    dataset=dataset or Path(data).stem, quiet=quiet, overwrite=overwrite)
+
+def _policy(path: Path | None) -> dict:
+    """The policy the evidence is gated against: ``--policy FILE`` (its ``policy:`` block), else ``./params.yaml``'s
+    when it has one, else the synthesis defaults (:data:`trust.synth.protocol.DEFAULT_POLICY`)."""
+    from trust.data.io import check_input_file, read_yaml_mapping
+    from trust.synth.protocol import DEFAULT_POLICY
+
+    if path is None and Path("params.yaml").is_file():
+        path = Path("params.yaml")
+    elif path is None:
+        note("gating against the synthesis defaults (no --policy and no ./params.yaml)")
+        return dict(DEFAULT_POLICY)
+    else:
+        check_input_file(path, flag="--policy")
+    block = read_yaml_mapping(path).get("policy")
+    if not isinstance(block, dict):
+        raise ConfigError(f"--policy '{path}' has no 'policy:' mapping of thresholds; add one (see params.yaml)")
+    note(f"gating against the policy in {path}")
+    return block
+
+
+def _write_result_evidence(path: Path | None, result, policy: dict, stage: str, params: dict) -> None:
+    """The result's evidence (gated against ``policy``) as a schema-valid file ``trust report --root`` renders."""
+    if path is None:
         return
-    from trust.synth.model import CTABGANPlus
+    from trust.evidence import write_evidence
+    from trust.tracking import git_commit
 
-    model = CTABGANPlus(epochs=epochs_v, batch_size=batch_v, epsilon=epsilon, delta=delta, accountant=accountant,
-                        max_grad_norm=max_grad_norm, architecture=architecture, random_state=seed,
-                        dataset_name=dataset or Path(data).stem, device=device, matmul_dtype=matmul_dtype,
-                        verbose=show_progress(quiet))
-    model.fit(df, schema, target=target)
-    model.save(out)
-    rep = model.privacy_report()
-    note(f"trained with {model.schedule_.reason}")
-    for line in rep["sentences"]:
-        note(line)
-    note(f"saved the model to {out}")
-    write_evidence(ev_path, stage=f"synth-fit-{out.name}", kind="synth", title=f"CTAB-GAN+ fit of {Path(data).name}",
-                   params={"epsilon": epsilon, "delta": delta if epsilon is not None else None,
-                           "epochs": model.epochs_, "batch_size": model.batch_size_,
-                           "schedule": model.schedule_.reason, "architecture": architecture, "accountant": accountant},
-                   metrics={"epsilon": rep["epsilon"], "delta": rep["delta"], "steps": model.steps_},
-                   ledger=rep["entries"], details={"dp": rep["dp"], "guarantee": rep["sentences"],
-                                                   "model_dir": str(out)})
-
-
-def _fit_engine(engine, df, schema, target, out, ev_path, data, *, epsilon, delta, seed, dataset, quiet,
-                overwrite) -> None:
-    """`synth fit --engine auto|mst|aim`: :func:`trust.synth.create` (the marginal engine's settings at their
-    defaults; `auto` may still pick CTAB-GAN+ at its defaults)."""
-    from trust.data.io import check_output_dir
-    from trust.synth.engines import create
-    from trust.synth.marginal.model import MODEL_KIND
-
-    check_output_dir(out, kind=MODEL_KIND if engine != "auto" else SYNTH_KIND, overwrite=overwrite)
-    model = create(engine, epsilon=epsilon, delta=delta, random_state=seed, dataset_name=dataset,
-                   verbose=show_progress(quiet)).fit(df, schema, target=target)
-    model.save(out)
-    rep = model.privacy_report()
-    note(f"engine: {model.engine_} ({model.reason_})")
-    for line in rep["sentences"]:
-        note(line)
-    note(f"saved the model to {out}")
-    write_evidence(ev_path, stage=f"synth-fit-{out.name}", kind="synth", title=f"{model.engine_} fit of "
-                   f"{Path(data).name}", params={"epsilon": epsilon, "delta": delta if epsilon is not None else None,
-                                                 "engine": engine},
-                   metrics={"epsilon": rep["epsilon"], "delta": rep["delta"]}, ledger=rep["entries"],
-                   details={"dp": rep["dp"], "guarantee": rep["sentences"], "engine": model.engine_,
-                            "engine_reason": model.reason_, "model_dir": str(out)})
+    doc = result.to_evidence(policy).document(stage, params=params, git_commit=git_commit(Path.cwd()))
+    write_evidence(path, doc)
+    note(f"wrote evidence to {path}")
 
 
 def _int_or_auto(value: str, flag: str) -> int | str:
@@ -277,7 +305,9 @@ def evaluate(
     na: list[str] = typer.Option(["?"], "--na", help="Markers read as missing in CSVs (repeatable)."),
     sep: Optional[str] = typer.Option(None, "--sep", help=_SEP_HELP),
     evidence: Optional[Path] = typer.Option(None, "--evidence", help="Also write evidence "
-                                                                      "DIR/synth-evaluate-<synthetic>.json."),
+                                                                      "DIR/synth-evaluate-<synthetic>.json with the "
+                                                                      "gated checks."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help=_POLICY_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out (and evidence of the same name)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
@@ -290,44 +320,57 @@ def evaluate(
         check_output_file(out, overwrite=overwrite, suffixes=(".json",))
     stage = f"synth-evaluate-{Path(synthetic).stem}"
     ev_path = evidence_path(evidence, stage, overwrite)
+    policy = _policy(policy_file) if ev_path is not None else {}
     schema = read_schema_file(schema_file) if schema_file is not None else None
     if schema is not None and schema.target != target:
         raise DataError(f"--schema has target '{schema.target}', not '{target}'; make them agree")
+    tables, schema = _evaluation_inputs(paths, target, schema, na, sep)
+    from trust.synth.protocol import run_synth_evaluate
 
-    from rich.console import Console
-    from rich.table import Table
-    from tqdm.auto import tqdm
+    name = Path(synthetic).stem
+    res = run_synth_evaluate(tables["real-train"], tables["real-test"], tables["real-holdout"],
+                             {name: (None, tables["synthetic"])}, schema, dataset=Path(real_train).stem,
+                             artifact=str(out or ev_path or "the printed figures"), random_state=seed,
+                             progress=show_progress(quiet))
+    figures = res.members[name]["figures"]
+    _print_figures(figures, f"synthetic '{synthetic.name}' vs real (target '{target}', {schema.problem_type})")
+    for line in res.warnings():
+        note(line)
+    if out is not None:
+        from trust.data import atomic_write_json
 
-    from trust.data import atomic_write_json, infer_schema, read_table
-    from trust.synth.evaluate import evaluate_synthetic
+        import math
 
-    bar = tqdm(total=5, desc="evaluating", unit="step", disable=not show_progress(quiet), leave=False)
-    tables = {}
-    for name, path in paths.items():
-        tables[name] = read_table(path, na_values=na, sep=sep)
-        bar.update(1)
+        undefined = sorted(k for k, v in figures.items() if not math.isfinite(v))   # e.g. no pair of a kind to trend
+        results = {k: (v if math.isfinite(v) else None) for k, v in figures.items()}
+        atomic_write_json(out, {"target": target, "synthetic": str(synthetic), "results": results,
+                                "undefined": undefined}, finite=True)
+    _write_result_evidence(ev_path, res, policy, stage, {"target": target, "seed": seed})
+
+
+def _evaluation_inputs(paths: dict, target: str, schema, na: list[str], sep: str | None):
+    """The four tables (each holding the target) and the schema (inferred from the real training rows if none)."""
+    from trust.data import infer_schema, read_table
+
+    tables = {name: read_table(path, na_values=na, sep=sep) for name, path in paths.items()}
     for name, df in tables.items():
         if target not in df.columns:
             raise DataError(f"target column '{target}' is missing from --{name}; its columns are: "
                             f"{', '.join(map(str, list(df.columns)[:12]))}")
-    if schema is None:
-        schema = infer_schema(tables["real-train"], target=target)
-    res = evaluate_synthetic(tables["real-train"], tables["real-test"], tables["real-holdout"],
-                             tables["synthetic"], schema, random_state=seed)
-    bar.update(1)
-    bar.close()
-    table = Table(title=f"synthetic '{synthetic.name}' vs real (target '{target}', {schema.problem_type})")
+    return tables, schema if schema is not None else infer_schema(tables["real-train"], target=target)
+
+
+def _print_figures(figures: dict, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
     for col in ("group", "measure", "value"):
         table.add_column(col)
-    for k, v in res.items():
+    for k, v in figures.items():
         group, _, name = k.partition(".")
         table.add_row(group, name or group, f"{int(v):,}" if float(v).is_integer() else f"{v:.4g}")
     Console().print(table)
-    if out is not None:
-        atomic_write_json(out, {"target": target, "synthetic": str(synthetic), "results": res}, finite=True)
-    write_evidence(ev_path, stage=stage, kind="synth_eval", title=f"Evaluation of {Path(synthetic).name}",
-                   params={"target": target, "seed": seed}, metrics=res,
-                   details={"synthetic": str(synthetic), "gap_sign": "gap = TRTR - TSTR"})
 
 
 __all__ = ["app", "fit", "sample", "evaluate"]

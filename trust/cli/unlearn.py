@@ -1,24 +1,29 @@
 """`trust unlearn` commands: remove a class's (or some rows') influence from a saved model, with a certificate.
 
-Each command writes the unlearned model (a NeuralClassifier folder) and, given held-out rows, compares it
-with a model retrained from scratch without the forgotten data; ``--evidence DIR`` writes evidence of kind
-``unlearning`` whose certificate (:mod:`trust.unlearn.report_section`) ``trust report`` renders.
+Both commands call the one protocol, :func:`trust.unlearn.run_unlearn`: they save the unlearned model and,
+given held-out rows (``--test``), retrain the model's recipe without the forgotten data, certify the
+unlearned model against it (membership tests against ``--shadows`` shadow models, the original model and a
+second retrained model as controls) and print the certificate on stdout; ``--evidence DIR`` writes
+evidence of kind ``unlearn`` that ``trust report`` renders. Progress bars go to stderr, and only when
+stderr is a terminal.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
-from trust.cli._common import check_finite, evidence_path, note
+from trust.cli._common import check_finite, evidence_path, show_progress
 
 app = typer.Typer(no_args_is_help=True)
 
 #: the model directory kind of a NeuralClassifier (``trust.models.classifier.MODEL_KIND``; tested equal)
 NEURAL_KIND = "neural-classifier"
+
+_SHADOWS = typer.Option(8, "--shadows", help="Shadow models of the certificate's likelihood-ratio test (even, >= 4; "
+                                             "each is one retraining of the model's recipe).")
 
 
 def _arrays(data: str, flag: str):
@@ -33,6 +38,35 @@ def _arrays(data: str, flag: str):
     return ds.X, ds.y
 
 
+def _policy() -> dict[str, Any]:
+    """The library's default unlearning thresholds, overridden by ``policy:`` of ./params.yaml if there is one."""
+    from trust.report.project import read_params
+    from trust.unlearn.certificate import DEFAULT_POLICY
+
+    return {**DEFAULT_POLICY, **(read_params(Path.cwd()).get("policy") or {})}
+
+
+def _finish(result: Any, out: Path, ev_path: Optional[Path], stage: str, params: dict[str, Any]) -> None:
+    """Save the model, print the certificate on stdout, write the evidence."""
+    from trust.evidence import write_evidence
+    from trust.tracking import git_commit
+
+    result.model.save(out)
+    typer.echo(f"{result.title}; model saved to {out}")
+    if result.certificate is None:
+        return
+    cert = result.certificate.with_policy(_policy())
+    typer.echo(cert.summary())
+    run = result.runtime()
+    typer.echo(f"runtime: retraining {result.seconds['retrain']:.3g} s; unlearning {result.seconds['finetune']:.3g} s "
+               f"training steps ({run['finetune_over_retrain']:.3g}x), {result.seconds['whole_fit']:.3g} s whole fit "
+               f"({run['whole_fit_over_retrain']:.3g}x)")
+    if ev_path is not None:
+        doc = result.to_evidence(_policy()).document(stage, params=params, git_commit=git_commit(Path.cwd()))
+        write_evidence(ev_path, doc)
+        typer.echo(f"wrote evidence to {ev_path}")
+
+
 @app.command("concept")
 def concept(
     model: Path = typer.Option(..., "--model", help="A model folder written by `trust models train` or NeuralClassifier.save."),
@@ -41,16 +75,18 @@ def concept(
     forget_class: int = typer.Option(..., "--forget-class", help="The class to forget."),
     out: Path = typer.Option(..., "--out", help="Folder to save the unlearned model to."),
     test: Optional[str] = typer.Option(None, "--test", help="Held-out rows (.npz with X and y): retrain without the class "
-                                                            "and print the certificate (every figure beside retrain's)."),
+                                                            "and print the certificate beside the retrained model."),
     concepts: str = typer.Option("digits", "--concepts", help="'digits' (the bundled digit concept matrix) or a CSV: a "
                                                                "'class' column, then one 0/1 column per concept."),
     poison: str = typer.Option("targeted", "--poison", help="targeted (relabel to the donor class) or random."),
     epochs: int = typer.Option(20, "--epochs", help="Fine-tuning epochs (SGD, momentum 0.9)."),
     lr: float = typer.Option(1e-3, "--lr", help="Fine-tuning learning rate."),
     trainable: str = typer.Option("head", "--trainable", help="head (all but the last layer frozen) or all."),
+    shadows: int = _SHADOWS,
     seed: int = typer.Option(0, "--seed", help="Seed of every draw."),
-    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Write evidence/unlearn_concept.json (needs --test)."),
+    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Write DIR/unlearn_concept.json (needs --test)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out (a model folder) and the evidence file."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Forget class --forget-class of --model by concept-guided label poisoning; save the copy to --out."""
     from trust.data.io import check_input_file, check_output_dir
@@ -68,57 +104,25 @@ def concept(
     if concepts != "digits":
         check_input_file(Path(concepts), flag="--concepts")
 
-    import numpy as np
-    import pandas as pd
-
     from trust.data.concepts import digit_concepts, load_concept_matrix
     from trust.models import NeuralClassifier
-    from trust.unlearn import BaselineUnlearner, ConceptUnlearner, evaluate_unlearning, unlearning_certificate
+    from trust.unlearn import UnlearnInputs, run_unlearn
 
     clf = NeuralClassifier.load(model, device="cpu")
     X, y = _arrays(data, "--data")
     A = digit_concepts() if concepts == "digits" else load_concept_matrix(Path(concepts))
-    Xt = yt = None
-    if test is not None:
-        Xt, yt = _arrays(test, "--test")
-    u = ConceptUnlearner(poison, epochs=epochs, lr=lr, trainable=trainable, random_state=seed)
-    u.fit(clf, X, y, forget_class, A)
-    u.model_.save(out)
-    donor = f", donor class {u.donor_class_}" if u.donor_class_ is not None else ""
-    note(f"class {forget_class} forgotten by {poison} poisoning{donor} in {u.seconds_:.2g} s; "
-         f"PCBM accuracy {u.pcbm_accuracy_:.3f} (model {u.model_accuracy_:.3f}); model saved to {out}")
-    if test is None:
-        return
-    labels = np.asarray(y)
-    ref = BaselineUnlearner("retrain", random_state=seed).fit(clf, X, labels, forget_class)
-    f, r = labels == forget_class, labels != forget_class
-    parts = dict(forget=(X[f], labels[f]), retain=(X[r], labels[r]), test=(Xt, yt), forget_class=forget_class,
-                 random_state=seed)
-    mine = evaluate_unlearning(u.model_, ref.model_, **parts, seconds=(u.seconds_, ref.seconds_))
-    original = evaluate_unlearning(clf, ref.model_, **parts)
-    from trust.data.hashing import keyed_fingerprint
-
-    fp = keyed_fingerprint(pd.DataFrame(np.asarray(X)[f].reshape(int(f.sum()), -1)).assign(label=labels[f]))
-    cert = unlearning_certificate(what="class", forget_class=forget_class, count=int(f.sum()), fingerprint=fp,
-                                  method=f"concept-based label poisoning ({poison})",
-                                  params={**u.get_params(), "donor_class": u.donor_class_}, unlearned=mine,
-                                  original=original, seconds={"unlearn": u.seconds_, "retrain": ref.seconds_})
-    typer.echo(json.dumps(cert["metrics"], indent=1))
-    if ev_path is not None:
-        from trust.cli._common import write_evidence
-        from trust.report.project import read_params
-        from trust.unlearn.metrics import certificate_checks
-
-        policy = read_params(Path.cwd()).get("policy") or {}  # none here: the checks carry no threshold
-        write_evidence(ev_path, stage="unlearn_concept", kind="unlearning",
-                       title=f"Concept unlearning: class {forget_class}", params=cert["params"],
-                       metrics=mine, checks=certificate_checks(cert, policy),
-                       details={"certificate": cert})
+    inputs = UnlearnInputs.for_class(clf, X, y, forget_class, name=str(data),
+                                     test=_arrays(test, "--test") if test is not None else None)
+    settings = {"poison": poison, "epochs": epochs, "lr": lr, "trainable": trainable}
+    result = run_unlearn(inputs, method="concept", settings=settings, concepts=A, n_shadows=shadows, relearn=False,
+                         random_state=seed, device="cpu", progress=show_progress(quiet))
+    _finish(result, out, ev_path, "unlearn_concept", {**settings, "forget_class": forget_class, "seed": seed,
+                                                      "shadows": shadows})
 
 
 # ------------------------------------------------------------------ laf (issue 13)
-def _inputs_npz(path: Path, flag: str):
-    """The array ``X`` of an .npz (any other array in it, labels included, is not read)."""
+def _npz(path: Path, flag: str) -> tuple[Any, Any]:
+    """``(X, y or None)`` of an .npz: the inputs and, if present, their labels (read only for the certificate/LAF+R)."""
     import numpy as np
 
     from trust.data.io import check_input_file
@@ -128,48 +132,86 @@ def _inputs_npz(path: Path, flag: str):
     try:
         with np.load(p, allow_pickle=False) as z:
             X = z["X"] if "X" in z.files else None
+            y = z["y"] if "y" in z.files else None
     except (ValueError, OSError, EOFError):
         raise DataError(f"'{p}' ({flag}) could not be read as an .npz archive; save it with np.savez(path, X=X)") from None
     if X is None:
         raise DataError(f"'{p}' ({flag}) has no array 'X'; save the inputs with np.savez(path, X=X)")
-    return X
+    return X, y
+
+
+def _laf_inputs(clf: Any, forget: Path, remain: Path, test: Optional[str], repair: int, name: str,
+                forget_class: Optional[int]) -> Any:
+    from trust.errors import ConfigError, DataError
+    from trust.unlearn import UnlearnInputs
+
+    if forget.resolve() == remain.resolve():
+        raise DataError(f"--forget and --remain are the same file ('{forget}'); --remain holds the samples that stay")
+    (Xf, yf), (Xr, yr) = _npz(forget, "--forget"), _npz(remain, "--remain")
+    if test is not None and (yf is None or yr is None):
+        raise ConfigError("--test needs labels 'y' in --forget and --remain (the certificate and the retrained model "
+                          "use them; LAF itself never reads them)")
+    if repair > 0 and yr is None:
+        raise ConfigError("--repair-per-class (LAF+R) needs labels 'y' in --remain for the labelled rows it repairs with")
+    if forget_class is not None and test is None:
+        raise ConfigError("--forget-class says what the certificate gates; it needs --test")
+    return UnlearnInputs(clf, (Xf, yf), (Xr, yr), test=_arrays(test, "--test") if test is not None else None,
+                         forget_class=forget_class, name=name)
 
 
 @app.command("laf")
 def laf(
     model: Path = typer.Option(..., "--model", help="A model folder (NeuralClassifier.save / `trust models train`)."),
-    forget: Path = typer.Option(..., "--forget", help="An .npz whose array X holds the inputs to forget (no labels)."),
-    remain: Path = typer.Option(..., "--remain", help="An .npz whose array X holds the remaining inputs (no labels)."),
+    forget: Path = typer.Option(..., "--forget", help="An .npz whose array X holds the inputs to forget (y, if present, "
+                                                      "only for the certificate)."),
+    remain: Path = typer.Option(..., "--remain", help="An .npz whose array X holds the remaining inputs (y, if present, "
+                                                      "only for the certificate and LAF+R)."),
     out: Path = typer.Option(..., "--out", help="Folder for the unlearned model (written atomically)."),
-    epochs: int = typer.Option(20, "--epochs", help="Stage 2 epochs (alternating unlearning / alignment)."),
-    lr: float = typer.Option(5e-5, "--lr", help="Adam learning rate of the extractor-unlearning step."),
-    align_lr: float = typer.Option(1e-4, "--align-lr", help="Adam learning rate of the alignment step."),
-    tau: float = typer.Option(5.0, "--tau", help="Temperature of the alignment loss."),
-    cycle_forget: bool = typer.Option(True, "--cycle-forget/--no-cycle-forget",
-                                      help="Cycle the forget batches over each pass of the remaining data."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it is a model folder."),
+    test: Optional[str] = typer.Option(None, "--test", help="Held-out rows (.npz with X and y): retrain without the "
+                                                            "forgotten inputs and print the certificate."),
+    repair_per_class: int = typer.Option(0, "--repair-per-class", help="LAF+R: repair the head with this many labelled "
+                                                                       "--remain rows per class (the label budget)."),
+    forget_class: Optional[int] = typer.Option(None, "--forget-class", help="With --test: the --forget inputs are this "
+                                                                            "whole class (certified as class unlearning; "
+                                                                            "default: as rows)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Stage 2 epochs (default: the library's)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate of the extractor-unlearning step."),
+    align_lr: Optional[float] = typer.Option(None, "--align-lr", help="Adam learning rate of the alignment step."),
+    tau: Optional[float] = typer.Option(None, "--tau", help="Temperature of the alignment loss."),
+    shadows: int = _SHADOWS,
+    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Write DIR/unlearn_laf.json (needs --test)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it is a model folder, and the evidence."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda."),
     seed: int = typer.Option(0, "--seed", help="Seed of the VAEs and every batch order."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Label-Agnostic Forgetting: unlearn the --forget inputs from --model using inputs only (no labels).
 
-    Only the array X of each .npz is read. The unlearned copy is saved to --out; the input model is untouched.
+    With --repair-per-class N the head is then repaired on N labelled remaining rows per class (LAF+R), and
+    LAF+R is the model saved and certified. The input model is never changed.
     """
     from trust.data.io import check_output_dir
+    from trust.errors import ConfigError
     from trust.models.classifier import MODEL_KIND
 
-    check_output_dir(out, kind=MODEL_KIND, overwrite=overwrite)
-    Xf, Xr = _inputs_npz(forget, "--forget"), _inputs_npz(remain, "--remain")
-
-    from rich.console import Console
+    for v, flag in ((lr, "--lr"), (align_lr, "--align-lr"), (tau, "--tau")):
+        check_finite(v, flag, positive=True)
+    if repair_per_class < 0:
+        raise ConfigError(f"--repair-per-class {repair_per_class} must be >= 0 (0: plain LAF)")
+    out = check_output_dir(out, kind=MODEL_KIND, overwrite=overwrite)
+    if evidence is not None and test is None:
+        raise ConfigError("--evidence needs --test: the certificate compares with a model retrained without the inputs")
+    ev_path = evidence_path(evidence, "unlearn_laf", overwrite)
 
     from trust.models import NeuralClassifier
-    from trust.unlearn.laf import LabelAgnosticForgetting
+    from trust.unlearn import run_unlearn
 
     clf = NeuralClassifier.load(model, device=device)
-    est = LabelAgnosticForgetting(epochs=epochs, lr=lr, align_lr=align_lr, tau=tau, cycle_forget=cycle_forget,
-                                  device=device, random_state=seed, progress=not quiet).fit(clf, Xf, Xr)
-    est.model_.save(out)
-    Console(stderr=True).print(f"LAF: {len(Xf)} inputs forgotten in {est.seconds_:.1f} s "
-                               f"({est.history_['steps'][0]} steps per epoch); model saved to {out}")
+    inputs = _laf_inputs(clf, forget, remain, test, repair_per_class, name=str(model), forget_class=forget_class)
+    settings = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("align_lr", align_lr), ("tau", tau)) if v is not None}
+    certified = "LAF+R" if repair_per_class > 0 else "LAF"
+    result = run_unlearn(inputs, method="laf", settings=settings, certified=certified, repair_per_class=repair_per_class,
+                         n_shadows=shadows, relearn=False, random_state=seed, device=device,
+                         progress=show_progress(quiet))
+    _finish(result, out, ev_path, "unlearn_laf", {**settings, "certified": certified, "forget_class": forget_class,
+                                                  "repair_per_class": repair_per_class, "seed": seed})

@@ -1,4 +1,4 @@
-"""`trust update` commands: update a saved model with new classes, and count the flips between two models."""
+"""`trust update` commands: update a saved model with new classes (beside the naive update), count the flips."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Optional
 
 import typer
 
-from trust.errors import ConfigError
+from trust.errors import ConfigError, DataError
 
 app = typer.Typer(no_args_is_help=True)
 
 #: ``trust.models.classifier.MODEL_KIND`` (tested equal), kept here so paths are checked before torch loads.
 NEURAL_KIND = "neural-classifier"
-METHODS = ("mpt", "naive", "fd-kl", "fd-lm")
+#: ``--method`` -> the protocol's method name (``trust.update.protocol.METHODS``)
+METHODS = {"mpt": "mpt", "naive": "naive", "pct": "pct", "pct-lm": "pct_lm", "pct-code": "pct_code"}
 
 
 def _check_model(path: Path, flag: str) -> None:
@@ -35,27 +36,23 @@ def _arrays(data: Path, kind: Optional[str]):
     return load_arrays(data, kind=kind)
 
 
-@app.command("fit")
-def fit(
-    old: Path = typer.Option(..., "--old", help="The old model folder (a NeuralClassifier over the old classes)."),
-    data: Path = typer.Option(..., "--data", help=".npz with X and y holding the old AND the new classes."),
-    out: Path = typer.Option(..., "--out", help="Folder for the updated model (new or empty; an earlier model "
-                                                "folder only with --overwrite)."),
-    method: str = typer.Option("mpt", "--method", help="mpt (margin-preserving), naive, fd-kl or fd-lm "
-                                                       "(focal distillation)."),
-    b: list[float] = typer.Option([4.0], "--b", help="Margin bias of mpt; repeat for a grid chosen on a "
-                                                    "validation part (e.g. --b 0 --b 1 --b 2 --b 4)."),
-    val_size: float = typer.Option(0.1, "--val-size", help="Share of rows held out to choose b (grid only)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs of the new model (default: the old model's)."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="image or signal, for a 3-d .npz."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the new model's weights, batch order and split."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier model folder at --out."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
-) -> None:
-    """Train an updated model over every class in --data from the --old model; save it to --out."""
-    from trust.cli._common import check_finite, note, show_progress
+def _check_paths(old: Path, data: Path, test: Optional[Path], out: Path, overwrite: bool) -> None:
+    """Inputs readable, ``--out`` writable and never an input (nor inside one, nor holding one), before any work."""
     from trust.data.io import check_input_file, check_output_dir
+
+    _check_model(old, "--old")
+    check_input_file(data, flag="--data")
+    if test is not None:
+        check_input_file(test, flag="--test")
+    o, i = out.resolve(), old.resolve()
+    if o == i or i in o.parents or o in i.parents:
+        raise DataError(f"--out '{out}' is the --old model's folder (or holds it, or lies in it); the update would "
+                        "replace the model it is trained from: choose another folder (nothing was written)")
+    check_output_dir(out, kind=NEURAL_KIND, overwrite=overwrite)
+
+
+def _check_options(method: str, b: list[float], val_size: float) -> None:
+    from trust.cli._common import check_finite
 
     if method not in METHODS:
         raise ConfigError(f"--method '{method}' is unknown; choose one of {', '.join(METHODS)}")
@@ -66,38 +63,102 @@ def fit(
     check_finite(val_size, "--val-size", positive=True)
     if not val_size < 1:
         raise ConfigError(f"--val-size {val_size} must be below 1")
-    _check_model(old, "--old")
-    check_input_file(data, flag="--data")
-    check_output_dir(out, kind=NEURAL_KIND, overwrite=overwrite)
+
+
+def _rows(ds, test_ds, val_size: float, seed: int):
+    """``(X, y, splits, evaluated_on)``: --data split into training and validation parts, --test (if any) appended."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from trust.data.splits import ArraySplits
+
+    n = len(ds.y)
+    try:
+        tr, va = train_test_split(np.arange(n), test_size=val_size, stratify=ds.y, random_state=seed)
+    except ValueError as e:
+        raise DataError(f"--val-size {val_size} cannot hold out a stratified validation part of --data ({e}); "
+                        "give more rows per class or a larger --val-size") from None
+    if test_ds is None:
+        return ds.X, ds.y, ArraySplits(np.sort(tr), np.sort(va), np.sort(va)), "validation part of --data"
+    if test_ds.X.dtype != ds.X.dtype or test_ds.X.shape[1:] != ds.X.shape[1:]:
+        raise DataError(f"--test X is {test_ds.X.dtype} {test_ds.X.shape[1:]} but --data X is {ds.X.dtype} "
+                        f"{ds.X.shape[1:]}; save both with the same dtype and sample shape")
+    X = np.concatenate([ds.X, test_ds.X])
+    return X, np.concatenate([ds.y, test_ds.y]), ArraySplits(np.sort(tr), np.sort(va), np.arange(n, len(X))), "--test rows"
+
+
+@app.command("fit")
+def fit(
+    old: Path = typer.Option(..., "--old", help="The old model folder (a NeuralClassifier over the old classes)."),
+    data: Path = typer.Option(..., "--data", help=".npz with X and y holding the old AND the new classes."),
+    out: Path = typer.Option(..., "--out", help="Folder for the updated model (new or empty; an earlier model "
+                                                "folder only with --overwrite; never the --old folder)."),
+    test: Optional[Path] = typer.Option(None, "--test", help=".npz with held-out X and y to measure the update and the "
+                                                             "naive update on (default: the validation part of --data)."),
+    method: str = typer.Option("mpt", "--method", help="mpt (margin-preserving), naive, pct (focal distillation, CE + "
+                                                       "focal KL at T 5), pct-lm or pct-code (the PCT authors' setting)."),
+    b: Optional[list[float]] = typer.Option(None, "--b", help="Margin bias of mpt; several values form a grid chosen "
+                                            "on the validation part (default: 0 1 2 4, the paper's grid; one value, "
+                                            "e.g. --b 4, trains only that one)."),
+    val_size: float = typer.Option(0.1, "--val-size", help="Share of --data held out to choose b and (without --test) "
+                                                           "to measure the update; the model trains on the rest."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs of the new models (default: twice the old "
+                                         "model's: with the added loss terms the update needs them to fit its rows)."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="image or signal, for a 3-d .npz."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the new models' weights, batch order and the split."),
+    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Also write DIR/update.json (evidence of kind "
+                                                                     "update) for `trust report --root`."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier model folder at --out (and the evidence file)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Train an updated model over every class in --data from the --old model, beside the naive update (retrained on
+    everything) and a second naive update with another seed (the seed floor); print the update's figures beside the
+    naive update's on stdout and save the update to --out."""
+    from trust.cli._common import evidence_path, note, show_progress, warn
+
+    b = list(b or ([0.0, 1.0, 2.0, 4.0] if method == "mpt" else [4.0]))
+    _check_options(method, b, val_size)
+    _check_paths(old, data, test, out, overwrite)
+    ev_path = evidence_path(evidence, "update", overwrite)
 
     import numpy as np
 
-    from trust.update import FocalDistillationUpdate, MarginPreservingUpdate, NaiveUpdate
     from trust.update.methods import check_class_sets
+    from trust.update.protocol import run_update
 
     old_model = _load_model(old)
     ds = _arrays(data, kind)
+    test_ds = _arrays(test, kind or ds.kind) if test is not None else None
     check_class_sets(old_model.classes_, np.unique(ds.y))
-    common = {"random_state": seed, "device": device, "progress": show_progress(quiet),
-              "model_params": {"epochs": epochs} if epochs else None}
-    X, y = ds.X, ds.y
-    if method == "mpt" and len(b) > 1:
-        from sklearn.model_selection import train_test_split
-
-        tr, va = train_test_split(np.arange(len(y)), test_size=val_size, stratify=y, random_state=seed)
-        upd = MarginPreservingUpdate(b=list(b), **common).fit(old_model, X[tr], y[tr], eval_set=(X[va], y[va]))
+    X, y, splits, evaluated_on = _rows(ds, test_ds, val_size, seed)
+    epochs = epochs or 2 * int(old_model.epochs)
+    result = run_update(X, y, splits, old_model=old_model, methods=["naive", METHODS[method]], deploy=METHODS[method],
+                        b=list(b) if len(b) > 1 else b[0], model_params={"epochs": epochs},
+                        evaluated_on=evaluated_on, random_state=seed, device=device, progress=show_progress(quiet))
+    if result.curve:
         note("b chosen on the validation part: " + ", ".join(
-            f"b={c['b']:g} NFR {c['val']['nfr']:.4f} accuracy {c['val']['accuracy']:.4f}" for c in upd.candidates_)
-            + f" -> b={upd.b_:g}")
-    elif method == "mpt":
-        upd = MarginPreservingUpdate(b=b[0], **common).fit(old_model, X, y)
-    elif method == "naive":
-        upd = NaiveUpdate(**common).fit(old_model, X, y)
-    else:
-        upd = FocalDistillationUpdate(distillation=method[3:], **common).fit(old_model, X, y)
-    upd.model_.save(out)
-    note(f"updated model over classes {upd.classes_.tolist()} (old: {upd.old_classes_.tolist()}) saved to {out}; "
-         f"count its flips with `trust update flips --old {old} --new {out} --data TEST.npz`")
+            f"b={c['b']:g} NFR {c['val']['nfr']:.4f} accuracy {c['val']['accuracy']:.4f}" for c in result.curve
+            if c["method"] == "mpt") + f" -> b={result.b_chosen:g}")
+    result.model.save(out)
+    print(result.summary())
+    for line in result.warnings():
+        warn(line)
+    if ev_path is not None:
+        _write_evidence(ev_path, result)
+    note(f"updated model over classes {result.model.classes_.tolist()} saved to {out}; "
+         f"count its flips on other rows with `trust update flips --old {old} --new {out} --data TEST.npz`")
+
+
+def _write_evidence(path: Path, result) -> None:
+    """The result's evidence (checks carry their policy keys; the report re-gates them) written atomically."""
+    from trust.cli._common import note
+    from trust.evidence import write_evidence
+    from trust.tracking import git_commit
+
+    doc = result.to_evidence({}).document("update", params=dict(result.settings), git_commit=git_commit(Path.cwd()))
+    write_evidence(path, doc)
+    note(f"wrote evidence to {path}")
 
 
 @app.command("flips")

@@ -59,6 +59,10 @@ class ArrayDataset:
     def n_classes(self) -> int:
         return len(self.class_names)
 
+    def as_frame(self) -> "pd.DataFrame":
+        """One row per example: the flattened features and a ``label`` column (what keyed fingerprints are taken of)."""
+        return pd.DataFrame(self.X.reshape(len(self.X), -1)).assign(label=self.y)
+
 
 def arrays_sha256(X: np.ndarray, y: np.ndarray) -> str:
     """sha256 of ``X`` (its dtype, C order) and ``y`` (int64): the integrity check of a bundled public dataset."""
@@ -112,6 +116,10 @@ def load_arrays(path: str | os.PathLike[str], *, kind: str | None = None, name: 
     """
     p = Path(path)
     if not p.is_file():
+        if not p.suffix and not p.exists():  # a bare name: most likely a misspelt bundled dataset
+            from trust.data.registry import unknown_dataset
+
+            raise DataError(unknown_dataset(str(path), what="dataset or file") + "; or pass an .npz file with X and y")
         raise DataError(f"file '{p}' does not exist; pass an .npz file with arrays X and y")
     try:
         with np.load(p, allow_pickle=False) as z:

@@ -12,10 +12,13 @@ Two kinds of artifact (see README, "Privacy"):
   value among 401 candidates") against it, which a plain content hash allows.
 
 The key is ``$TRUST_LINEAGE_KEY`` (any string of at least 32 characters; hex is read as bytes) or,
-when that is unset, the key file ``$TRUST_LINEAGE_KEY_FILE`` (default ``<project>/.trust/lineage.key``),
-created on first use with 32 random bytes from the operating system and mode 0600. ``.trust/`` is in
-``.gitignore`` and ``.dvcignore``: the key never enters git or the DVC cache. Losing the key loses
-the ability to verify old fingerprints, nothing else; rotating it changes every fingerprint.
+when that is unset, the key file ``$TRUST_LINEAGE_KEY_FILE`` (default: a per-user file outside every project,
+``$XDG_CONFIG_HOME/trust/lineage.key``, i.e. ``~/.config/trust/lineage.key``), created on first use with 32
+random bytes from the operating system and mode 0600 (its folder 0700). A key file inside the project (the
+``root`` given, or the repository around the current directory) is refused, read or created: anyone who
+copies the workspace would take the key with the audit trail. Losing the key loses the ability to verify
+old fingerprints, nothing else; rotating it changes every fingerprint (and every salted output, see
+:mod:`trust.data.lineage`).
 
 :func:`frame_sha256` (unkeyed) stays for public or synthetic content only; never record it for a
 private table in any artifact.
@@ -35,7 +38,8 @@ from trust.errors import ConfigError
 
 KEY_ENV = "TRUST_LINEAGE_KEY"
 KEY_FILE_ENV = "TRUST_LINEAGE_KEY_FILE"
-KEY_FILE = Path(".trust") / "lineage.key"
+#: where versions before round four kept the key (inside the project): refused now
+LEGACY_KEY_FILE = Path(".trust") / "lineage.key"
 PREFIX = "hmac-sha256:"
 #: the pattern of a keyed fingerprint, as evidence validates it
 FINGERPRINT_PATTERN = r"^hmac-sha256:[0-9a-f]{64}$"
@@ -80,29 +84,67 @@ def _decode_key(text: str, where: str) -> bytes:
     return key
 
 
-def key_file_path(root: str | os.PathLike[str] | None = None) -> Path:
-    """Where the key file lives: ``$TRUST_LINEAGE_KEY_FILE``, else ``<root or cwd>/.trust/lineage.key``."""
+def default_key_file() -> Path:
+    """The per-user key file: ``$XDG_CONFIG_HOME/trust/lineage.key``, else ``~/.config/trust/lineage.key``."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "trust" / "lineage.key"
+
+
+def key_file_path(root: str | os.PathLike[str] | None = None) -> Path:  # noqa: ARG001 (kept for callers)
+    """Where the key file lives: ``$TRUST_LINEAGE_KEY_FILE``, else :func:`default_key_file` (never the project)."""
     env = os.environ.get(KEY_FILE_ENV)
-    if env:
-        return Path(env)
-    return Path(root or os.getcwd()) / KEY_FILE
+    return Path(env).expanduser() if env else default_key_file()
+
+
+def project_root(root: str | os.PathLike[str] | None = None) -> Path | None:
+    """``root`` if given, else the nearest folder around the current directory holding ``.git``, ``.dvc`` or
+    ``dvc.yaml`` (the project whose work tree must not hold the key), else None."""
+    if root is not None:
+        return Path(root).resolve()
+    here = Path.cwd().resolve()
+    for d in (here, *here.parents):
+        if any((d / m).exists() for m in (".git", ".dvc", "dvc.yaml")):
+            return d
+    return None
+
+
+def _check_outside_project(path: Path, root: str | os.PathLike[str] | None) -> None:
+    proj = project_root(root)
+    if proj is None:
+        return
+    where = path.expanduser().resolve()
+    if where == proj or proj in where.parents:
+        raise ConfigError(
+            f"the lineage key file '{path}' lies inside the project '{proj}': whoever copies the workspace takes "
+            f"the key with the audit trail; move it out (e.g. `mkdir -p {default_key_file().parent} && mv {path} "
+            f"{default_key_file()}`) or set ${KEY_FILE_ENV} to a path outside the project")
 
 
 def lineage_key(root: str | os.PathLike[str] | None = None, *, create: bool = True) -> bytes:
     """The data owner's lineage key: ``$TRUST_LINEAGE_KEY``, else the key file (created 0600 on first use).
 
-    Raises :class:`~trust.errors.ConfigError` when the key is too short, or when the file is missing
-    and ``create`` is False.
+    ``root`` is the project folder (default: the repository around the current directory); a key file
+    inside it is refused.
+
+    Raises :class:`~trust.errors.ConfigError` when the key is too short, the key file lies inside the project,
+    a key left in the project by an earlier version (``.trust/lineage.key``) would be silently replaced, or the
+    file is missing and ``create`` is False.
     """
     env = os.environ.get(KEY_ENV)
     if env:
         return _decode_key(env, f"${KEY_ENV}")
     path = key_file_path(root)
+    _check_outside_project(path, root)
     if path.exists():
         return _decode_key(path.read_text(encoding="ascii"), f"'{path}'")
+    proj = project_root(root)
+    legacy = proj / LEGACY_KEY_FILE if proj is not None else None
+    if legacy is not None and legacy.exists():
+        raise ConfigError(f"the lineage key is still in the project at '{legacy}'; move it out of the work tree "
+                          f"(`mkdir -p {path.parent} && mv {legacy} {path}`) so that fingerprints keep their key")
     if not create:
         raise ConfigError(f"no lineage key: set ${KEY_ENV} or restore '{path}' (the data owner keeps it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:  # O_EXCL: two stages starting at once never overwrite each other's key
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -141,4 +183,4 @@ def keyed_file_fingerprint(path: str | os.PathLike[str], key: bytes | None = Non
 
 
 __all__ = ["frame_sha256", "file_sha256", "keyed_fingerprint", "keyed_file_fingerprint", "lineage_key",
-           "key_file_path", "KEY_ENV", "KEY_FILE_ENV", "FINGERPRINT_PATTERN"]
+           "key_file_path", "default_key_file", "project_root", "KEY_ENV", "KEY_FILE_ENV", "FINGERPRINT_PATTERN"]

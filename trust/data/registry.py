@@ -273,9 +273,22 @@ def list_datasets() -> list[DatasetInfo]:
     return [DATASETS[k] for k in sorted(DATASETS)]
 
 
+def unknown_dataset(name: str, *, what: str = "dataset") -> str:
+    """The message for a name that is not a bundled dataset: the closest bundled name, then every one.
+
+    >>> unknown_dataset("adlt")
+    "unknown dataset 'adlt' (did you mean 'adult'?); the bundled datasets are: adult, adult_ctabgan, digits, king, mnist1d"
+    """
+    import difflib
+
+    near = difflib.get_close_matches(str(name), sorted(DATASETS), n=1, cutoff=0.6)
+    return (f"unknown {what} '{name}'" + (f" (did you mean '{near[0]}'?)" if near else "")
+            + f"; the bundled datasets are: {', '.join(sorted(DATASETS))}")
+
+
 def dataset_info(name: str) -> DatasetInfo:
     if name not in DATASETS:
-        raise DataError(f"unknown dataset '{name}'; choose one of: {', '.join(sorted(DATASETS))}")
+        raise DataError(unknown_dataset(name))
     return DATASETS[name]
 
 

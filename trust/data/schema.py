@@ -141,6 +141,37 @@ MAX_CATEGORY_LEVELS_DP = 1000
 _IDENTIFIER = re.compile(r"^\S+@\S+\.\S+$|^https?://|^[0-9a-f]{8}-[0-9a-f]{4}-|^\+?[0-9][0-9 ()-]{6,}$", re.I)
 
 
+#: ``review.status`` of a schema file: absent (never a draft), "draft" (refused under DP), "reviewed"
+REVIEW_STATUSES = (None, "draft", "reviewed")
+REVIEW_HOW = ("drafted from the rows: check every kind, flag, category list and bound against documentation, fix "
+              "what is wrong, then set \"status\": \"reviewed\" here; a DP fit refuses the file until then")
+#: a drafted category held by fewer rows than this is flagged (a level only the data shows reveals that someone has it)
+RARE_LEVEL_ROWS = 5
+
+
+def _read_review(block: Any) -> tuple[str | None, tuple[str, ...]]:
+    if block is None:
+        return None, ()
+    if not isinstance(block, Mapping) or block.get("status") not in REVIEW_STATUSES[1:]:
+        raise DataError("the schema's 'review' must be an object with \"status\": \"draft\" or \"reviewed\"")
+    flags = block.get("flags") or []
+    if not isinstance(flags, list):
+        raise DataError("the schema's 'review.flags' must be a list of sentences")
+    return block["status"], tuple(str(f) for f in flags)
+
+
+def require_reviewed(schema: "TableSchema") -> None:
+    """Refuse a schema that is an unreviewed draft (what every differentially private fit calls first).
+
+    Raises:
+        DataError: one line saying how to mark the file reviewed.
+    """
+    if schema is not None and schema.review == "draft":
+        raise DataError("the schema is an unreviewed draft (trust data schema draft): check every kind, category "
+                        "list and bound against documentation, then set \"review\": {\"status\": \"reviewed\"} "
+                        "in the file (in code: schema.as_declared())")
+
+
 def _plain(x: Any) -> Any:
     """numpy scalars -> Python scalars, for JSON."""
     return x.item() if isinstance(x, np.generic) else x
@@ -158,8 +189,14 @@ class TableSchema:
     public metadata a person vouches for. One returned by :func:`infer_schema` was read off the
     rows, so its kinds, ``integer``, ``allow_missing`` and category lists depend on private values
     (one row can flip them): it is *inferred*, and a differentially private fit refuses it. The
-    flag is not serialised: writing an inferred schema out (``trust data schema draft``) and
-    reading it back after review declares it.
+    flag is not serialised.
+
+    ``review`` is the review status a drafted file carries (``trust data schema draft``, :func:`draft_schema`):
+    ``"draft"`` until a person has checked every entry against documentation and set it to ``"reviewed"`` in
+    the file (``"review": {"status": "reviewed"}``); None for a schema that never was a draft (written by hand,
+    or from the registry). A differentially private fit refuses an unreviewed draft (:func:`require_reviewed`).
+    ``review_flags`` are the draft's warnings (rare categories, numeric columns drafted as categorical), kept in
+    the file for the reviewer.
     """
 
     columns: dict[str, ColumnSpec]
@@ -167,6 +204,8 @@ class TableSchema:
     problem_type: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     declared: bool = True
+    review: str | None = None
+    review_flags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.target is not None and self.target not in self.columns:
@@ -177,6 +216,8 @@ class TableSchema:
             raise ConfigError(
                 f"problem_type '{self.problem_type}' is unknown; use 'classification' or 'regression'"
             )
+        if self.review not in REVIEW_STATUSES:
+            raise ConfigError(f"review status '{self.review}' is unknown; use one of {list(REVIEW_STATUSES[1:])}")
 
     # -- views -------------------------------------------------------------------------------
     @property
@@ -204,7 +245,7 @@ class TableSchema:
             raise ConfigError(f"column '{name}' is not in the schema; choose one of: {', '.join(self.columns)}")
         cols = dict(self.columns)
         cols[name] = replace(cols[name], **changes)
-        return TableSchema(cols, self.target, self.problem_type, dict(self.meta), self.declared)
+        return replace(self, columns=cols, meta=dict(self.meta))
 
     def select(self, names: Sequence[str]) -> "TableSchema":
         """The schema restricted to ``names`` (target dropped if not among them)."""
@@ -212,22 +253,24 @@ class TableSchema:
         if missing:
             raise ConfigError(f"column '{missing[0]}' is not in the schema; choose from: {', '.join(self.columns)}")
         target = self.target if self.target in names else None
-        return TableSchema({n: self.columns[n] for n in names}, target,
-                           self.problem_type if target else None, dict(self.meta), self.declared)
+        return replace(self, columns={n: self.columns[n] for n in names}, target=target,
+                       problem_type=self.problem_type if target else None, meta=dict(self.meta))
 
     def as_declared(self) -> "TableSchema":
         """A copy marked *declared*: you vouch that every kind, bound and category list is public
-        knowledge (documentation, a data dictionary), not read off the private rows."""
-        return replace(self, columns=dict(self.columns), meta=dict(self.meta), declared=True)
+        knowledge (documentation, a data dictionary), not read off the private rows. A draft becomes reviewed."""
+        return replace(self, columns=dict(self.columns), meta=dict(self.meta), declared=True,
+                       review="reviewed" if self.review == "draft" else self.review)
 
     # -- serialisation -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "problem_type": self.problem_type,
-            "columns": [c.to_dict() for c in self.columns.values()],
-            "meta": dict(self.meta),
-        }
+        """The JSON form (``schema.json``); a draft's ``review`` block comes first, where a reviewer sees it."""
+        out: dict[str, Any] = {}
+        if self.review is not None:
+            out["review"] = {"status": self.review, **({"how": REVIEW_HOW} if self.review == "draft" else {}),
+                             **({"flags": list(self.review_flags)} if self.review_flags else {})}
+        return {**out, "target": self.target, "problem_type": self.problem_type,
+                "columns": [c.to_dict() for c in self.columns.values()], "meta": dict(self.meta)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "TableSchema":
@@ -241,10 +284,11 @@ class TableSchema:
         if not isinstance(d, Mapping) or not isinstance(d.get("columns"), list) or not d["columns"]:
             raise DataError("the schema must be a JSON object with a non-empty 'columns' list (see "
                             "'trust data schema draft' for one to start from)")
-        unknown = [k for k in d if k not in ("target", "problem_type", "columns", "meta")]
+        unknown = [k for k in d if k not in ("review", "target", "problem_type", "columns", "meta")]
         if unknown:
-            raise DataError(f"the schema has unknown key '{unknown[0]}'; the keys are: target, problem_type, "
+            raise DataError(f"the schema has unknown key '{unknown[0]}'; the keys are: review, target, problem_type, "
                             "columns, meta")
+        review, flags = _read_review(d.get("review"))
         cols = [ColumnSpec.from_dict(c) for c in d["columns"]]
         names = [c.name for c in cols]
         dup = next((n for i, n in enumerate(names) if n in names[:i]), None)
@@ -253,7 +297,8 @@ class TableSchema:
         meta = d.get("meta") or {}
         if not isinstance(meta, Mapping):
             raise DataError("the schema's 'meta' must be an object")
-        return cls({c.name: c for c in cols}, d.get("target"), d.get("problem_type"), dict(meta))
+        return cls({c.name: c for c in cols}, d.get("target"), d.get("problem_type"), dict(meta), review=review,
+                   review_flags=flags)
 
     # -- validation --------------------------------------------------------------------------
     def validate(self, df: pd.DataFrame, *, require_target: bool = True) -> pd.DataFrame:
@@ -369,6 +414,22 @@ def _as_list(x: str | Iterable[str] | None) -> list[str]:
     return [x] if isinstance(x, str) else list(x)
 
 
+def _inferred_kind(col: pd.Series, name: Any, declared: str | None, max_categories: int) -> tuple[str, bool]:
+    """``(kind, numeric)`` of one column for :func:`infer_schema`; DataError for an empty or constant column, or
+    a numeric kind declared for text."""
+    non_missing = col.dropna()
+    if len(non_missing) == 0:
+        raise DataError(f"column '{name}' is entirely missing; drop it before fitting")
+    if non_missing.nunique() < 2:
+        raise DataError(f"column '{name}' is constant ({_plain(non_missing.iloc[0])!r}); drop it, it carries no "
+                        "information")
+    numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+    kind = declared or ("continuous" if numeric and non_missing.nunique() > max_categories else "categorical")
+    if kind != "categorical" and not numeric:
+        raise DataError(f"column '{name}' is declared {kind} but is not numeric; declare it categorical or convert it")
+    return kind, numeric
+
+
 def infer_schema(
     df: pd.DataFrame,
     *,
@@ -423,36 +484,20 @@ def infer_schema(
 
     specs: dict[str, ColumnSpec] = {}
     for name in df.columns:
-        col = df[name]
-        non_missing = col.dropna()
-        if len(non_missing) == 0:
-            raise DataError(f"column '{name}' is entirely missing; drop it before fitting")
-        if non_missing.nunique() < 2:
-            raise DataError(
-                f"column '{name}' is constant ({_plain(non_missing.iloc[0])!r}); drop it, it carries no information"
-            )
-        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-        kind = overrides.get(name)
-        if kind is None:
-            kind = "continuous" if numeric and non_missing.nunique() > max_categories else "categorical"
-        if kind != "categorical" and not numeric:
-            raise DataError(
-                f"column '{name}' is declared {kind} but is not numeric; declare it categorical or convert it"
-            )
+        kind, numeric = _inferred_kind(df[name], name, overrides.get(name), max_categories)
+        non_missing = df[name].dropna()
         is_integer = name in _as_list(integer) or (
             kind != "categorical" and numeric and bool(np.all(np.mod(non_missing.to_numpy(dtype=float), 1) == 0))
         )
-        cats = tuple((categories or {}).get(name)) if categories and name in categories else None
-        bnd = tuple(float(b) for b in bounds[name]) if bounds and name in bounds else None
         specs[name] = ColumnSpec(
             name=name,
             kind=kind,
             integer=bool(is_integer) and kind != "categorical",
             log=name in _as_list(log),
             point_masses=tuple(float(v) for v in (mixed or {}).get(name, ())),
-            allow_missing=bool(col.isna().any()) or name in _as_list(allow_missing),
-            categories=cats,
-            bounds=bnd,  # type: ignore[arg-type]
+            allow_missing=bool(df[name].isna().any()) or name in _as_list(allow_missing),
+            categories=tuple((categories or {})[name]) if categories and name in categories else None,
+            bounds=tuple(float(b) for b in bounds[name]) if bounds and name in bounds else None,  # type: ignore
         )
     if target is not None and problem_type is None:
         problem_type = "classification" if specs[target].kind == "categorical" else "regression"
@@ -496,9 +541,13 @@ def check_category_lists(schema: TableSchema, n_rows: int | None) -> None:
     :data:`MAX_CATEGORY_LEVELS`). The message names the column and the number of declared levels (public),
     never a row count or a value.
 
+    Under DP (``n_rows=None``) an unreviewed draft is refused first (:func:`require_reviewed`).
+
     Raises:
-        DataError: naming the first such column, why, and the fix.
+        DataError: naming the first such column, why, and the fix; or the schema is an unreviewed draft.
     """
+    if n_rows is None:
+        require_reviewed(schema)
     for name, spec in schema.columns.items():
         if spec.categories is None:
             continue
@@ -509,16 +558,66 @@ def check_category_lists(schema: TableSchema, n_rows: int | None) -> None:
                 "release raw values; drop the column, or make it numeric ('continuous'/'general') in the schema")
 
 
+def numbers_with_text(col: pd.Series, *, share: float = 0.9) -> list[Any] | None:
+    """The text tokens of a column that is mostly numbers (at least ``share`` of its distinct values parse as
+    numbers), or None: a few tokens (``"unknown"``, ``"n/a"``) that turn a numeric column into a categorical one.
+
+    >>> numbers_with_text(pd.Series(["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "unknown"], dtype=object))
+    ['unknown']
+    """
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return None
+    levels = pd.Series(col.dropna().unique(), dtype=object)
+    if len(levels) < 3:
+        return None
+    parsed = pd.to_numeric(levels.astype(str), errors="coerce")
+    if parsed.notna().mean() < share or parsed.notna().all():
+        return None
+    return sorted(str(v) for v in levels[parsed.isna()])[:5]
+
+
+def _draft_flags(df: pd.DataFrame, schema: TableSchema, max_categories: int) -> list[str]:
+    """What a reviewer must look at: numeric columns drafted as categorical, and rare categories."""
+    flags = []
+    for name, spec in schema.columns.items():
+        if spec.kind != "categorical":
+            continue
+        col = df[name]
+        tokens = numbers_with_text(col)
+        if tokens is not None:
+            flags.append(f"column '{name}' is numbers but for text value(s) {tokens}, so it was drafted categorical "
+                         f"with {col.nunique()} levels: mark those values missing (--na) or clean them, then make "
+                         "it numeric")
+        elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            flags.append(f"column '{name}' is numeric with {col.nunique()} distinct values (at most "
+                         f"--max-categories {max_categories}), so it was drafted categorical: if it is a count or a "
+                         "measurement, make it 'continuous' or 'general' (with public bounds)")
+        counts = col.value_counts()
+        rare = counts[counts < RARE_LEVEL_ROWS]
+        if len(rare) and spec.categories is not None:
+            flags.append(f"column '{name}': {len(rare)} categor{'y is' if len(rare) == 1 else 'ies are'} held by fewer "
+                         f"than {RARE_LEVEL_ROWS} rows (e.g. {[_plain(v) for v in rare.index[:3]]}): a public list "
+                         "comes from documentation; a level only the data shows reveals that someone has it")
+    return flags
+
+
 def draft_schema(df: pd.DataFrame, *, target: str | None = None, max_categories: int = 20
                  ) -> tuple[TableSchema, list[str]]:
     """A draft schema read off ``df``, for a person to review before a DP fit: ``(schema, warnings)``.
 
     Kinds, ``integer`` and ``allow_missing`` are inferred as :func:`infer_schema` does, and every categorical
     column gets the category list seen in the data, except lists that :func:`check_category_lists` would
-    refuse (left out, with a warning naming the column). The draft reads the private rows, so it is marked
-    inferred: it becomes a declared schema only when read back from the reviewed file
-    (:meth:`TableSchema.from_dict`). ``mixed`` point masses, ``log`` and ``bounds`` are never drafted: they are
-    decisions for the reviewer.
+    refuse (left out, with a warning naming the column). The warnings also flag what a reviewer must look at:
+    numeric columns drafted as categorical (few distinct values, or numbers with a few text tokens among them)
+    and categories held by fewer than :data:`RARE_LEVEL_ROWS` rows. The draft reads the private rows, so it is
+    marked ``review="draft"`` (the file says so, with the flags): a DP fit refuses it (:func:`require_reviewed`)
+    until a person sets ``"review": {"status": "reviewed"}`` in the file. ``mixed`` point masses, ``log`` and
+    ``bounds`` are never drafted: they are decisions for the reviewer.
+
+    >>> df = pd.DataFrame({"n": [1, 2, 3, 1, 2, 3] * 3, "c": list("aab") * 5 + ["z", "a", "b"]})
+    >>> schema, warnings = draft_schema(df)
+    >>> schema.review, len(warnings)
+    ('draft', 2)
     """
     schema = infer_schema(df, target=target, max_categories=max_categories)
     warnings: list[str] = []
@@ -532,8 +631,10 @@ def draft_schema(df: pd.DataFrame, *, target: str | None = None, max_categories:
                             "drop the column or declare it numeric before a DP fit")
             continue
         schema = schema.replace_column(name, categories=levels)
-    return schema, warnings
+    warnings += _draft_flags(df, schema, max_categories)
+    return replace(schema, review="draft", review_flags=tuple(warnings)), warnings
 
 
 __all__ = ["ColumnSpec", "TableSchema", "infer_schema", "KINDS", "PROBLEM_TYPES", "check_category_lists",
-           "draft_schema", "CATEGORY_SHARE", "MAX_CATEGORY_LEVELS"]
+           "draft_schema", "require_reviewed", "numbers_with_text", "CATEGORY_SHARE", "MAX_CATEGORY_LEVELS",
+           "REVIEW_STATUSES", "RARE_LEVEL_ROWS"]

@@ -1,8 +1,11 @@
 """Shared models for the capabilities: networks with ``embed`` + ``head``, one training loop, a classifier, views.
 
+>>> from trust.data import load_array_dataset
 >>> from trust.models import NeuralClassifier
->>> clf = NeuralClassifier("cnn", epochs=15, random_state=0).fit(X_train, y_train)
->>> clf.predict_proba(X_test), clf.decision_function(X_test), clf.embed(X_test)
+>>> ds = load_array_dataset("digits")
+>>> clf = NeuralClassifier("cnn", epochs=1, random_state=0).fit(ds.X, ds.y)
+>>> clf.predict_proba(ds.X[:3]).shape, clf.decision_function(ds.X[:3]).shape, clf.embed(ds.X[:3]).shape
+((3, 10), (3, 10), (3, 128))
 
 - :class:`NeuralClassifier` (:mod:`trust.models.classifier`): the scikit-learn-style classifier every
   capability trains, adapts or compares against (``"mlp"``, ``"cnn"``, ``"cnn1d"`` or an ``nn.Module``).
@@ -10,7 +13,8 @@
 - :mod:`trust.models.networks`: :class:`MLP`, :class:`CNN`, :class:`CNN1d` (all :class:`EmbedHead`).
 - :mod:`trust.models.views`: seeded input transforms (:class:`ImageView`, :class:`SignalView`, :class:`TableView`).
 - metrics of a model's outputs (accuracy per class, NLL, ECE) are in :mod:`trust.metrics`.
-- :func:`train_base_model` (:mod:`trust.models.base`): fit on fixed splits, logits and a model card.
+- :func:`run_train` (:mod:`trust.models.protocol`): fit on fixed splits; a :class:`TrainResult` with the logits,
+  figures and model card, which saves itself and writes its evidence (the ``train`` stage, ``trust models train``).
 
 Names are imported lazily (torch loads only when a model is used; the report's Models section does not need it).
 """
@@ -36,8 +40,8 @@ _EXPORTS = {
     "SignalView": "trust.models.views",
     "TableView": "trust.models.views",
     "make_view": "trust.models.views",
-    "BaseModel": "trust.models.base",
-    "train_base_model": "trust.models.base",
+    "TrainResult": "trust.models.protocol",
+    "run_train": "trust.models.protocol",
 }
 
 

@@ -1,15 +1,24 @@
 """``NeuralClassifier``: a scikit-learn-style classifier over the shared networks and training loop.
 
->>> clf = NeuralClassifier("cnn", epochs=5, random_state=0).fit(X_images, y)   # (N, H, W) uint8 or float
->>> clf.predict_proba(X_test)          # (N, K) softmax probabilities
->>> clf.decision_function(X_test)      # (N, K) logits
->>> clf.embed(X_test)                  # (N, embed_dim) representation before the linear head
->>> clf.save("model/"); NeuralClassifier.load("model/")
+>>> import tempfile
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> y = np.arange(40) % 2
+>>> X = (rng.random((40, 8, 8)) * 0.5 + 0.5 * y[:, None, None] * np.eye(8)).astype(np.float32)  # (N, H, W) images
+>>> clf = NeuralClassifier("cnn", epochs=2, channels=(8,), random_state=0).fit(X, y)
+>>> clf.predict_proba(X).shape, clf.decision_function(X).shape, clf.embed(X).shape  # probabilities, logits, features
+((40, 2), (40, 2), (40, 8))
+>>> path = clf.save(tempfile.mkdtemp() + "/model")
+>>> bool((NeuralClassifier.load(path).decision_function(X) == clf.decision_function(X)).all())
+True
 
 Inputs: ``"mlp"`` takes tables ``(N, d)`` (any other shape is flattened) and standardises each
 feature with the training mean and sd; ``"cnn"`` takes images ``(N, H, W)`` or ``(N, C, H, W)``;
 ``"cnn1d"`` signals ``(N, L)`` or ``(N, C, L)``; an ``nn.Module`` gets the array as given. ``uint8``
-arrays are divided by 255 (pixel intensities to [0, 1]); float arrays are used as given.
+arrays are divided by 255 (pixel intensities to [0, 1]); float arrays are used as given, except float images
+for ``"cnn"`` whose values all lie in [0, 255] with some above 1: those are pixel intensities someone forgot to
+scale (a CNN trained on them reached 0.21 accuracy instead of 0.58), so they are divided by 255 like ``uint8``
+with a one-line :class:`UserWarning` when fitting (prediction scales them the same way, silently).
 
 Labels: integers. With ``n_classes=None`` the classes are ``np.unique(y)`` (``classes_``) and the
 logits have one column per class present; with ``n_classes=K`` they are ``0..K-1`` whether or not
@@ -25,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -314,15 +324,22 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         return est
 
 
-def network_layout(X: Any, network: str, name: str = "X") -> np.ndarray:
+def network_layout(X: Any, network: str, name: str = "X", *, warn: bool = True) -> np.ndarray:
     """``X`` checked and as float32 in the layout ``network`` takes (``"mlp"``, ``"cnn"``, ``"cnn1d"`` or ``"custom"``).
 
-    ``uint8`` arrays are divided by 255; ``"mlp"`` flattens each sample, ``"cnn"`` adds a channel axis to
+    ``uint8`` arrays are divided by 255, and so are float images for ``"cnn"`` with values in [0, 255] above 1
+    (with a warning unless ``warn=False``: fitting warns, predicting scales silently; see the module docstring);
+    ``"mlp"`` flattens each sample, ``"cnn"`` adds a channel axis to
     ``N x H x W``, ``"cnn1d"`` to ``N x L``; ``"custom"`` keeps the shape. Other estimators that train the
     shared networks (e.g. :mod:`trust.noisy`) shape their inputs with it, so all take the same arrays.
     """
-    arr = check_array(X, name, dtype=None, ndim=(1, 2, 3, 4) if network == "custom" else (2, 3, 4))
-    arr = arr.astype(np.float32) / np.float32(255.0) if arr.dtype == np.uint8 else arr.astype(np.float32)
+    raw = check_array(X, name, dtype=None, ndim=(1, 2, 3, 4) if network == "custom" else (2, 3, 4))
+    arr = raw.astype(np.float32) / np.float32(255.0) if raw.dtype == np.uint8 else raw.astype(np.float32)
+    if network == "cnn" and raw.dtype.kind == "f" and arr.size and 1.0 < arr.max() <= 255.0 and arr.min() >= 0.0:
+        if warn:
+            warnings.warn("float images with values in 0..255 (some above 1): taken as pixel intensities and divided by 255 "
+                          "(pass uint8, or floats in [0, 1], to silence this)", UserWarning, stacklevel=3)
+        arr = arr / np.float32(255.0)
     if network == "mlp":
         arr = arr.reshape(len(arr), -1)
     elif network == "cnn":
@@ -344,7 +361,7 @@ def prepare_input(X: Any, network: str, input_shape: tuple[int, ...], mean: np.n
                   scale: np.ndarray | None = None, name: str = "X") -> np.ndarray:
     """``X`` as a fitted network takes it: :func:`network_layout`, its sample shape checked against
     ``input_shape`` (one-line DataError otherwise), then standardised with ``mean``/``scale`` if given."""
-    arr = network_layout(X, network, name)
+    arr = network_layout(X, network, name, warn=False)
     if tuple(arr.shape[1:]) != tuple(input_shape):
         raise DataError(f"{name} has samples of shape {tuple(arr.shape[1:])} but the model was fitted on "
                         f"{tuple(input_shape)}; pass data shaped like the training data")

@@ -1,7 +1,8 @@
 """The report's "Models" section: the base classifiers of the ``train`` stage (evidence kind ``model``).
 
-One table of the raw models' figures (accuracy, NLL, ECE on validation and test), then per model its
-card: architecture, training settings, test accuracy per class, intended use, and its checks.
+One table of the raw models' figures (training accuracy; accuracy, NLL, ECE on validation and test), then per
+model its card (:data:`trust.models.schema.DETAILS_SCHEMA`): architecture, training settings, test accuracy per
+class, intended use, and its checks.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from trust.report.sections import (
 )
 
 
+_FIGURES = ("val.accuracy", "val.nll", "val.ece", "test.accuracy", "test.nll", "test.ece")
+
+
 @section("model", id="models", title="Models", order=35)
 def _models(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
     blocks: list[Block | None] = [paragraph(
@@ -32,9 +36,9 @@ def _models(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
         card = d.get("details", {}).get("model_card", {})
         m = d.get("metrics", {})
         rows.append([card.get("dataset", d["stage"]), card.get("architecture", {}).get("network"),
-                     card.get("architecture", {}).get("parameters")]
-                    + [cell(m.get(f"{part}.{k}")) for part in ("val", "test") for k in ("accuracy", "nll", "ece")])
-    blocks.append(table(["Dataset", "Network", "Parameters", "Val accuracy", "Val NLL", "Val ECE",
+                     card.get("architecture", {}).get("parameters"), cell(m.get("train.accuracy"))]
+                    + [cell(m.get(key)) for key in _FIGURES])
+    blocks.append(table(["Dataset", "Network", "Parameters", "Training accuracy", "Val accuracy", "Val NLL", "Val ECE",
                          "Test accuracy", "Test NLL", "Test ECE"], rows, caption="Base models (raw)"))
     for d in docs:
         card = d.get("details", {}).get("model_card", {})
@@ -46,7 +50,7 @@ def _models(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
             f"Architecture: {arch.get('class')} ({arch.get('network')}), {arch.get('parameters')} parameters, "
             f"input {arch.get('input_shape')}, representation of {arch.get('embed_dim')} features, linear head.",
             "Training: " + ", ".join(f"{k} {v}" for k, v in sorted(train.items()) if v is not None) + ".",
-            f"Model folder: {card.get('model_dir')}",
+            "Files in the stage's output folder: " + ", ".join(f"{k} {v}" for k, v in sorted(card.get("files", {}).items())),
         ]))
         per_class = card.get("accuracy_per_class", {}).get("test") or []
         if per_class:

@@ -159,7 +159,7 @@ def fit_torch(
     val_data: Sequence[Any] | None = None,
     patience: int | None = None,
     random_state: Any = 0,
-    device: str | torch.device = "cpu",
+    device: str | torch.device = "auto",
     progress: bool = False,
     desc: str = "training",
 ) -> FitHistory:
@@ -194,6 +194,48 @@ def fit_torch(
         raise ConfigError("patience (early stopping) needs val_data; pass a validation split or patience=None")
     rng = check_random_state(random_state)
     dev = resolve_device(device)
+    tensors, w_all, val = _tensors(data, sample_weight, val_data, dev)
+    batches = batches or _shuffled(len(tensors[0]), batch_size)
+    model.to(dev)
+    for cb in callbacks:
+        cb.on_train_begin(model)
+    opt = _optimizer(model, optimizer, lr=lr, weight_decay=weight_decay, momentum=momentum)
+    history = FitHistory()
+    stopper = _EarlyStopping(patience)
+    devices = [dev.index or 0] if dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(_torch_seed(rng))
+        epoch_iter: Iterable[int] = range(epochs)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(epoch_iter, desc=desc, unit="epoch", leave=False, disable=None)  # None: off when not a terminal
+            epoch_iter = bar
+        model.train()
+        for epoch in epoch_iter:
+            logs = {"loss": _train_epoch(model, loss_fn, tensors, w_all, batches(rng), callbacks, opt, dev)}
+            history.loss.append(logs["loss"])
+            if val is not None:
+                logs["val_loss"] = evaluate_loss(model, loss_fn, val, batch_size * 4)
+                history.val_loss.append(logs["val_loss"])
+                stopper.update(epoch, logs["val_loss"], model, history)
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
+            stop = any([cb.on_epoch_end(epoch, logs) for cb in callbacks])
+            if stopper.exhausted:
+                history.stopped_early = True
+                stop = True
+            if stop:
+                break
+    if stopper.best_state is not None:
+        model.load_state_dict(stopper.best_state)
+    model.eval()
+    return history
+
+
+def _tensors(data: Sequence[Any], sample_weight: Any, val_data: Sequence[Any] | None, dev: torch.device):
+    """``(tensors, row weights or None, validation tensors or None)`` on ``dev``, checked."""
     if not data:
         raise ConfigError("data is empty; pass at least one array, e.g. (X, y)")
     tensors = [_as_tensor(a, dev) for a in data]
@@ -207,72 +249,61 @@ def fit_torch(
             raise ConfigError(f"sample_weight must hold {n} non-negative weights, not all zero")
         w_all = torch.as_tensor(w, dtype=torch.float32, device=dev)
     val = [_as_tensor(a, dev) for a in val_data] if val_data is not None else None
-    batches = batches or _shuffled(n, batch_size)
+    return tensors, w_all, val
 
-    model.to(dev)
-    for cb in callbacks:
-        cb.on_train_begin(model)
+
+def _optimizer(model: nn.Module, optimizer: str, *, lr: float, weight_decay: float,
+               momentum: float) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ConfigError("the model has no trainable parameters (all frozen); unfreeze some before training")
     if optimizer == "sgd":
-        opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    elif optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    else:
-        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
-    history = FitHistory()
-    best, best_state, since_best = math.inf, None, 0
-    devices = [dev.index or 0] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(_torch_seed(rng))
-        epoch_iter: Iterable[int] = range(epochs)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
 
-            bar = tqdm(epoch_iter, desc=desc, unit="epoch", leave=False)
-            epoch_iter = bar
-        model.train()
-        for epoch in epoch_iter:
-            total, count = 0.0, 0
-            for idx in batches(rng):
-                idx_t = torch.as_tensor(np.asarray(idx), device=dev)
-                if idx_t.numel() == 0:
-                    continue
-                batch = [t[idx_t] for t in tensors]
-                loss = _reduce(loss_fn(model, *batch), None if w_all is None else w_all[idx_t])
-                for cb in callbacks:
-                    loss = cb.loss(model, batch, loss)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * idx_t.numel()
-                count += idx_t.numel()
-            logs = {"loss": total / max(count, 1)}
-            history.loss.append(logs["loss"])
-            if val is not None:
-                logs["val_loss"] = evaluate_loss(model, loss_fn, val, batch_size * 4)
-                history.val_loss.append(logs["val_loss"])
-                if logs["val_loss"] < best:
-                    best, since_best, history.best_epoch = logs["val_loss"], 0, epoch
-                    if patience is not None:
-                        best_state = copy.deepcopy(model.state_dict())
-                else:
-                    since_best += 1
-            if bar is not None:
-                bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
-            stop = any([cb.on_epoch_end(epoch, logs) for cb in callbacks])
-            if patience is not None and since_best >= patience:
-                history.stopped_early = True
-                stop = True
-            if stop:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return history
+def _train_epoch(model: nn.Module, loss_fn: Callable[..., torch.Tensor], tensors: list[torch.Tensor],
+                 w_all: torch.Tensor | None, batches: Iterable[Any], callbacks: Sequence[Callback],
+                 opt: torch.optim.Optimizer, dev: torch.device) -> float:
+    """One pass over ``batches``; the mean training loss per row."""
+    total, count = 0.0, 0
+    for idx in batches:
+        idx_t = torch.as_tensor(np.asarray(idx), device=dev)
+        if idx_t.numel() == 0:
+            continue
+        batch = [t[idx_t] for t in tensors]
+        loss = _reduce(loss_fn(model, *batch), None if w_all is None else w_all[idx_t])
+        for cb in callbacks:
+            loss = cb.loss(model, batch, loss)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * idx_t.numel()
+        count += idx_t.numel()
+    return total / max(count, 1)
+
+
+class _EarlyStopping:
+    """The best validation loss so far, its epoch and (with ``patience``) its weights; ``exhausted`` after
+    ``patience`` epochs without improvement."""
+
+    def __init__(self, patience: int | None) -> None:
+        self.patience = patience
+        self.best, self.best_state, self.since_best = math.inf, None, 0
+
+    def update(self, epoch: int, val_loss: float, model: nn.Module, history: FitHistory) -> None:
+        if val_loss < self.best:
+            self.best, self.since_best, history.best_epoch = val_loss, 0, epoch
+            if self.patience is not None:
+                self.best_state = copy.deepcopy(model.state_dict())
+        else:
+            self.since_best += 1
+
+    @property
+    def exhausted(self) -> bool:
+        return self.patience is not None and self.since_best >= self.patience
 
 
 __all__ = ["OPTIMIZERS", "DEVICES", "resolve_device", "Callback", "FitHistory", "evaluate_loss", "fit_torch"]

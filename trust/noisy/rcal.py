@@ -24,6 +24,12 @@ Method", ICCV 2023) in three stages, all trained by :func:`trust.models.training
    the contrastive ones (robust to the noisy labels), which also keeps the sampled ``z_s`` (drawn in
    ``z0`` space) meaningful for the head.
 
+**Calibration: ``mixup_alpha=0`` is the calibrated variant.** Mixup (the paper's, our default
+``mixup_alpha=1``) trains on soft targets and leaves RCAL under-confident: its ECE is up to twice plain
+cross-entropy's; without mixup it is cross-entropy's or lower, at a cost in accuracy where mixup carries the
+gain (``benchmarks/README.md``, "## Noisy labels": 5 seeds, proportional noise). Use ``mixup_alpha=0`` when
+the probabilities are read as probabilities, or keep mixup and put a calibrator (:mod:`trust.calibrate`) on top.
+
 Deviations from the paper (no public code), each said here:
 
 - SimCLR instead of MoCo, and the small networks of :mod:`trust.models.networks` instead of ResNet-32
@@ -149,8 +155,13 @@ class RCALClassifier(ClassifierMixin, BaseEstimator):
         return prepare_input(X, network, self.input_shape_, self.mean_, self.scale_, name)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: Any, y: Any) -> "RCALClassifier":
-        """Train the three stages on ``X`` and its (noisy) integer labels ``y``; returns self."""
+    def fit(self, X: Any, y: Any, *, statistics_labels: Any = None) -> "RCALClassifier":
+        """Train the three stages on ``X`` and its (noisy) integer labels ``y``; returns self.
+
+        ``statistics_labels``: a control for experiments, never for use: stage 2 estimates the class
+        distributions under these labels (e.g. the clean ones) instead of ``y``; stages 1 and 3 still see
+        only ``X`` and ``y``. It measures what distribution recovery could give at best.
+        """
         check_scalar(self.epochs, "epochs", int, min_val=1)
         check_scalar(self.batch_size, "batch_size", int, min_val=2)
         check_scalar(self.beta, "beta", float, min_val=0.0)
@@ -163,6 +174,8 @@ class RCALClassifier(ClassifierMixin, BaseEstimator):
         arr = self._layout(X)
         labels = check_labels(y, len(arr), n_classes=self.n_classes)
         K = self.n_classes or int(labels.max()) + 1
+        stats = labels if statistics_labels is None else check_labels(statistics_labels, len(arr), n_classes=K,
+                                                                        name="statistics_labels")
         if K < 2:
             raise DataError("y holds a single class; a classifier needs at least 2 classes")
         self.mean_ = self.scale_ = None
@@ -177,7 +190,7 @@ class RCALClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(fork_seed(rng))
             encoder = build_network(self.network, self.input_shape_, K, hidden=self.hidden, channels=self.channels)
         self._fit_encoder(arr, encoder, rng, device)
-        self._fit_classifier(arr, labels, K, rng, device)
+        self._fit_classifier(arr, labels, K, rng, device, stats)
         return self
 
     def _fit_encoder(self, arr: np.ndarray, encoder: nn.Module, rng: np.random.Generator, device: torch.device) -> None:
@@ -191,11 +204,11 @@ class RCALClassifier(ClassifierMixin, BaseEstimator):
             p.requires_grad_(False)
 
     def _fit_classifier(self, arr: np.ndarray, labels: np.ndarray, K: int, rng: np.random.Generator,
-                        device: torch.device) -> None:
+                        device: torch.device, stats: np.ndarray) -> None:
         z0 = self._run(self.encoder_.embed, arr)
-        # Stage 2: distributions recovered from the noisy labels, and samples to rebalance
+        # Stage 2: distributions recovered from the noisy labels (``stats``: see fit), and samples to rebalance
         self.distributions_: ClassDistributions = recover_class_distributions(
-            z0, labels, n_classes=K, lof_neighbors=self.lof_neighbors, contamination=self.contamination,
+            z0, stats, n_classes=K, lof_neighbors=self.lof_neighbors, contamination=self.contamination,
             shrinkage=self.shrinkage, head_quantile=self.head_quantile, n_borrow=self.n_borrow,
             borrow_mean=self.borrow_mean)
         self.class_means_ = self.distributions_.means

@@ -167,8 +167,22 @@ def recover_class_distributions(Z: Any, y: Any, *, n_classes: int | None = None,
         if len(Zc) >= min_samples:
             covs[c] = _covariance(Zc, shrinkage)
     head = counts >= np.quantile(counts, head_quantile)
-    head_idx = np.flatnonzero(head & (counts >= min_samples))
     fallbacks = [c for c in range(K) if counts[c] < min_samples]
+    borrowed = _borrow(means, covs, counts, head, fallbacks, n_borrow=n_borrow, borrow_mean=borrow_mean,
+                       min_samples=min_samples)
+    for c in fallbacks:
+        warnings.warn(f"class {c} kept {counts[c]} row(s) after outlier removal, fewer than the {min_samples} a "
+                      f"covariance needs; it uses the mean covariance of classes {borrowed.get(c)} instead",
+                      RecoveryWarning, stacklevel=2)
+    return ClassDistributions(means, covs, inliers, counts, head, borrowed, fallbacks)
+
+
+def _borrow(means: np.ndarray, covs: np.ndarray, counts: np.ndarray, head: np.ndarray, fallbacks: list[int], *,
+            n_borrow: int, borrow_mean: bool, min_samples: int) -> dict[int, list[int]]:
+    """Step 3 (module docstring), in place on ``means`` and ``covs``: tail and fallback classes borrow from their
+    nearest head classes; returns tail class -> the classes it borrowed from."""
+    K = len(means)
+    head_idx = np.flatnonzero(head & (counts >= min_samples))
     own = covs.copy()
     borrowed: dict[int, list[int]] = {}
     for c in range(K):
@@ -193,11 +207,7 @@ def recover_class_distributions(Z: Any, y: Any, *, n_classes: int | None = None,
             covs[c] = (own[c] + own[near].sum(axis=0)) / (1 + len(near))
         if borrow_mean:
             means[c] = (means[c] + means[near].sum(axis=0)) / (1 + len(near))
-    for c in fallbacks:
-        warnings.warn(f"class {c} kept {counts[c]} row(s) after outlier removal, fewer than the {min_samples} a "
-                      f"covariance needs; it uses the mean covariance of classes {borrowed.get(c)} instead",
-                      RecoveryWarning, stacklevel=2)
-    return ClassDistributions(means, covs, inliers, counts, head, borrowed, fallbacks)
+    return borrowed
 
 
 __all__ = ["SHRINKAGE", "RecoveryWarning", "ClassDistributions", "lof_inliers", "recover_class_distributions"]

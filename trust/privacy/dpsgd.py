@@ -12,13 +12,14 @@ Split the way Opacus's ``PrivacyEngine`` is (``_prepare_data_loader`` / ``_prepa
   from ``random_state``: amplification by subsampling needs the sample to be secret.
 * :func:`per_sample_grads`: per-row gradients with ``torch.func`` (``vmap(grad(...))``), handed to
   Opacus with :func:`set_grad_samples`.
-* :func:`make_dp_optimizer`: Opacus's :class:`~opacus.optimizers.DPOptimizer` with
-  ``secure_mode=True`` (its floating-point-attack mitigation: each noise value is the sum of four
-  Gaussian draws halved, after one discarded draw; Holohan and Braghin 2021) and a *secret* torch
-  generator from :func:`trust.privacy.noise.noise_source` (64-bit seed from ``secrets``, afresh at
-  every run; with ``insecure_noise_seed`` a reproducible one, flagged in the ledger). Opacus's
-  ``PrivacyEngine(secure_mode=True)`` would also need ``torchcsprng``, which does not build with the
-  pinned torch; the optimizer's own ``secure_mode`` does not.
+* :func:`make_dp_optimizer`: ``SecureNoiseDPOptimizer``, Opacus's :class:`~opacus.optimizers.DPOptimizer`
+  (its clipping, accumulation and scaling) whose Gaussian noise has Opacus's ``secure_mode`` treatment (each
+  noise value the sum of four Gaussian draws halved, after one discarded draw; Holohan and Braghin 2021) and is
+  drawn from the run's secret generator :meth:`trust.privacy.noise.NoiseSource.torch_generator`: a CPU MT19937
+  whose whole state comes from 128 bits of ``secrets`` (afresh at every run; with ``insecure_noise_seed`` a
+  reproducible one, flagged in the ledger), never ``manual_seed`` (which keeps 32 bits). Drawn on the CPU and
+  moved to the device (CUDA generators take a 64-bit seed). Opacus's ``PrivacyEngine(secure_mode=True)`` would
+  need ``torchcsprng``, which does not build with the pinned torch.
 * :func:`dp_step` (Opacus clips, noises and scales per-sample gradients) and :func:`dp_step_summed`
   (from an already clipped sum, e.g. ghost clipping): both add privacy-free gradients (terms that read
   no real row) after the noise, then step.
@@ -28,8 +29,10 @@ The accountant counts every step taken, empty Poisson batches included (they are
 
 from __future__ import annotations
 
+import functools
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -107,14 +110,44 @@ def plan_dpsgd(*, sample_rate: float, steps: int, delta: float, accountant: str,
                      float(delta), accountant, float(max_grad_norm))
 
 
-def make_dp_optimizer(optimizer: torch.optim.Optimizer, plan: DPSGDPlan, noise: NoiseSource,
-                      device: Any = "cpu"):
-    """Opacus ``DPOptimizer`` for ``plan`` with secure-mode noise from ``noise``'s secret torch generator."""
+@functools.lru_cache(maxsize=None)
+def _secure_noise_optimizer_class():
     from opacus.optimizers import DPOptimizer
 
-    return DPOptimizer(optimizer, noise_multiplier=plan.noise_multiplier, max_grad_norm=plan.max_grad_norm,
-                       expected_batch_size=plan.expected_batch_size, secure_mode=True,
-                       generator=noise.torch_generator(device))
+    class SecureNoiseDPOptimizer(DPOptimizer):
+        """Opacus's ``DPOptimizer`` whose secure-mode Gaussian noise is drawn on the CPU from ``gaussian`` (a torch
+        generator whose MT19937 state holds 128 secret bits, :meth:`~trust.privacy.noise.NoiseSource.torch_generator`)
+        and moved to each parameter's device."""
+
+        def __init__(self, optimizer: torch.optim.Optimizer, *, gaussian: torch.Generator, **kwargs: Any) -> None:
+            super().__init__(optimizer, generator=None, secure_mode=False, **kwargs)
+            self.gaussian = gaussian
+
+        def add_noise(self) -> None:
+            """``p.grad = p.summed_grad + N(0, (noise_multiplier * max_grad_norm)^2)``, drawn as Opacus's
+            ``secure_mode`` draws it: one draw thrown away, four summed and halved (Holohan and Braghin 2021)."""
+            std = self.noise_multiplier * self.max_grad_norm
+            for p in self.params:
+                s = p.summed_grad
+                noise = torch.zeros(s.shape, dtype=s.dtype)
+                if std > 0:
+                    torch.normal(0.0, std, size=(1, 1), generator=self.gaussian)
+                    for _ in range(4):
+                        noise += torch.normal(0.0, std, size=tuple(s.shape), generator=self.gaussian)
+                    noise /= 2
+                p.grad = (s + noise.to(s.device)).view_as(p)
+
+    return SecureNoiseDPOptimizer
+
+
+def make_dp_optimizer(optimizer: torch.optim.Optimizer, plan: DPSGDPlan, noise: NoiseSource,
+                      device: Any = "cpu"):
+    """A ``SecureNoiseDPOptimizer`` for ``plan``: Opacus clips, accumulates and scales; the Gaussian noise comes from
+    ``noise``'s secret generator (:meth:`~trust.privacy.noise.NoiseSource.torch_generator`, 128 secret bits in its
+    state), drawn on the CPU and moved to the parameters' device (``device`` is kept for the call's signature)."""
+    cls = _secure_noise_optimizer_class()
+    return cls(optimizer, gaussian=noise.torch_generator("gaussian"), noise_multiplier=plan.noise_multiplier,
+               max_grad_norm=plan.max_grad_norm, expected_batch_size=plan.expected_batch_size)
 
 
 def poisson_rows(n: int, q: float, rng: np.random.Generator) -> np.ndarray:
@@ -122,24 +155,52 @@ def poisson_rows(n: int, q: float, rng: np.random.Generator) -> np.ndarray:
     return np.flatnonzero(rng.random(n) < q)
 
 
+def mask_modules(model: nn.Module) -> list[nn.Module]:
+    """The modules of ``model`` that take a supplied dropout mask (an attribute ``keep_mask``), in order."""
+    return [m for m in model.modules() if hasattr(m, "keep_mask")]
+
+
+@contextmanager
+def supplied_masks(modules: Sequence[nn.Module], masks: Sequence[torch.Tensor] | None) -> Iterator[None]:
+    """Inside, each module of ``modules`` multiplies by its mask of ``masks`` (one per module) instead of drawing one;
+    nothing changes when ``masks`` is None."""
+    if masks is None:
+        yield
+        return
+    if len(masks) != len(modules):
+        raise ValueError(f"{len(masks)} dropout masks for {len(modules)} dropout layers")
+    for mod, mask in zip(modules, masks):
+        mod.keep_mask = mask
+    try:
+        yield
+    finally:
+        for mod in modules:
+            mod.keep_mask = None
+
+
 def per_sample_grads(model: nn.Module, loss_fn: Callable[..., torch.Tensor],
-                     *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+                     *inputs: torch.Tensor, masks: Sequence[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """Per-row gradients of ``loss_fn(model_output_for_one_row, *one_row_of_the_other_inputs)``.
 
     ``inputs[0]`` is fed to the model; the rest (e.g. labels) go to ``loss_fn``. Returns
-    ``{name: (m, *param.shape)}``; dropout draws an independent mask per row (``randomness="different"``).
+    ``{name: (m, *param.shape)}``. Dropout draws an independent mask per row (``randomness="different"``), or, with
+    ``masks`` (one ``(m, width)`` tensor per module of :func:`mask_modules`), uses row ``i``'s masks for row ``i``
+    (under DP: masks that are a function of the row, :class:`trust.privacy.noise.RowStreams`).
     """
     params = {k: v.detach() for k, v in model.named_parameters()}
     buffers = {k: v.detach() for k, v in model.named_buffers()}
+    mods = mask_modules(model)
 
-    def loss_one(p, x, *rest):
-        out = functional_call(model, (p, buffers), (x.unsqueeze(0),))
+    def loss_one(p, x, ms, *rest):
+        with supplied_masks(mods, ms):
+            out = functional_call(model, (p, buffers), (x.unsqueeze(0),))
         return loss_fn(out, *[r.unsqueeze(0) for r in rest])
 
     if inputs[0].shape[0] == 0:
         return {k: v.new_zeros((0,) + tuple(v.shape)) for k, v in params.items()}
-    in_dims = (None,) + (0,) * len(inputs)
-    return vmap(grad(loss_one), in_dims=in_dims, randomness="different")(params, *inputs)
+    ms = None if masks is None else tuple(masks)
+    in_dims = (None, 0, 0 if ms is not None else None) + (0,) * (len(inputs) - 1)
+    return vmap(grad(loss_one), in_dims=in_dims, randomness="different")(params, inputs[0], ms, *inputs[1:])
 
 
 def set_grad_samples(model: nn.Module, grads: dict[str, torch.Tensor]) -> None:
@@ -186,5 +247,5 @@ def dp_step_summed(optimizer, model: nn.Module, summed: dict[str, torch.Tensor],
     optimizer.original_optimizer.zero_grad(set_to_none=True)
 
 
-__all__ = ["DPSGDPlan", "plan_dpsgd", "make_dp_optimizer", "poisson_rows", "per_sample_grads", "set_grad_samples",
+__all__ = ["DPSGDPlan", "plan_dpsgd", "make_dp_optimizer", "mask_modules", "supplied_masks", "poisson_rows", "per_sample_grads", "set_grad_samples",
            "dp_step", "dp_step_summed", "MECHANISM"]

@@ -17,12 +17,16 @@ only; the ledger entry must then say ``noise_source="seeded (not a valid guarant
   ``epsilon``-DP for integer queries of L1 sensitivity ``sensitivity``.
 * :func:`laplace_mechanism`, :func:`gaussian_mechanism`: real values; floating-point samplers
   (NumPy's). Not protected: the floating-point attack on textbook Laplace/Gaussian samplers
-  (Mironov 2012) is not mitigated here; release counts with :func:`discrete_laplace_mechanism`.
+  (Mironov 2012) is not mitigated here; release counts with :func:`discrete_laplace_mechanism`, or round
+  bounded reals to a grid and release their integer sums with it, as the label-DP bag means do
+  (:func:`trust.aggregate.dp.release_bag_means`). No release of the toolkit uses these two; they remain for
+  comparison (``benchmarks/aggregate_mechanism.py``) and for users' own experiments.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -96,9 +100,12 @@ def sample_discrete_laplace(scale: float, size: int, rng: np.random.Generator) -
 
 
 def discrete_laplace_variance(scale: float) -> float:
-    """Variance of the discrete Laplace distribution with this scale, ``2 r / (1 - r)^2``, ``r = exp(-1/b)``."""
+    """Variance of the discrete Laplace distribution with this scale, ``2 r / (1 - r)^2``, ``r = exp(-1/b)``.
+
+    Never 0: below a scale of about 1/708 the exact value underflows, and the smallest normal float is returned
+    instead (callers divide by it, e.g. inverse-variance weights at a vacuous epsilon)."""
     r = math.exp(-1.0 / float(rational_scale(scale)))
-    return 2.0 * r / (1.0 - r) ** 2
+    return max(2.0 * r / (1.0 - r) ** 2, sys.float_info.min)
 
 
 def discrete_laplace_mechanism(counts, sensitivity: int, epsilon: float, *,

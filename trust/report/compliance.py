@@ -21,8 +21,9 @@ DISCLAIMER = ("This table says which provisions each piece of evidence is releva
 #: claim type -> what the report claims, and the provisions that evidence is relevant to
 CLAIMS: dict[str, dict[str, str]] = {
     "lineage": {
-        "claim": "Every artefact is traced to its code (git commit), inputs and outputs (dvc.lock hashes), "
-                 "datasets (keyed fingerprints, source, licence) and MLflow run.",
+        "claim": "Every artefact is traced to its code (git commit), inputs and outputs (dvc.lock, whose md5s of "
+                 "private outputs are salted under the data owner's lineage key), datasets (keyed fingerprints, "
+                 "source, licence) and MLflow run.",
         "gdpr": "Art. 17: knowing which data fed which artefact is a precondition for acting on an erasure request "
                 "(it does not erase anything itself)",
         "ai_act": "Annex IV 2(d) (data provenance and characteristics); 6 (changes through the lifecycle)",
@@ -37,7 +38,9 @@ CLAIMS: dict[str, dict[str, str]] = {
     },
     "data_preparation": {
         "claim": "Datasets are validated against a declared schema and split with a seed; each split is identified "
-                 "by a keyed fingerprint (HMAC-SHA256 under the data owner's key).",
+                 "by a keyed fingerprint (HMAC-SHA256 under the data owner's key), and the split files are salted "
+                 "under the same key, so that neither the report nor dvc.lock lets anyone without the key test a "
+                 "candidate table.",
         "gdpr": "Art. 25 (data minimisation by design: declared columns only)",
         "ai_act": "Annex IV 2(d) (data sets, selection, cleaning methodology)",
         "nist": "MAP (data characteristics); MEASURE 2.1 (test sets documented)",
@@ -51,7 +54,9 @@ CLAIMS: dict[str, dict[str, str]] = {
         "nist": "MEASURE 2.10 (privacy risk examined and documented); MANAGE",
     },
     "dp_sgd_training": {
-        "claim": "Generators are trained with DP-SGD (per-example clipping, Gaussian noise, Poisson sampling); the "
+        "claim": "The critic and the auxiliary model are trained with DP-SGD (per-example clipping, Gaussian noise, "
+                 "Poisson sampling) and the transformer's metadata comes from a DP histogram release; the generator "
+                 "never reads a real row, so it and the synthetic table are post-processing of those releases. The "
                  "guarantee covers each training row.",
         "gdpr": "Art. 25 (data protection by design); Art. 32 (technical measure)",
         "ai_act": "Annex IV 2(b) (design choices), 2(d) (training methodology)",
@@ -91,7 +96,8 @@ CLAIMS: dict[str, dict[str, str]] = {
         "nist": "MEASURE 2.10",
     },
     "unlearning": {
-        "claim": "A model forgets a class, concept or set of rows on request, with a certificate.",
+        "claim": "A model forgets a class, concept or set of rows on request, with a certificate whose gates pass "
+                 "against a model retrained without that data.",
         "gdpr": "Art. 17 (right to erasure)",
         "ai_act": "Annex IV 6 (changes through the lifecycle)",
         "nist": "MANAGE (responding to requests and incidents)",
@@ -118,9 +124,40 @@ BASE_LIMITATIONS = [
     "them; the lineage section lets a reviewer re-run them.",
 ]
 
-DP_SGD_LIMITATION = ("DP-SGD's guarantee covers the training rows at record level under add/remove adjacency, "
-                     "assuming Poisson sampling as accounted; it does not cover the test or holdout rows used for "
-                     "evaluation, nor public metadata declared in the schema (category lists, bounds).")
+DP_SGD_LIMITATION = ("DP-SGD trains the critic and the auxiliary model; the generator is post-processing (it reads "
+                     "no real row). The guarantee covers the training rows at record level under add/remove "
+                     "adjacency, assuming Poisson sampling as accounted; it does not cover the test or holdout rows "
+                     "used for evaluation, nor public metadata declared in the schema (category lists, bounds).")
+
+#: claims about the structure of the report itself: printed whatever the gates say
+STRUCTURAL_CLAIMS = ("lineage", "policy_gates")
+
+WITHHELD = ("Not claimed here: the gates of the sections that would support this claim fail, or none was "
+            "evaluated ({why}). The claim is printed only where its gates pass.")
+
+#: What each artifact reveals, and to whom (the report's lineage section, README "Privacy" and SECURITY.md say the
+#: same): (artifact, who holds it, what it reveals)
+DISCLOSURE: list[tuple[str, str, str]] = [
+    ("A release: synthetic table, model directory, label-DP bag means, their ledger entries",
+     "may leave the organisation: anyone",
+     "only what its DP guarantee bounds (epsilon, delta per unit of privacy); no hash, exact count, timing or seed "
+     "of the private data"),
+    ("dvc.lock (tracked in git)", "everyone with the repository",
+     "the pipeline's structure, params, paths; DVC's md5s and sizes of every output, those of private outputs "
+     "salted under the lineage key (not testable against a candidate table without it); md5s of public inputs"),
+    ("The DVC cache (.dvc/cache) and any DVC remote", "the data owner only",
+     "the private files themselves (splits, non-DP models, logits) and each file's unsalted md5 in the folder "
+     "manifests: never shared"),
+    ("evidence/, metrics/, the MLflow store", "the data owner and the auditor (confidential audit trail)",
+     "exact row counts, non-DP statistics and audits of the private tables, keyed fingerprints, run ids; "
+     "never rows"),
+    ("reports/ (HTML, Markdown, JSON)", "the data owner and the auditor (confidential audit trail)",
+     "figures, gates, ledger, keyed fingerprints, exact counts of the evidence; no rows and no unkeyed hash of "
+     "private data"),
+    ("The lineage key (outside the project: ~/.config/trust/lineage.key or $TRUST_LINEAGE_KEY)",
+     "the data owner; given to the auditor to verify lineage",
+     "lets its holder recompute fingerprints and salts, i.e. test candidate tables against the audit trail"),
+]
 MIXED_UNITS_LIMITATION = ("Where a dataset has releases of different units or adjacencies, each total holds for its "
                           "own (unit, adjacency); the one combined statement made bounds a person's label under "
                           "replace-one (an add/remove epsilon counted twice). Label-level releases give no bound on "
@@ -140,4 +177,5 @@ NON_DP_LIMITATION = ("Artifacts listed as 'audit trail' under the privacy ledger
                      "never leave the data owner and the auditor, as declared in policy.internal_non_dp.")
 
 __all__ = ["CLAIMS", "DISCLAIMER", "BASE_LIMITATIONS", "DP_SGD_LIMITATION", "MIXED_UNITS_LIMITATION",
-           "TUNING_LIMITATION", "SECRET_NOISE_LIMITATION", "NON_DP_LIMITATION"]
+           "TUNING_LIMITATION", "SECRET_NOISE_LIMITATION", "NON_DP_LIMITATION", "STRUCTURAL_CLAIMS", "WITHHELD",
+           "DISCLOSURE"]

@@ -11,26 +11,21 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping
 
-from trust.report import compliance
+from trust.errors import DataError
 from trust.evidence import EVIDENCE_SCHEMA, schema_problem, validate_evidence
-from trust.report.policy import FAIL, NOT_EVALUATED, PASS, STATUSES, evaluate_gates, ledger_of, validate_policy
+from trust.report import compliance
+from trust.report.fixed_sections import (
+    MLFLOW_HINT, claims_blocks, coverage_rows, datasets_of, ledger_blocks, ledger_card, ledger_totals, lineage_blocks,
+)
+from trust.report.policy import (
+    FAIL, NOT_EVALUATED, PASS, STATUSES, evaluate_gates, evidence_policy_keys, ledger_of, validate_policy,
+)
 from trust.report.sections import (
-    SECTION_REGISTRY,
-    ReportContext,
-    bullet_list,
-    discover_sections,
-    callout,
-    code,
-    gates_table,
-    generic_blocks,
+    GENERIC_ORDER, SECTION_REGISTRY, ReportContext, bullet_list, callout, discover_sections, gates_table, generic_blocks,
     paragraph,
-    table,
 )
 
 REPORT_SCHEMA_VERSION = 1
-
-MLFLOW_HINT = ("make ui    # or: mlflow ui --backend-store-uri sqlite:///mlflow.db\n"
-               "# then open http://127.0.0.1:5000 and search runs with: attributes.run_id = '<run id>'")
 
 _block_schema = {
     "type": "object",
@@ -135,7 +130,12 @@ def validate_report(model: Any) -> dict[str, Any]:
 
 
 def dvc_lock_rows(lock: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """One row per dependency and output of every stage in a parsed ``dvc.lock``."""
+    """One row per dependency and output of every stage in a parsed ``dvc.lock``: stage, role and path.
+
+    DVC's md5s, sizes and file counts are left out on purpose: the report never copies a hash or a size of
+    a private file (they stay in ``dvc.lock``, where every private output is salted with a keyed value; see
+    :mod:`trust.data.lineage`).
+    """
     rows: list[dict[str, Any]] = []
     if not isinstance(lock, Mapping):
         return rows
@@ -145,37 +145,8 @@ def dvc_lock_rows(lock: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         for role, key in (("dep", "deps"), ("out", "outs")):
             for item in spec.get(key) or []:
                 if isinstance(item, Mapping) and "path" in item:
-                    rows.append({"stage": str(stage), "role": role, "path": str(item["path"]),
-                                 "md5": item.get("md5") or item.get("hash_value") or item.get("etag"),
-                                 "size": item.get("size"), "nfiles": item.get("nfiles")})
+                    rows.append({"stage": str(stage), "role": role, "path": str(item["path"])})
     return rows
-
-
-def _datasets(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
-    for d in docs:
-        for t in d.get("data", []):
-            key = (t["name"], t["fingerprint"])
-            if key not in seen:
-                seen[key] = {"name": t["name"], "fingerprint": t["fingerprint"], "rows": t.get("rows"),
-                             "role": t.get("role", ""), "source": t.get("source", ""),
-                             "licence": t.get("licence", ""), "stages": []}
-            for f in ("rows", "role", "source", "licence"):  # fill what another stage recorded
-                if not seen[key][f] and t.get(f):
-                    seen[key][f] = t[f]
-            seen[key]["stages"].append(d["stage"])
-    return list(seen.values())
-
-
-ARTIFACT_KINDS = (
-    "Two kinds of artifact. The RELEASE (a synthetic table, a model directory, their ledger entries) is what may "
-    "leave the organisation: it carries no hash, exact count, timing or seed of the private data, and its only "
-    "privacy claim is the ledger's guarantee. The AUDIT TRAIL (evidence/, metrics/, the MLflow store, dvc.lock, the "
-    "DVC cache and this report) is confidential, for the data owner and the auditor: it holds exact counts and "
-    "non-DP statistics of the private tables, and its data fingerprints are keyed (HMAC-SHA256 under the data "
-    "owner's lineage key, kept outside the repository) so that nobody without the key can test a candidate table "
-    "against them. dvc.lock and the DVC cache hold DVC's own (unkeyed) md5 hashes of the private files, and the "
-    "cache holds the files themselves: they belong to the audit trail and are never shared with a release.")
 
 
 def _card_status(gates: list[dict[str, Any]]) -> str:
@@ -204,7 +175,8 @@ def _cards(sections: list[dict[str, Any]], gates: list[dict[str, Any]], card_tex
 
 
 def _summary(verdict: dict[str, Any], gates: list[dict[str, Any]], stage_checks: list[dict[str, Any]],
-             warnings: list[str], cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+             warnings: list[str], cards: list[dict[str, Any]], policy_source: str) -> list[dict[str, Any]]:
+    policy_note = f"The policy: {policy_source}."
     failed = [g for g in gates if g["status"] == FAIL]
     evaluated = [g for g in gates if g["status"] != NOT_EVALUATED]
     pending = [g for g in gates if g["status"] == NOT_EVALUATED]
@@ -214,9 +186,10 @@ def _summary(verdict: dict[str, Any], gates: list[dict[str, Any]], stage_checks:
     if verdict["status"] == NOT_EVALUATED:
         text += " " + verdict["strict_failure"] + "."
     blocks = [callout(text, level), {"type": "cards", "items": cards}, paragraph(
-        "Each row of the gate table is one claim: the figure the evidence reports, the threshold it is held to, and "
-        "where the threshold comes from. Policy thresholds are read from params.yaml 'policy:' when this report is "
-        "rendered, so the verdict follows the current policy. `trust report --strict` exits 1 when any policy gate "
+        "Each row of the gate table is one claim, in one sentence: the figure the evidence reports, the reference it "
+        "is judged against where there is one (a retrained model, the naive update, the uncalibrated model, "
+        "train-on-real), the threshold it is held to, and where the threshold comes from. " + policy_note + " Policy "
+        "thresholds are read when this report is rendered, so the verdict follows the current policy. `trust report --strict` exits 1 when any policy gate "
         "fails or when none was evaluated. Policy keys that no stage of this project records evidence for (a "
         "capability it does not run) are listed apart below the gates: they are neither passes nor failures. Checks "
         "a stage records against its own thresholds, with no policy key, are listed as stage checks: a failing one "
@@ -232,179 +205,29 @@ def _summary(verdict: dict[str, Any], gates: list[dict[str, Any]], stage_checks:
     return blocks
 
 
-def _lineage(commit: str, docs: list[dict[str, Any]], lock_rows: list[dict[str, Any]],
-             datasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    blocks = [paragraph(f"Rendered at git commit {commit}. Each stage's evidence records the commit it ran at."),
-              callout(ARTIFACT_KINDS, "note")]
-    blocks.append(table(["Stage", "Kind", "Git commit", "Evidence written", "MLflow run id"],
-                        [[d["stage"], d["kind"], d["git_commit"], d["created_at"], d.get("mlflow_run_id") or "none"]
-                         for d in docs], caption="Stages and their MLflow runs"))
-    blocks.append(code(MLFLOW_HINT))
-    if datasets:
-        blocks.append(table(["Table", "Role", "Rows", "Keyed fingerprint (HMAC-SHA256)", "Source", "Licence", "Stages"],
-                            [[t["name"], t["role"], t["rows"], t["fingerprint"], t["source"], t["licence"],
-                              ", ".join(t["stages"])] for t in datasets],
-                            caption="Datasets (keyed fingerprints: verifiable with the data owner's lineage key, "
-                                    "untestable without it; exact row counts: audit trail only; no rows are shown)"))
-    if lock_rows:
-        blocks.append(table(["Stage", "Dep/out", "Path", "md5", "Size (bytes)", "Files"],
-                            [[r["stage"], r["role"], r["path"], r["md5"], r["size"], r["nfiles"]] for r in lock_rows],
-                            caption="dvc.lock: DVC's own md5 of every input and output (unkeyed hashes of the private "
-                                    "files: audit trail only, never part of a release)"))
-    else:
-        blocks.append(callout("No dvc.lock was found: run the pipeline with `dvc repro` to record the hashes of "
-                              "every input and output.", "warning"))
-    return blocks
 
 
-def _eps_text(value: float | None) -> str:
-    return "infinite" if value is None else f"{value:.4g}"
 
-
-def _ledger_section(entries: list[dict[str, Any]], totals: list[dict[str, Any]], combined: dict[str, Any],
-                    policy: dict[str, float], warnings: list[str], coverage: list[list[Any]]) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    if not entries:
-        blocks.append(paragraph("No stage recorded a differentially private release."))
-    else:
-        blocks.append(paragraph(
-            "Every differentially private release in the evidence, with its guarantee in one sentence. Totals are "
-            "per (dataset, unit of privacy, adjacency): the epsilons and deltas of the releases with the same unit "
-            "and adjacency add up (basic sequential composition); a record-level add/remove epsilon and a "
-            "label-level replace-one epsilon bound different things and are never summed into one figure. A total "
-            "is infinite when the dataset has a use without differential privacy that the policy does not declare "
-            "audit-trail only."))
-        blocks.append(bullet_list(e["sentence"] for e in entries))
-        blocks.append(table(
-            ["Stage", "Release", "Mechanism", "Unit", "Adjacency", "Epsilon", "Delta", "Accountant",
-             "Noise multiplier", "Sampling rate", "Steps", "Clip bound", "Noise", "Dataset"],
-            [[e["stage"], e["release"], e["mechanism"], e["unit_of_privacy"], e["adjacency"], e["epsilon"],
-              e["delta"], e["accountant"], e["noise_multiplier"], e["sample_rate"], e["steps"], e["max_grad_norm"],
-              e.get("noise_source", "os-entropy"), e.get("dataset", "")] for e in entries], caption="Releases"))
-        max_eps = policy.get("max_total_epsilon_per_dataset")
-        rows = []
-        for t in totals:
-            ok = t["epsilon"] is not None and (max_eps is None or t["epsilon"] <= max_eps + 1e-12)
-            rows.append(["" if max_eps is None else ("PASS" if ok else "FAIL"), t["dataset"], t["unit_of_privacy"],
-                         t["adjacency"], t["releases"], _eps_text(t["epsilon"]), t["delta"], max_eps])
-        blocks.append(table(["Status", "Dataset", "Unit of privacy", "Adjacency", "Releases", "Total epsilon",
-                             "Total delta", "Policy max epsilon"], rows,
-                            caption="Totals per dataset, unit of privacy and adjacency", status_column=0))
-        for ds, c in combined.items():
-            blocks.append(callout(
-                f"Combined statement for '{ds}': over all its releases, what can be learnt about one person's LABEL "
-                f"under replace-one adjacency is bounded by epsilon = {_eps_text(c['epsilon'])}, delta = "
-                f"{c['delta']:.3g}. Replace-one releases count their own epsilon; each add/remove release counts "
-                "twice (a replacement is a removal and an addition: 2 epsilon, (1 + e^epsilon) delta). No combined "
-                "record-level statement is made: label-level releases do not protect the features."))
-    if coverage:
-        blocks.append(table(["Status", "Artifact", "Dataset", "Stage", "Kind", "Covered by"], coverage,
-                            caption="Which artifact is covered by which guarantee", status_column=0))
-    blocks += [callout(w, "warning") for w in warnings]
-    return blocks
-
-
-def _totals(led: Any, non_dp: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    broken = {u["dataset"] for u in non_dp if u["declared"] is None}
-    return [{"dataset": ds, "unit_of_privacy": unit, "adjacency": adj, "releases": t["releases"],
-             "epsilon": None if ds in broken else t["epsilon"], "delta": t["delta"], "infinite": ds in broken}
-            for (ds, unit, adj), t in led.totals().items()]
-
-
-def _coverage(docs: list[dict[str, Any]], entries: list[dict[str, Any]], non_dp: list[dict[str, Any]],
-              broken: set[str]) -> list[list[Any]]:
-    rows: list[list[Any]] = []
-    for d in docs:
-        mine = [e for e in entries if e["stage"] == d["stage"]]
-        if not mine:
-            continue
-        release = d.get("details", {}).get("release")
-        what = ", ".join(release) if isinstance(release, list) else f"the release of stage '{d['stage']}'"
-        keys = sorted({(e.get("dataset", ""), e["unit_of_privacy"], e["adjacency"]) for e in mine})
-        for ds, unit, adj in keys:
-            eps = sum(e["epsilon"] for e in mine if (e.get("dataset", ""), e["unit_of_privacy"], e["adjacency"])
-                      == (ds, unit, adj))
-            seeded = any(e.get("noise_source") == "seeded (not a valid guarantee)" for e in mine)
-            status = "FAIL" if ds in broken or seeded else "PASS"
-            cover = (f"differential privacy, epsilon {eps:.4g} for {ds}'s {unit}s under {adj}"
-                     + ("; SEEDED noise: not a valid guarantee" if seeded else "")
-                     + ("; void while the dataset has an undeclared non-DP use" if ds in broken else ""))
-            rows.append([status, what, ds, d["stage"], "release", cover])
-    for u in non_dp:
-        decl = u["declared"]
-        rows.append(["PASS" if decl else "FAIL", u["artifact"], u["dataset"], u["stage"],
-                     "audit trail" if decl else "UNDECLARED non-DP use",
-                     f"no DP guarantee ({u['what']}); declared audit-trail only: {decl['purpose']}" if decl else
-                     f"no DP guarantee ({u['what']}); not declared in policy.internal_non_dp, so the dataset's "
-                     "epsilon is infinite"])
-    if rows:
-        rows.append(["", "evidence/, metrics/, MLflow store, dvc.lock, DVC cache, reports/", "all", "all",
-                     "audit trail", "confidential: keyed fingerprints; exact counts; DVC's md5 of the private files"])
-    return rows
-
-
-def build_report(
-    evidence: Mapping[str, Mapping[str, Any]],
-    *,
-    policy: Mapping[str, Any] | None = None,
-    title: str = "trust compliance report",
-    git_commit: str = "unknown",
-    dvc_lock: Mapping[str, Any] | None = None,
-    generated_at: str | None = None,
-) -> dict[str, Any]:
-    """Build the report model from evidence documents (keyed by their source, e.g. ``evidence/x.json``).
-
-    Raises :class:`~trust.errors.DataError` on invalid evidence (naming the source and JSON path) and
-    :class:`~trust.errors.ConfigError` on an invalid policy.
-    """
-    pol = validate_policy(policy)
-    discover_sections()
-    docs = []
+def read_evidence_docs(evidence: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Validate every evidence document and refuse two documents of one stage (a copied file would count its gates
+    twice); sorted by time, each with its ``_source``. Raises :class:`~trust.errors.DataError` naming the files."""
+    docs: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
     for src, doc in evidence.items():
         d = dict(validate_evidence(doc, source=src))
+        if d["stage"] in seen:
+            raise DataError(f"{seen[d['stage']]} and {src} both hold the evidence of stage '{d['stage']}' (a copy "
+                            "would count its gates twice); remove the one that is not current")
+        seen[d["stage"]] = src
         d["_source"] = src
         docs.append(d)
     docs.sort(key=lambda d: (d["created_at"], d["stage"]))
-    g = evaluate_gates(docs, policy)
-    gates, warnings, entries = g["gates"], g["warnings"], g["ledger"]
-    led = ledger_of(entries)
-    totals = _totals(led, g["non_dp"])
-    broken = {u["dataset"] for u in g["non_dp"] if u["declared"] is None}
-    combined = {}
-    for ds in led.datasets():
-        c = led.combined_label_replace_one(ds)
-        if c is not None:
-            combined[ds] = {**c, "epsilon": None if ds in broken else c["epsilon"]}
-    ledger_entries = [{**e, "sentence": le.sentence() + (f" Note: {le.notes}" if le.notes else "")}
-                      for e, le in zip(entries, led.entries)]
-    by_stage = {d["stage"]: d for d in docs}
-    ctx = ReportContext(docs=by_stage, gates=gates, ledger=entries, policy=pol, stage_checks=g["stage_checks"],
-                        non_dp=g["non_dp"])
-    lock_rows = dvc_lock_rows(dvc_lock)
-    datasets = _datasets(docs)
+    return docs
 
-    sections: list[dict[str, Any]] = [
-        {"id": "lineage", "title": "Data lineage", "order": 10, "kinds": [], "stages": [d["stage"] for d in docs],
-         "blocks": _lineage(git_commit, docs, lock_rows, datasets)},
-        {"id": "privacy-ledger", "title": "Privacy ledger", "order": 20, "kinds": [],
-         "stages": sorted({e["stage"] for e in entries}),
-         "blocks": _ledger_section(ledger_entries, totals, combined, pol, g["ledger_warnings"],
-                                   _coverage(docs, entries, g["non_dp"], broken))},
-    ]
-    card_text = {"privacy-ledger": _ledger_card(totals, g["non_dp"])}
-    claims = ["lineage", "policy_gates"] + (["dp_ledger"] if entries else [])
-    claim_sections: dict[str, list[str]] = {"lineage": ["lineage"], "policy_gates": ["summary"],
-                                            "dp_ledger": ["privacy-ledger"]}
-    limitations = list(compliance.BASE_LIMITATIONS)
-    if entries:
-        limitations += [compliance.TUNING_LIMITATION, compliance.SECRET_NOISE_LIMITATION]
-    if any("sgd" in e["mechanism"].lower() for e in entries):
-        limitations.append(compliance.DP_SGD_LIMITATION)
-    if combined:
-        limitations.append(compliance.MIXED_UNITS_LIMITATION)
-    if g["non_dp"]:
-        limitations.append(compliance.NON_DP_LIMITATION)
 
+def _capability_sections(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
+    """Each registered section renders its kinds; kinds nobody registered get the generic section."""
+    out: dict[str, Any] = {"sections": [], "card_text": {}, "claims": [], "claim_sections": {}, "limitations": []}
     specs: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
     generic: list[dict[str, Any]] = []
     for d in docs:
@@ -414,73 +237,128 @@ def build_report(
         else:
             specs.setdefault(spec.id, (spec, []))[1].append(d)
     for spec, sdocs in specs.values():
-        out = spec.render(sdocs, ctx)
-        out = {"blocks": out} if isinstance(out, list) else dict(out)
-        sections.append({"id": spec.id, "title": spec.title, "order": spec.order,
-                         "kinds": sorted({d["kind"] for d in sdocs}), "stages": [d["stage"] for d in sdocs],
-                         "blocks": [b for b in out.get("blocks", []) if b is not None]})  # empty blocks dropped
-        if out.get("card"):
-            card_text[spec.id] = str(out["card"])
-        for c in out.get("claims", []):
-            if c not in claims:
-                claims.append(c)
-            claim_sections.setdefault(c, [])
-            if spec.id not in claim_sections[c]:
-                claim_sections[c].append(spec.id)
-        limitations += [x for x in out.get("limitations", []) if x not in limitations]
+        res = spec.render(sdocs, ctx)
+        res = {"blocks": res} if isinstance(res, list) else dict(res)
+        out["sections"].append({"id": spec.id, "title": spec.title, "order": spec.order,
+                                "kinds": sorted({d["kind"] for d in sdocs}), "stages": [d["stage"] for d in sdocs],
+                                "blocks": [b for b in res.get("blocks", []) if b is not None]})
+        if res.get("card"):
+            out["card_text"][spec.id] = str(res["card"])
+        for c in res.get("claims", []):
+            if c not in out["claims"]:
+                out["claims"].append(c)
+            if spec.id not in out["claim_sections"].setdefault(c, []):
+                out["claim_sections"][c].append(spec.id)
+        out["limitations"] += [x for x in res.get("limitations", []) if x not in out["limitations"]]
     for d in generic:
         sid = "stage-" + "".join(ch if ch.isalnum() else "-" for ch in d["stage"].lower()).strip("-")
-        sections.append({"id": sid, "title": d.get("title") or d["stage"], "order": 80, "kinds": [d["kind"]],
-                         "stages": [d["stage"]], "blocks": generic_blocks(d, ctx)})
+        out["sections"].append({"id": sid, "title": d.get("title") or d["stage"], "order": GENERIC_ORDER,
+                                "kinds": [d["kind"]], "stages": [d["stage"]], "blocks": generic_blocks(d, ctx)})
+    return out
 
-    mapping = [{"claim_type": c, **compliance.CLAIMS[c], "sections": claim_sections.get(c, [])}
-               for c in claims if c in compliance.CLAIMS]
-    sections.append({"id": "compliance-mapping", "title": "Regulatory mapping", "order": 90, "kinds": [],
-                     "stages": [], "blocks": [
-                         callout(compliance.DISCLAIMER),
-                         table(["Claim", "Evidence in", "GDPR", "EU AI Act Annex IV", "NIST AI RMF"],
-                               [[m["claim"], ", ".join(m["sections"]), m["gdpr"], m["ai_act"], m["nist"]]
-                                for m in mapping], caption="Claims and the provisions they are relevant to")]})
-    sections.append({"id": "limitations", "title": "Limitations", "order": 100, "kinds": [], "stages": [],
-                     "blocks": [bullet_list(limitations)]})
+
+def _ledger_parts(g: Mapping[str, Any], docs: list[dict[str, Any]], pol: Mapping[str, float]) -> dict[str, Any]:
+    """Totals, the combined label statement, the entries with their sentences, and the ledger section's blocks."""
+    entries = g["ledger"]
+    led = ledger_of(entries)
+    totals = ledger_totals(led, g["non_dp"])
+    broken = {u["dataset"] for u in g["non_dp"] if u["declared"] is None}
+    combined = {}
+    for ds in led.datasets():
+        c = led.combined_label_replace_one(ds)
+        if c is not None:
+            combined[ds] = {**c, "epsilon": None if ds in broken else c["epsilon"]}
+    sentences = [{**e, "sentence": le.sentence() + (f" Note: {le.notes}" if le.notes else "")}
+                 for e, le in zip(entries, led.entries)]
+    blocks = ledger_blocks(sentences, totals, combined, dict(pol), g["ledger_warnings"],
+                           coverage_rows(docs, entries, g["non_dp"], broken))
+    return {"totals": totals, "combined": combined, "entries": sentences, "blocks": blocks}
+
+
+def _limitations(entries: list[dict[str, Any]], combined: Mapping[str, Any], non_dp: list[Any],
+                 extra: list[str]) -> list[str]:
+    out = list(compliance.BASE_LIMITATIONS)
+    if entries:
+        out += [compliance.TUNING_LIMITATION, compliance.SECRET_NOISE_LIMITATION]
+    if any("sgd" in e["mechanism"].lower() for e in entries):
+        out.append(compliance.DP_SGD_LIMITATION)
+    if combined:
+        out.append(compliance.MIXED_UNITS_LIMITATION)
+    if non_dp:
+        out.append(compliance.NON_DP_LIMITATION)
+    return out + [x for x in extra if x not in out]
+
+
+def build_report(
+    evidence: Mapping[str, Mapping[str, Any]],
+    *,
+    policy: Mapping[str, Any] | None = None,
+    title: str = "trust compliance report",
+    git_commit: str = "unknown",
+    dvc_lock: Mapping[str, Any] | None = None,
+    dvc_lock_sha256: str | None = None,
+    generated_at: str | None = None,
+    policy_source: str = "params.yaml 'policy:'",
+    mlflow_links: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Build the report model from evidence documents (keyed by their source, e.g. ``evidence/x.json``).
+
+    ``policy_source`` says where the policy came from (shown in the summary); ``mlflow_links`` maps an MLflow
+    run id to the URL of that run in the MLflow UI (the lineage section links each stage's run).
+    Raises :class:`~trust.errors.DataError` on invalid evidence (naming the source and JSON path) or two
+    documents of one stage, and :class:`~trust.errors.ConfigError` on an invalid policy (an unknown key, a
+    threshold out of range).
+    """
+    discover_sections()
+    docs = read_evidence_docs(evidence)
+    pol = validate_policy(policy, known=evidence_policy_keys(docs))
+    g = evaluate_gates(docs, policy)
+    gates = g["gates"]
+    ledger = _ledger_parts(g, docs, pol)
+    ctx = ReportContext(docs={d["stage"]: d for d in docs}, gates=gates, ledger=g["ledger"], policy=pol,
+                        stage_checks=g["stage_checks"], non_dp=g["non_dp"])
+    lock_rows, datasets = dvc_lock_rows(dvc_lock), datasets_of(docs)
+    caps = _capability_sections(docs, ctx)
+    sections: list[dict[str, Any]] = [
+        {"id": "lineage", "title": "Data lineage", "order": 10, "kinds": [], "stages": [d["stage"] for d in docs],
+         "blocks": lineage_blocks(git_commit, docs, lock_rows, datasets, dvc_lock_sha256, mlflow_links)},
+        {"id": "privacy-ledger", "title": "Privacy ledger", "order": 20, "kinds": [],
+         "stages": sorted({e["stage"] for e in g["ledger"]}), "blocks": ledger["blocks"]},
+        *caps["sections"]]
+    claims = ["lineage", "policy_gates"] + (["dp_ledger"] if g["ledger"] else []) + caps["claims"]
+    claim_sections = {"lineage": ["lineage"], "policy_gates": ["summary"], "dp_ledger": ["privacy-ledger"],
+                      **caps["claim_sections"]}
+    mapping_blocks, mapping, withheld = claims_blocks(claims, claim_sections, sections, gates, g["stage_checks"])
+    limitations = _limitations(g["ledger"], ledger["combined"], g["non_dp"], caps["limitations"])
+    sections += [{"id": "compliance-mapping", "title": "Regulatory mapping", "order": 90, "kinds": [], "stages": [],
+                  "blocks": mapping_blocks},
+                 {"id": "limitations", "title": "Limitations", "order": 100, "kinds": [], "stages": [],
+                  "blocks": [bullet_list(limitations)]}]
     sections.sort(key=lambda s: s["order"])
-    cards = _cards(sections, gates, card_text)
+    cards = _cards(sections, gates, {"privacy-ledger": ledger_card(ledger["totals"], g["non_dp"]),
+                                     **caps["card_text"]})
     sections.insert(0, {"id": "summary", "title": "Summary: capabilities and policy gates", "order": 0, "kinds": [],
-                        "stages": [], "blocks": _summary(g["verdict"], gates, g["stage_checks"], warnings, cards)})
-
+                        "stages": [], "blocks": _summary(g["verdict"], gates, g["stage_checks"], g["warnings"], cards,
+                                                         policy_source)})
     model = {
-        "schema_version": REPORT_SCHEMA_VERSION,
-        "title": title,
+        "schema_version": REPORT_SCHEMA_VERSION, "title": title, "git_commit": git_commit,
         "generated_at": generated_at or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-        "git_commit": git_commit,
-        "verdict": g["verdict"],
-        "policy": pol,
-        "policy_rules": g["rules"],
-        "cards": cards,
-        "non_dp": g["non_dp"],
-        "gates": gates,
-        "stage_checks": g["stage_checks"],
-        "warnings": warnings,
+        "verdict": g["verdict"], "policy": pol, "policy_source": policy_source, "policy_rules": g["rules"],
+        "cards": cards, "non_dp": g["non_dp"], "gates": gates, "stage_checks": g["stage_checks"],
+        "warnings": g["warnings"],
         "stages": [{"stage": d["stage"], "kind": d["kind"], "title": d.get("title", d["stage"]),
-                    "mlflow_run_id": d.get("mlflow_run_id"), "git_commit": d["git_commit"],
-                    "created_at": d["created_at"], "evidence": d["_source"]} for d in docs],
-        "lineage": {"git_commit": git_commit, "dvc_lock": lock_rows, "datasets": datasets,
-                    "mlflow_runs": {d["stage"]: d.get("mlflow_run_id") for d in docs}, "mlflow_hint": MLFLOW_HINT},
-        "ledger": {"entries": ledger_entries, "totals": totals, "combined_label_replace_one": combined},
-        "sections": sections,
-        "compliance_mapping": mapping,
-        "limitations": limitations,
+                    "mlflow_run_id": d.get("mlflow_run_id"),
+                    "mlflow_url": (mlflow_links or {}).get(d.get("mlflow_run_id") or ""),
+                    "git_commit": d["git_commit"], "created_at": d["created_at"], "evidence": d["_source"]}
+                   for d in docs],
+        "lineage": {"git_commit": git_commit, "dvc_lock": lock_rows, "dvc_lock_sha256": dvc_lock_sha256,
+                    "datasets": datasets, "mlflow_runs": {d["stage"]: d.get("mlflow_run_id") for d in docs},
+                    "mlflow_hint": MLFLOW_HINT},
+        "ledger": {"entries": ledger["entries"], "totals": ledger["totals"],
+                   "combined_label_replace_one": ledger["combined"]},
+        "sections": sections, "compliance_mapping": mapping, "withheld_claims": withheld, "limitations": limitations,
     }
     return validate_report(model)
-
-
-def _ledger_card(totals: list[dict[str, Any]], non_dp: list[dict[str, Any]]) -> str:
-    if not totals:
-        return "no DP release"
-    parts = [f"{t['dataset']}: epsilon {_eps_text(t['epsilon'])} ({t['unit_of_privacy']}, {t['adjacency']})"
-             for t in totals]
-    declared = sum(1 for u in non_dp if u["declared"])
-    return "; ".join(parts) + (f"; {declared} non-DP use(s) declared audit-trail only" if declared else "")
 
 
 def failed_gates(model: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -497,4 +375,4 @@ def strict_failure(model: Mapping[str, Any]) -> str | None:
 
 
 __all__ = ["REPORT_SCHEMA", "REPORT_SCHEMA_VERSION", "EVIDENCE_SCHEMA", "FIXED_SECTION_IDS", "MLFLOW_HINT",
-           "ARTIFACT_KINDS", "build_report", "validate_report", "failed_gates", "strict_failure", "dvc_lock_rows"]
+           "build_report", "read_evidence_docs", "validate_report", "failed_gates", "strict_failure", "dvc_lock_rows"]

@@ -33,13 +33,15 @@ Everything here is pure: evidence dicts and the policy mapping in, gate dicts ou
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import fnmatch
 import math
 from typing import Any, Iterable, Mapping
 
 from trust.errors import ConfigError, DataError
 from trust.privacy.ledger import LedgerEntry, PrivacyLedger
-from trust.evidence import COMPARATORS
+from trust.evidence import COMPARATORS, check_sentence
 from trust.evidence import default_comparator as _direction
 
 PASS, FAIL, NOT_EVALUATED = "pass", "fail", "not evaluated"
@@ -50,23 +52,53 @@ LEDGER_POLICY_KEYS = ("max_total_epsilon_per_dataset", "max_delta", "require_sec
 RULE_KEYS = ("require_secure_noise", "internal_non_dp")
 SEEDED = "seeded (not a valid guarantee)"
 
-#: What each known policy key means, for the summary table. Unknown keys are shown by name.
-POLICY_DESCRIPTIONS: dict[str, str] = {
-    "max_total_epsilon_per_dataset": "total epsilon of the DP releases on one dataset, per unit of privacy and "
-                                     "adjacency (sequential composition; infinite after an undeclared non-DP use)",
-    "require_secure_noise": "every DP release drew its noise from fresh OS entropy (no seeded noise)",
-    "max_delta": "delta of every DP release",
-    "min_tstr_auc": "utility of the synthetic data: ROC AUC of a model trained on synthetic, tested on real",
-    "max_dcr_share": "share of synthetic rows closer to a training row than to any holdout row (DCR audit)",
-    "max_mia_auc": "membership-inference attack AUC against the synthetic data (0.5 = chance)",
-    "max_exact_copies": "synthetic rows that are exact copies of training rows",
-    "max_aggregate_mse_ratio": "test MSE of the interpolating estimator with rho chosen on held-out bags, relative to the better of bag-level and instance-level (linear model, mean over seeds, worst bag size)",
-    "max_ece": "top-label expected calibration error (15 bins) of the deployed calibrator on in-distribution test data",
-    "max_nfr": "negative flip rate of the deployed model update: share of old-class test samples the old model got right and the updated model gets wrong",
-    "max_forget_accuracy": "test accuracy on the forgotten class of the unlearned model",
-    "max_mia_gap_to_retrain": "gap between the unlearned and a retrained model in the share of forgotten rows a membership-inference attack calls members (loss- and confidence-based attacks)",
-    "max_retain_gap_to_retrain": "gap in retained-class test accuracy between the unlearned and a retrained model",
-}
+@dataclasses.dataclass(frozen=True)
+class PolicyKey:
+    """A policy key the report knows: what it gates and the range of thresholds that make sense for it.
+
+    ``low``/``high`` bound the threshold (inclusive unless ``low_open``/``high_open``); a value outside them is
+    refused (``max_ece: -1`` could never pass and would silently fail every calibration gate).
+    """
+
+    key: str
+    description: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    capability: str = ""
+
+    def check(self, value: float) -> str | None:
+        """Why ``value`` is out of range, or None."""
+        lo_bad = self.low is not None and (value < self.low or (self.low_open and value == self.low))
+        hi_bad = self.high is not None and (value > self.high or (self.high_open and value == self.high))
+        if not (lo_bad or hi_bad):
+            return None
+        lo = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+        hi = "" if self.high is None else f"{'<' if self.high_open else '<='} {self.high:g}"
+        return " and ".join(x for x in (lo, hi) if x)
+
+
+#: every policy key the report knows (the ledger's rules and thresholds, and each capability's keys)
+POLICY_KEYS: dict[str, PolicyKey] = {}
+#: key -> what it gates, for the summary table (filled by :func:`register_policy_key`)
+POLICY_DESCRIPTIONS: dict[str, str] = {}
+
+
+def register_policy_key(key: str, description: str, *, low: float | None = None, high: float | None = None,
+                        low_open: bool = False, high_open: bool = False, capability: str = "") -> PolicyKey:
+    """Make ``key`` a known policy key (a capability calls this in its ``report_section.py``).
+
+    A ``policy:`` block with a key nobody registered and no evidence uses is refused (a typo such as
+    ``max_ecee`` would otherwise drop its gates without a word); a threshold outside ``[low, high]`` is refused.
+    Registering the same key again replaces its entry.
+    """
+    if key not in RULE_KEYS:
+        default_comparator(key)
+    spec = PolicyKey(key, description, low, high, low_open, high_open, capability)
+    POLICY_KEYS[key] = spec
+    POLICY_DESCRIPTIONS[key] = description
+    return spec
 
 
 def default_comparator(policy_key: str) -> str:
@@ -78,26 +110,64 @@ def default_comparator(policy_key: str) -> str:
                           "direction") from None
 
 
-def validate_policy(policy: Any) -> dict[str, float]:
+_PROBABILITY = {"low": 0.0, "high": 1.0}
+for _key, _text, _range in (
+    ("max_total_epsilon_per_dataset", "total epsilon of the DP releases on one dataset, per unit of privacy and "
+     "adjacency (sequential composition; infinite after an undeclared non-DP use)", {"low": 0.0, "low_open": True}),
+    ("require_secure_noise", "every DP release drew its noise from fresh OS entropy (no seeded noise)", {}),
+    ("internal_non_dp", "uses of a dataset without DP declared audit-trail only", {}),
+    ("max_delta", "delta of every DP release", {"low": 0.0, "high": 1.0, "high_open": True}),
+):
+    register_policy_key(_key, _text, capability="privacy ledger", **_range)
+# The capabilities' keys as the pipeline uses them today; a capability may re-register its own (with its
+# description and range) in trust/<capability>/report_section.py, and must register every new key there.
+for _key, _text, _range, _cap in (
+    ("max_aggregate_mse_ratio", "test MSE of the interpolating estimator with rho chosen on held-out bags, relative "
+     "to the better of bag-level and instance-level (linear model, mean over seeds, worst bag size)",
+     {"low": 0.0, "low_open": True}, "aggregate"),
+    ("max_ece", "top-label expected calibration error (15 bins) of the deployed calibrator on in-distribution test "
+     "data", _PROBABILITY, "calibrate"),
+):
+    register_policy_key(_key, _text, capability=_cap, **_range)
+
+
+def validate_policy(policy: Any, *, known: Iterable[str] = ()) -> dict[str, float]:
     """Check the ``policy:`` block and return its thresholds: ``max_*``/``min_*`` keys to finite numbers.
 
-    The rule keys (:data:`RULE_KEYS`) are checked by :func:`validate_rules` and left out here.
+    A key must be registered (:func:`register_policy_key`) or in ``known`` (the policy keys the evidence's
+    checks use); an unknown key is a one-line ConfigError listing the known ones, and a registered key's
+    threshold must lie in its range. The rule keys (:data:`RULE_KEYS`) are checked by :func:`validate_rules`
+    and left out of the result.
     """
     if policy is None:
         return {}
     if not isinstance(policy, Mapping):
         raise ConfigError("params.yaml: 'policy' must be a mapping of thresholds (e.g. 'max_delta: 1.0e-5')")
     validate_rules(policy)
+    allowed = set(POLICY_KEYS) | set(known)
     out: dict[str, float] = {}
     for key, value in policy.items():
         key = str(key)
         if key in RULE_KEYS:
             continue
+        if key not in allowed:
+            near = difflib.get_close_matches(key, sorted(allowed), n=1)
+            raise ConfigError(f"params.yaml: policy key '{key}' is unknown"
+                              + (f" (did you mean '{near[0]}'?)" if near else "")
+                              + f"; an unknown key gates nothing. Known keys: {', '.join(sorted(allowed))}")
         default_comparator(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
             raise ConfigError(f"params.yaml: 'policy.{key}' = {value!r} must be a finite number")
+        why = POLICY_KEYS[key].check(float(value)) if key in POLICY_KEYS else None
+        if why:
+            raise ConfigError(f"params.yaml: 'policy.{key}' = {value!r} is out of range: it must be {why}")
         out[key] = float(value)
     return out
+
+
+def evidence_policy_keys(docs: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The policy keys the checks of these evidence documents use (known to the report by use)."""
+    return {c["policy_key"] for d in docs for c in d.get("checks", []) if c.get("policy_key")}
 
 
 def validate_rules(policy: Any) -> dict[str, Any]:
@@ -157,7 +227,9 @@ def gate_check(doc: Mapping[str, Any], chk: Mapping[str, Any], policy: Mapping[s
     value = chk.get("value")
     base = {
         "name": chk["name"], "description": chk.get("description") or "", "stage": doc["stage"],
-        "kind": doc["kind"], "policy_key": key, "value": value,
+        "kind": doc["kind"], "policy_key": key, "value": value, "figure": chk.get("figure", value),
+        "reference": chk.get("reference"), "reference_figure": chk.get("reference_figure"),
+        "relation": chk.get("relation"),
     }
     if key and key in policy:
         comparator = chk.get("comparator") or default_comparator(key)
@@ -169,14 +241,16 @@ def gate_check(doc: Mapping[str, Any], chk: Mapping[str, Any], policy: Mapping[s
         elif chk.get("threshold") is not None and float(chk["threshold"]) != threshold:
             note = f"re-gated (the stage used {chk['threshold']:g})"
         return {**base, "gate": "policy", "comparator": comparator, "threshold": threshold,
-                "threshold_source": f"policy.{key}", "status": _status(passed), "note": note}
+                "threshold_source": f"policy.{key}", "status": _status(passed), "note": note,
+                "sentence": check_sentence({**chk, "comparator": comparator}, threshold=threshold, passed=passed)}
     comparator, threshold = chk.get("comparator"), chk.get("threshold")
     passed = _compare(value, comparator, threshold)
     note = "" if passed is not None else "no figure or no threshold"
     if key:
         note = f"policy key '{key}' is not set in params.yaml 'policy:'; add it to make this a policy gate"
     return {**base, "gate": "stage check", "comparator": comparator, "threshold": threshold,
-            "threshold_source": f"{doc['stage']} params", "status": _status(passed), "note": note}
+            "threshold_source": f"{doc['stage']} params", "status": _status(passed), "note": note,
+            "sentence": check_sentence(chk, threshold=threshold, passed=passed)}
 
 
 def collect_ledger(docs: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -219,10 +293,14 @@ def ledger_of(entries: Iterable[Mapping[str, Any]]) -> PrivacyLedger:
 
 def _gate(name: str, key: str | None, value: float | None, comparator: str, threshold: float | None, passed: bool,
           *, description: str = "", stage: str | None = "report", note: str = "", **extra: Any) -> dict[str, Any]:
+    sentence = check_sentence({"name": name, "value": value, "comparator": comparator}, threshold=threshold,
+                              passed=passed)
+    if value is None:  # an infinite epsilon (an undeclared non-DP use) is a figure too: say it
+        sentence = sentence.replace(f"{name}: n/a", f"{name}: infinite", 1)
     return {"name": name, "description": description, "stage": stage, "kind": "ledger", "policy_key": key,
             "value": value, "comparator": comparator, "threshold": threshold,
             "threshold_source": f"policy.{key}" if key else "", "gate": "ledger",
-            "status": PASS if passed else FAIL, "note": note, **extra}
+            "status": PASS if passed else FAIL, "note": note, "sentence": sentence, **extra}
 
 
 def ledger_gates(entries: list[dict[str, Any]], policy: Mapping[str, float], *,
@@ -301,7 +379,7 @@ def evaluate_gates(docs: Iterable[Mapping[str, Any]], policy: Mapping[str, Any])
       and warned about when they fail, but they are not policy gates.
     """
     docs = list(docs)
-    pol = validate_policy(policy)
+    pol = validate_policy(policy, known=evidence_policy_keys(docs))
     rules = validate_rules(policy)
     checked = [gate_check(doc, chk, pol) for doc in docs for chk in doc.get("checks", [])]
     gates = [g for g in checked if g["gate"] == "policy"]
@@ -320,9 +398,12 @@ def evaluate_gates(docs: Iterable[Mapping[str, Any]], policy: Mapping[str, Any])
         why = ("no DP release in the evidence yet" if key in LEDGER_POLICY_KEYS
                else "no evidence speaks to this policy key yet")
         comparator = "==" if key in RULE_KEYS else default_comparator(key)
-        gates.append({"name": POLICY_DESCRIPTIONS.get(key, key), "description": "", "stage": None, "kind": None,
+        name = POLICY_DESCRIPTIONS.get(key, key)
+        gates.append({"name": name, "description": "", "stage": None, "kind": None,
                       "policy_key": key, "value": None, "comparator": comparator, "threshold": value,
-                      "threshold_source": f"policy.{key}", "gate": "policy", "status": NOT_EVALUATED, "note": why})
+                      "threshold_source": f"policy.{key}", "gate": "policy", "status": NOT_EVALUATED, "note": why,
+                      "sentence": check_sentence({"name": name, "value": None, "comparator": comparator},
+                                                 threshold=value, passed=None)})
     declared_unused = [d for d in rules["internal_non_dp"] if not any(u["declared"] is d for u in non_dp)]
     for d in declared_unused:
         warnings.append(f"policy.internal_non_dp declares {d['dataset']} / {d.get('stage') or d.get('artifact')} "
@@ -368,6 +449,7 @@ def verdict_of(gates: list[dict[str, Any]], *, stage_checks: int = 0, stage_chec
             "stage_checks": stage_checks, "stage_checks_failed": stage_checks_failed}
 
 
-__all__ = ["PASS", "FAIL", "NOT_EVALUATED", "STATUSES", "POLICY_DESCRIPTIONS", "LEDGER_POLICY_KEYS", "RULE_KEYS",
+__all__ = ["PASS", "FAIL", "NOT_EVALUATED", "STATUSES", "POLICY_DESCRIPTIONS", "POLICY_KEYS", "PolicyKey",
+           "register_policy_key", "evidence_policy_keys", "LEDGER_POLICY_KEYS", "RULE_KEYS",
            "default_comparator", "validate_policy", "validate_rules", "gate_check", "collect_ledger", "collect_non_dp",
            "ledger_of", "ledger_gates", "evaluate_gates", "verdict_of"]

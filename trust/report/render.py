@@ -57,8 +57,12 @@ def is_mono(value: Any) -> bool:
 
 
 def wbr(value: Any) -> Any:
-    """HTML cell text with line-break opportunities after dots, underscores and slashes in long unbroken names."""
+    """HTML cell text with line-break opportunities after dots, underscores and slashes in long unbroken names;
+    an ``http(s)://`` URL becomes a link (its text: the last part of the path, e.g. an MLflow run id)."""
     text = fmt(value)
+    if isinstance(value, str) and value.startswith(("http://", "https://")) and " " not in value:
+        label = value.rstrip("/").rsplit("/", 1)[-1] or value
+        return markupsafe.Markup(f'<a href="{markupsafe.escape(value)}">{markupsafe.escape(label)}</a>')
     if not isinstance(value, str) or " " in text or len(text) <= 16:
         return text
     out = str(markupsafe.escape(text))

@@ -6,12 +6,12 @@ without touching the others or the templates::
 
     from trust.report.sections import section, checks_block, metrics_blocks, plots_block
 
-    @section("calibration", id="calibration", title="Calibration", order=60)
-    def _calibration(docs, ctx):
+    @section("fairness", id="fairness", title="Fairness", order=80)
+    def _fairness(docs, ctx):
         blocks = []
         for doc in docs:
             blocks += [checks_block(ctx.gates_of(doc["stage"])), *metrics_blocks(doc["metrics"]), plots_block(doc)]
-        return {"blocks": blocks, "claims": ["calibration"], "limitations": ["ECE depends on the binning."]}
+        return {"blocks": blocks, "limitations": ["Parity is measured on the test split only."]}
 
 Put a capability's renderer in ``trust/<capability>/report_section.py``: :func:`discover_sections`
 imports every such module before the report is built, so ``trust/report`` need not change.
@@ -52,21 +52,39 @@ class SectionSpec:
 #: evidence kind -> the section that renders it
 SECTION_REGISTRY: dict[str, SectionSpec] = {}
 
+#: the orders of the report's fixed sections (summary, lineage, privacy ledger; mapping, verification,
+#: limitations) and of the generic section of a kind nobody registered: no registered section may take them
+FIXED_ORDERS = {0: "summary", 10: "lineage", 20: "privacy-ledger", 90: "compliance-mapping", 100: "limitations"}
+GENERIC_ORDER = 85
+
 
 def section(*kinds: str, id: str, title: str, order: int = 50, replace: bool = False) -> Callable[[Renderer], Renderer]:
     """Register ``fn(docs, ctx)`` as the section for evidence of ``kinds``.
 
-    ``id`` is the section's HTML anchor (also its key in the JSON report); ``order`` places it
-    between the fixed sections (summary 0, lineage 10, privacy ledger 20; mapping 90, limitations 100).
+    ``id`` is the section's HTML anchor (also its key in the JSON report); ``order`` places it between the
+    fixed sections (summary 0, lineage 10, privacy ledger 20; generic sections 85, mapping 90, limitations
+    100). Every section has an order of its own: an order another section holds (or a fixed one) is a
+    ValueError, so two sections never tie and the report's order never depends on import order. Taken today:
+    data 30, models 35, synthetic data 40, aggregate 50, calibration 60, model updates 65, unlearning 70, noisy
+    labels 75; free: 95 (after the mapping: a verification summary) and the rest.
     """
     if not kinds:
         raise ValueError("section() needs at least one evidence kind")
+    if order in FIXED_ORDERS or order == GENERIC_ORDER:
+        raise ValueError(f"section '{id}': order {order} is the fixed section "
+                         f"'{FIXED_ORDERS.get(order, 'generic')}'s; pick a free order")
 
     def deco(fn: Renderer) -> Renderer:
         spec = SectionSpec(tuple(kinds), id, title, order, fn)
         for k in kinds:
             if k in SECTION_REGISTRY and not replace and SECTION_REGISTRY[k].render is not fn:
                 raise ValueError(f"evidence kind '{k}' already has section '{SECTION_REGISTRY[k].id}'")
+        clash = {s.id for s in SECTION_REGISTRY.values() if s.order == order and s.id != id and s.kinds != spec.kinds
+                 and not (replace and set(s.kinds) & set(kinds))}
+        if clash:
+            raise ValueError(f"section '{id}': order {order} is taken by section {sorted(clash)[0]!r}; pick a free "
+                             f"order (taken: {sorted({s.order for s in SECTION_REGISTRY.values()})})")
+        for k in kinds:
             SECTION_REGISTRY[k] = spec
         return fn
 
@@ -150,8 +168,9 @@ def threshold_text(g: Mapping[str, Any]) -> str:
 
 
 def gates_table(gates: list[dict[str, Any]], *, id: str | None = None, caption: str = "") -> Block:
-    """Status | claim | figure | threshold | threshold source | stage | note."""
-    rows = [[g["status"].upper(), g["name"] + (f" ({g['description']})" if g.get("description") else ""),
+    """Status | claim (one sentence: figure, reference, threshold) | figure | threshold | source | stage | gate | note."""
+    rows = [[g["status"].upper(), (g.get("sentence") or g["name"]) + (f" ({g['description']})"
+                                                                     if g.get("description") else ""),
              g.get("value"), threshold_text(g), g.get("threshold_source") or "", g.get("stage") or "",
              g["gate"], g.get("note") or ""] for g in gates]
     return table(["Status", "Claim", "Figure", "Threshold", "Threshold from", "Stage", "Gate", "Note"], rows,
@@ -190,14 +209,17 @@ def _segments(key: str) -> list[str]:
 
 def pivot_metrics(metrics: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]] | None:
     """``{"eps_1.tstr_auc": .8, "eps_3.tstr_auc": .85}`` -> a table with one row per prefix, or None."""
-    split = [(".".join(seg[:-1]), seg[-1]) if len(seg) > 1 else (k, "") for k in metrics for seg in [_segments(k)]]
-    if not split or any(not s[1] for s in split):
+    cells: dict[tuple[str, str], Any] = {}
+    for k, v in metrics.items():
+        seg = _segments(k)
+        cells[(".".join(seg[:-1]), seg[-1]) if len(seg) > 1 else (k, "")] = v
+    if not cells or any(not c for _, c in cells):
         return None
-    rows_keys = list(dict.fromkeys(s[0] for s in split))
-    cols = list(dict.fromkeys(s[1] for s in split))
+    rows_keys = list(dict.fromkeys(r for r, _ in cells))
+    cols = list(dict.fromkeys(c for _, c in cells))
     if len(rows_keys) < 2 or len(cols) * len(rows_keys) > 4 * len(metrics):
         return None
-    rows = [[r] + [metrics.get(f"{r}.{c}") for c in cols] for r in rows_keys]
+    rows = [[r] + [cells.get((r, c)) for c in cols] for r in rows_keys]
     return ["", *cols], rows
 
 
@@ -308,123 +330,8 @@ def generic_blocks(doc: Mapping[str, Any], ctx: ReportContext) -> list[Block]:
 
 # ----------------------------------------------------------------------------- built-in sections
 
-@section("data", id="data", title="Data preparation", order=30)
-def _data(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
-    blocks: list[Block | None] = []
-    for doc in docs:
-        blocks.append(paragraph(run_line(doc)))
-        rows = [[d["name"], d.get("role", ""), d.get("rows"), d["fingerprint"][:28], d.get("source", ""),
-                 d.get("licence", "")] for d in doc.get("data", [])]
-        blocks.append(table(["Table", "Role", "Rows", "Keyed fingerprint (start)", "Source", "Licence"], rows,
-                            caption="Tables read and written (keyed fingerprints, no rows)"))
-        blocks.append(checks_block(ctx.gates_of(doc["stage"])))
-        per = [[name, d.get("target"), d.get("problem_type"), d.get("columns"),
-                ", ".join(f"{k} ({v})" for k, v in (d.get("missing_by_column") or {}).items()) or "none"]
-               for name, d in doc.get("details", {}).items() if isinstance(d, Mapping)]
-        if per:
-            blocks.append(table(["Dataset", "Target", "Task", "Columns", "Missing cells by column"], per,
-                                caption="Datasets"))
-        blocks.append(plots_block(doc))
-    details = [d for doc in docs for d in doc.get("details", {}).values() if isinstance(d, Mapping)]
-    declared = sum(1 for d in details if str(d.get("schema", "")).startswith("declared"))
-    card = f"{len(details)} dataset(s) split and validated" + (f"; {declared} with a declared schema" if details else "")
-    return {"blocks": [b for b in blocks if b is not None], "claims": ["data_preparation"], "card": card}
-
-
-def _param_leaf(params: Mapping[str, Any], word: str) -> Any:
-    for k, v in _scalar_leaves(params):
-        if k.split(".")[-1] == word:
-            return v
-    return None
-
-
-@section("synth", "synth_eval", id="synthetic-data", title="Synthetic data", order=40)
-def _synthetic(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
-    synth = [d for d in docs if d["kind"] == "synth"]
-    evals = [d for d in docs if d["kind"] != "synth"]
-    blocks: list[Block | None] = []
-    claims: list[str] = []
-    limitations: list[str] = []
-    if synth:
-        blocks.append(paragraph("Each synthesis stage trains a generator on a training split and releases a "
-                                "synthetic table. Its differential-privacy guarantee is the one in its ledger "
-                                "entries below; a stage with no ledger entry is a non-private baseline."))
-        rows = []
-        for d in synth:
-            entries = ctx.ledger_of(d["stage"])
-            eps = sum(e["epsilon"] for e in entries)
-            target = _param_leaf(d.get("params", {}), "epsilon")
-            rows.append([d["stage"], target if target is not None else "none",
-                         len(entries), eps if entries else None,
-                         max((e["delta"] for e in entries), default=None),
-                         "DP (see ledger)" if entries else "NO guarantee (non-private)",
-                         d.get("mlflow_run_id") or ""])
-            if not entries:
-                limitations.append(f"Stage '{d['stage']}' released synthetic data without differential privacy: "
-                                   "its empirical audits are its only privacy evidence.")
-        blocks.append(table(["Stage", "Target epsilon", "DP releases", "Epsilon (sum)", "Max delta", "Guarantee",
-                             "MLflow run"], rows, caption="Synthesis runs"))
-        for d in synth:
-            blocks += [b for b in [ledger_block(ctx.ledger_of(d["stage"]))] if b]
-        if any("sgd" in e["mechanism"].lower() for d in synth for e in ctx.ledger_of(d["stage"])):
-            claims.append("dp_sgd_training")
-        claims.append("synthetic_release")
-    for d in evals:
-        blocks += [heading(d.get("title") or d["stage"]), paragraph(run_line(d)),
-                   checks_block(ctx.gates_of(d["stage"]), "Utility and privacy gates")]
-        blocks += metrics_blocks(d.get("metrics", {}), by_kind=True)
-        blocks.append(plots_block(d))
-        blocks.append(details_block(d.get("details", {})))
-        claims += ["synthetic_utility", "synthetic_privacy_audit"]
-    if evals:
-        blocks.append(callout("Distance to closest record (DCR), nearest-neighbour distance ratio (NNDR), exact "
-                              "copies and membership-inference AUC are empirical audits against particular attacks; "
-                              "a good figure is not a guarantee. The guarantee is the ledger's epsilon and delta."))
-    train_plots = plots_block(*synth)
-    if train_plots:
-        blocks += [heading("Training curves"), train_plots]
-    limitations.append("DCR, NNDR, exact-copy counts and membership-inference AUC are empirical audits, not "
-                       "guarantees: a stronger attack than the one run may do better.")
-    dp_eps = sorted(sum(e["epsilon"] for e in ctx.ledger_of(d["stage"])) for d in synth if ctx.ledger_of(d["stage"]))
-    plain = [d["stage"] for d in synth if not ctx.ledger_of(d["stage"])]
-    card = (f"DP synthesis at epsilon {', '.join(f'{e:.3g}' for e in dp_eps)} (record level, add/remove)" if dp_eps
-            else "no DP synthesis")
-    for st in plain:
-        uses = [u for u in ctx.non_dp if u["stage"] == st]
-        ok = uses and all(u["declared"] for u in uses)
-        card += f"; without DP: {st} ({'declared audit-trail only' if ok else 'NOT declared: epsilon infinite'})"
-    return {"blocks": [b for b in blocks if b is not None], "claims": claims, "limitations": limitations,
-            "card": card}
-
-
-@section("aggregate", id="aggregate-learning", title="Aggregate learning", order=50)
-def _aggregate(docs: list[dict[str, Any]], ctx: ReportContext) -> dict[str, Any]:
-    blocks: list[Block | None] = [paragraph(
-        "Models learnt from bag-level aggregate responses instead of per-person labels. Where the aggregate "
-        "responses are released with label differential privacy, the guarantee below covers each person's label; "
-        "the features and which bag a person is in are treated as public.")]
-    claims = ["aggregate_learning"]
-    for d in docs:
-        blocks += [heading(d.get("title") or d["stage"]), paragraph(run_line(d)),
-                   checks_block(ctx.gates_of(d["stage"]))]
-        blocks += metrics_blocks(d.get("metrics", {}))
-        blocks.append(plots_block(d))
-        entries = ctx.ledger_of(d["stage"])
-        if entries:
-            blocks += [heading("Label-DP guarantee"), ledger_block(entries)]
-            if any(e["unit_of_privacy"] == "label" for e in entries):
-                claims.append("label_dp")
-        blocks.append(details_block(d.get("details", {})))
-    limitations = ["Label differential privacy protects each person's label only: it gives no protection to "
-                   "the features, nor to whether a person is in a bag (bag membership)."]
-    entries = [e for d in docs for e in ctx.ledger_of(d["stage"])]
-    card = ("; ".join(f"{e['unit_of_privacy']}-DP release, epsilon {e['epsilon']:.3g} ({e['adjacency']})"
-                      for e in entries) or "no DP release")
-    return {"blocks": [b for b in blocks if b is not None], "claims": claims, "limitations": limitations,
-            "card": card}
-
-
-__all__ = ["SECTION_REGISTRY", "SectionSpec", "ReportContext", "section", "discover_sections", "paragraph", "heading", "callout",
+__all__ = ["SECTION_REGISTRY", "FIXED_ORDERS", "GENERIC_ORDER", "SectionSpec", "ReportContext", "section",
+           "discover_sections", "paragraph", "heading", "callout",
            "table", "bullet_list", "code", "gates_table", "checks_block", "metrics_table", "metrics_blocks",
            "metrics_tables", "plots_block", "ledger_block", "details_block", "generic_blocks", "classify_metric", "pivot_metrics",
            "run_line", "threshold_text"]

@@ -1,9 +1,21 @@
-"""Private tabular synthesis: CTAB-GAN+ trained with DP-SGD, the marginal engine (AIM, MST), ``create(engine=...)``.
+"""Private tabular synthesis: CTAB-GAN+ trained with DP-SGD and the marginal engine (MST, AIM) (the
+capability ``synth``).
+
+- :class:`CTABGANPlus` (:mod:`trust.synth.model`): the estimator, ``fit`` / ``sample`` / ``save`` / ``load`` /
+  ``privacy_report``; its settings :class:`SynthSettings`; its training steps :class:`Trainer`.
+- :func:`run_synth` and :func:`run_synth_evaluate` (:mod:`trust.synth.protocol`): fit and release a synthetic
+  table (:class:`SynthResult`), and evaluate synthetic tables (:class:`SynthEvaluateResult`); the stages
+  ``synth`` and ``synth_evaluate``, the command ``trust synth`` and the benchmarks call them.
+- The privacy plan (:mod:`trust.synth.plan`), the DP histogram release (:mod:`trust.synth.dp_metadata`), the
+  data transformer (:mod:`trust.synth.transformer`, per-column state in :mod:`trust.synth.columns`), the
+  evaluation metrics (:mod:`trust.synth.evaluate`), the report section (:mod:`trust.synth.report_section`).
+- :class:`MarginalSynthesizer` (:mod:`trust.synth.marginal`): MST and AIM on Private-PGM (mbi), one zCDP budget;
+  :func:`create` (:mod:`trust.synth.engines`): ``create(engine="auto"|"ctabgan"|"aim"|"mst", **settings)``, the
+  ``auto`` rule; ``run_synth(..., engine=...)`` fits either engine through the same protocol.
 
 >>> from trust.synth import CTABGANPlus
->>> model = CTABGANPlus(epochs=150, epsilon=3.0, delta=1e-5, random_state=0).fit(df, schema)
->>> synthetic = model.sample(len(df))
->>> model.privacy_report()["sentences"]
+>>> CTABGANPlus(epsilon=3.0).privacy_settings().epsilon
+3.0
 
 Names are imported lazily (torch loads only when the model is used).
 """
@@ -25,6 +37,9 @@ _EXPORTS = {
     "Auxiliary": "trust.synth.networks",
     "critic_per_sample_grads": "trust.synth.trainer",
     "PrivacyPlan": "trust.synth.plan",
+    "PrivacySettings": "trust.synth.plan",
+    "SynthSettings": "trust.synth.settings",
+    "Trainer": "trust.synth.training",
     "plan_privacy": "trust.synth.plan",
     "DataTransformer": "trust.synth.transformer",
     "Span": "trust.synth.transformer",
@@ -32,6 +47,10 @@ _EXPORTS = {
     "release_histograms": "trust.synth.dp_metadata",
     "HistogramRelease": "trust.synth.dp_metadata",
     "evaluate_synthetic": "trust.synth.evaluate",
+    "run_synth": "trust.synth.protocol",
+    "run_synth_evaluate": "trust.synth.protocol",
+    "SynthResult": "trust.synth.protocol",
+    "SynthEvaluateResult": "trust.synth.protocol",
     "ml_utility": "trust.synth.evaluate",
     "fidelity": "trust.synth.evaluate",
 }

@@ -179,34 +179,34 @@ class MarginalAnchor:
             if name not in release.columns:
                 raise ConfigError(f"the histogram release has no column '{name}'; release it with this schema")
             h = release.columns[name]
-            info = transformer._infos[name]
+            state = transformer.column(name)
             spans = transformer.column_spans(name)
-            if info["kind"] == "categorical":
+            if state.kind == "categorical":
                 counts = list(np.asarray(h.counts, dtype=float))
-                if info["missing"]:
+                if state.missing:
                     counts.append(float(h.missing_count or 0.0))
                 s = spans[0]
                 cols.append(ColumnAnchor(name, "categorical", _normalise(counts), span=(s.start, s.end),
                                          n_fixed=s.width))
                 continue
             cont = _merge(_denoise(np.asarray(h.counts, dtype=float), float(h.noise_scale)), bins)
-            fixed = list(np.asarray(h.mass_counts, dtype=float)) if info["kind"] == "mixed" else []
-            if info["missing"]:
+            fixed = list(np.asarray(h.mass_counts, dtype=float)) if state.kind == "mixed" else []
+            if state.missing:
                 fixed.append(float(h.missing_count or 0.0))
             edges = np.asarray(h.edges, dtype=float)
             mode = spans[1] if len(spans) > 1 else None
             # what the soft assignment makes of values spread uniformly within each bin: the target the generator's
             # soft marginal is compared with (so that matching the histogram, not a sharpened one, is optimal)
             cont = _smear(cont / cont.sum(), bandwidth) * cont.sum() if cont.sum() > 0 else cont
-            a = ColumnAnchor(name, info["kind"], _normalise(np.concatenate([cont, fixed])),
+            a = ColumnAnchor(name, state.kind, _normalise(np.concatenate([cont, fixed])),
                              span=None if mode is None else (mode.start, mode.end), scalar=spans[0].start,
                              n_bins=len(cont), edges_lo=float(edges[0]), edges_hi=float(edges[-1]),
                              n_fixed=len(fixed), mode_offset=len(fixed))
-            if info["kind"] == "general":
-                a.tmin, a.tmax = float(info["tmin"]), float(info["tmax"])
+            if state.kind == "general":
+                a.tmin, a.tmax = float(state.tmin), float(state.tmax)
             else:
-                a.means = np.asarray(info["means"], dtype=float)
-                a.stds = np.asarray(info["stds"], dtype=float)
+                a.means = np.asarray(state.means, dtype=float)
+                a.stds = np.asarray(state.stds, dtype=float)
             cols.append(a)
         return cls(cols, bandwidth)
 

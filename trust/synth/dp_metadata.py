@@ -218,6 +218,16 @@ def _dp_range(values: np.ndarray, epsilon: float, rng: np.random.Generator, beta
     return float(edges[lo]), float(edges[hi + 1])
 
 
+def _weighted_total(totals: np.ndarray, variances: np.ndarray) -> float:
+    """The inverse-variance weighted mean of the columns' noisy totals; where a column's noise is negligible
+    (variance below 1e-12 counts^2: a huge epsilon, where the variance underflows to 0 or to the smallest float and
+    its inverse overflows) the mean of those columns' totals (exact: their noise is 0 with certainty in practice)."""
+    tiny = variances < 1e-12
+    if tiny.any():
+        return float(totals[tiny].mean())
+    return float(np.average(totals, weights=1.0 / variances))
+
+
 def release_histograms(
     df: pd.DataFrame,
     schema: TableSchema,
@@ -255,8 +265,17 @@ def release_histograms(
             (public-schema checks only: values are coerced, see the module docstring).
 
     Example:
-        >>> rel, entry = release_histograms(train, schema, epsilon=0.1)
-        >>> tr = DataTransformer(random_state=0).fit(None, schema, histograms=rel)
+        >>> import numpy as np, pandas as pd
+        >>> from trust.data import infer_schema
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(["a", "b"], 200), "y": rng.choice(["no", "yes"], 200)})
+        >>> schema = infer_schema(df, target="y", categories={"c": ["a", "b"], "y": ["no", "yes"]},
+        ...                       bounds={"x": (-5.0, 5.0)}).as_declared()   # declared: lists and bounds from documentation
+        >>> rel, entry = release_histograms(df, schema, epsilon=0.5)
+        >>> from trust.synth.transformer import DataTransformer
+        >>> tr = DataTransformer(random_state=0).fit(None, schema, histograms=rel)   # post-processing of the release
+        >>> entry.epsilon, entry.delta
+        (0.5, 0.0)
     """
     check_scalar(epsilon, "epsilon", float, min_val=0, include_boundaries="neither")
     check_scalar(bins, "bins", int, min_val=2)
@@ -274,7 +293,7 @@ def release_histograms(
     c = len(schema.columns)
     eps_col = float(epsilon) / c
     out: dict[str, ColumnHistogram] = {}
-    totals, weights = [], []
+    totals, variances = [], []
     n_range = 0
     for name, spec in schema.columns.items():
         h = _release_column(spec, df[name], eps_col, bins, range_fraction, range_base, rng)
@@ -282,13 +301,19 @@ def release_histograms(
         out[name] = h
         n_bins = len(h.counts) + len(h.mass_counts) + (h.missing_count is not None)
         totals.append(h.total)
-        weights.append(1.0 / (n_bins * discrete_laplace_variance(h.noise_scale)))
-    n_dp = float(np.average(totals, weights=weights))
+        variances.append(n_bins * discrete_laplace_variance(h.noise_scale))
+    n_dp = _weighted_total(np.asarray(totals, dtype=float), np.asarray(variances, dtype=float))
     rel = HistogramRelease(out, float(epsilon), n_dp, int(bins), float(range_fraction))
-    entry = LedgerEntry(
+    return rel, _ledger_entry(release, dataset, float(epsilon), c, n_range, range_fraction, noise.ledger)
+
+
+def _ledger_entry(release: str, dataset: str, epsilon: float, c: int, n_range: int, range_fraction: float,
+                  noise_source: str) -> LedgerEntry:
+    """The histogram release's ledger entry: ``c`` column histograms (+ ``n_range`` DP ranges), basic composition."""
+    return LedgerEntry(
         release=release,
         mechanism="discrete Laplace (per-column histograms)",
-        epsilon=float(epsilon),
+        epsilon=epsilon,
         delta=0.0,
         accountant="basic",
         noise_multiplier=float(c / epsilon),
@@ -298,14 +323,13 @@ def release_histograms(
         unit_of_privacy="record",
         adjacency="add/remove",
         dataset=dataset,
-        noise_source=noise.ledger,
-        notes=(f"{c} column histograms (L1 sensitivity 1 each), epsilon split equally ({eps_col:.4g} per column, "
+        noise_source=noise_source,
+        notes=(f"{c} column histograms (L1 sensitivity 1 each), epsilon split equally ({epsilon / c:.4g} per column, "
                f"discrete Laplace scale {c / epsilon:.4g} per count on fully public-bounded columns); "
                f"{n_range} column(s) spent "
                f"{range_fraction:g} of their share on a DP range; composed sequentially. Fits the transformer's "
                "mixtures, ranges and category/mode frequencies by post-processing."),
     )
-    return rel, entry
 
 
 def _release_column(spec: ColumnSpec, col: pd.Series, eps: float, bins: int, range_fraction: float,

@@ -258,6 +258,19 @@ class Synthesizer(BaseEstimator):
         return self
 
 
+def check_engine_settings(engine: str, settings: Mapping[str, Any]) -> None:
+    """Refuse (one-line ConfigError) a setting that ``engine`` does not take (``auto``: that no engine takes)."""
+    check_option(engine, "engine", ENGINES)
+    if engine == "ctabgan":
+        from trust.synth.settings import SynthSettings
+
+        SynthSettings.check_names(dict(settings))
+    elif engine == "auto":
+        _check_settings(settings)
+    else:
+        _settings_for(engine, settings, strict=True)
+
+
 def create(engine: str = "auto", **settings: Any) -> Synthesizer:
     """An unfitted :class:`Synthesizer` with ``engine`` and the engine's ``settings`` (see the module docstring)."""
     check_option(engine, "engine", ENGINES)
@@ -268,5 +281,5 @@ def create(engine: str = "auto", **settings: Any) -> Synthesizer:
     return Synthesizer(engine, dict(settings))
 
 
-__all__ = ["create", "Synthesizer", "Choice", "choose_engine", "marginal_guard", "dp_row_count", "domain_sizes",
+__all__ = ["create", "check_engine_settings", "Synthesizer", "Choice", "choose_engine", "marginal_guard", "dp_row_count", "domain_sizes",
            "ENGINES", "MAX_COLUMNS", "MAX_PAIR_CELLS", "MAX_N_EPSILON", "COUNT_EPSILON_FRACTION"]

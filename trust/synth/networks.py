@@ -67,15 +67,22 @@ def scaled_keep_mask(like: torch.Tensor, p: float) -> torch.Tensor:
 
 class Dropout(nn.Module):
     """Inverted dropout with :func:`scaled_keep_mask`: the same distribution as :class:`torch.nn.Dropout`,
-    faster on CPU, and vmap-able with ``randomness="different"``."""
+    faster on CPU, and vmap-able with ``randomness="different"``.
+
+    ``keep_mask``: when set (by :func:`trust.privacy.dpsgd.supplied_masks`, under DP: a mask that is a function of
+    the row, :class:`trust.privacy.noise.RowStreams`), the input is multiplied by it instead of a fresh draw.
+    """
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
         self.p = float(p)
+        self.keep_mask: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
+        if self.keep_mask is not None:
+            return x * self.keep_mask
         return x * scaled_keep_mask(x, self.p)
 
 
@@ -253,6 +260,18 @@ class Auxiliary(nn.Module):
         return _f32(self.net(x))
 
 
+def dropout_widths(net: nn.Module) -> list[int]:
+    """The width of each :class:`Dropout` layer of a ``Linear -> LeakyReLU -> Dropout`` stack (the MLP critic's body,
+    the auxiliary model), in order: the output width of the linear layer before it."""
+    widths, last = [], None
+    for m in net.modules():
+        if isinstance(m, nn.Linear):
+            last = m.out_features
+        elif isinstance(m, Dropout):
+            widths.append(int(last))
+    return widths
+
+
 def make_networks(architecture: str, data_dim: int, cond_dim: int, noise_dim: int,
                   generator_dims: tuple[int, ...], critic_dims: tuple[int, ...],
                   critic_dropout: float = 0.5, conv_channels: int = 64, pac: int = 1) -> tuple[nn.Module, nn.Module]:
@@ -268,5 +287,5 @@ def make_networks(architecture: str, data_dim: int, cond_dim: int, noise_dim: in
     raise ValueError(f"unknown architecture {architecture!r}")
 
 
-__all__ = ["ARCHITECTURES", "Dropout", "scaled_keep_mask", "MLPGenerator", "MLPCritic", "ConvGenerator", "ConvCritic",
+__all__ = ["ARCHITECTURES", "Dropout", "dropout_widths", "scaled_keep_mask", "MLPGenerator", "MLPCritic", "ConvGenerator", "ConvCritic",
            "Auxiliary", "make_networks", "square_side"]

@@ -151,6 +151,25 @@ def resolve_schedule(settings: Any, n_rows: int, critic_epsilon: float | None = 
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """What the privacy plan reads of a fit's settings (:meth:`trust.synth.settings.SynthSettings.privacy`): the
+    budget and its split, the accountant, the clipping bound and the schedule settings; nothing else, and never
+    the estimator. Meanings as in :class:`~trust.synth.settings.SynthSettings`."""
+
+    epsilon: float | None = None
+    delta: float = 1e-5
+    noise_multiplier: float | None = None
+    accountant: str = "rdp"
+    max_grad_norm: float = 1.0
+    metadata_epsilon_fraction: float = 0.2
+    metadata_epsilon: float | None = None
+    aux_epsilon_fraction: float = 0.3
+    aux_epochs: int = 5
+    batch_size: int | str = AUTO
+    epochs: int | str = AUTO
+
+
+@dataclass(frozen=True)
 class PrivacyPlan:
     """Budget split and DP-SGD runs of one DP fit (see the module docstring).
 
@@ -191,22 +210,26 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return max(1, int(round(n / min(batch_size, n))))
 
 
-def metadata_epsilon(settings: Any) -> float:
+def metadata_epsilon(settings: PrivacySettings) -> float:
     """The histogram release's epsilon, from the settings alone (fixed before any data is read)."""
     if settings.epsilon is not None:
         return float(settings.epsilon) * float(settings.metadata_epsilon_fraction)
     return 0.1 if settings.metadata_epsilon is None else float(settings.metadata_epsilon)
 
 
-def plan_privacy(settings: Any, n_dp: int, use_aux: bool) -> PrivacyPlan:
-    """The plan for a table whose DP row count is ``n_dp`` (``settings``: a :class:`CTABGANPlus`).
+def plan_privacy(settings: PrivacySettings, n_dp: int, use_aux: bool) -> PrivacyPlan:
+    """The plan for a table whose DP row count is ``n_dp``, from the frozen :class:`PrivacySettings` alone.
 
     ``n_dp`` is taken as at least 2 (post-processing), so that the expected batch has two rows.
 
     Raises:
+        TypeError: ``settings`` is not a :class:`PrivacySettings` (e.g. the estimator: pass
+            ``SynthSettings.of(model).privacy()``).
         ConfigError: ``delta`` is not below ``1 / n_dp``.
         PrivacyBudgetError: a DP-SGD share cannot be met.
     """
+    if not isinstance(settings, PrivacySettings):
+        raise TypeError(f"plan_privacy takes a PrivacySettings record, not a {type(settings).__name__}")
     n_dp = max(2, int(n_dp))   # at least 2: a generator batch needs two rows for its BatchNorm statistics
     if settings.delta >= 1.0 / n_dp:
         raise ConfigError(f"delta={settings.delta:g} is not below 1/n for this table's DP row count: such a delta "
@@ -235,5 +258,5 @@ def plan_privacy(settings: Any, n_dp: int, use_aux: bool) -> PrivacyPlan:
     return PrivacyPlan(n_dp, eps_meta, critic, aux, sched)
 
 
-__all__ = ["PrivacyPlan", "plan_privacy", "metadata_epsilon", "steps_per_epoch", "Schedule", "auto_schedule",
+__all__ = ["PrivacySettings", "PrivacyPlan", "plan_privacy", "metadata_epsilon", "steps_per_epoch", "Schedule", "auto_schedule",
            "resolve_schedule", "auto_steps", "AUTO"]

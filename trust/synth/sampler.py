@@ -10,9 +10,9 @@ Three ways to draw them:
   category with probability proportional to ``log(count + 1)`` and draw real rows *of that
   category* (rows sorted by category once per block; one vectorised draw, no Python loop).
 * :meth:`CondSampler.cond_from_rows` (DP training): real rows come from Poisson sampling, and each
-  row's conditional vector is derived from the row itself (a block chosen at random, the row's own
-  category in it), so which rows are used does not depend on other rows and the sampling rate the
-  accountant uses stays true.
+  row's conditional vector is derived from the row itself (a block chosen by a uniform that is a function
+  of the row, the row's own category in it), so which rows are used does not depend on other rows and the
+  sampling rate the accountant uses stays true.
 * :meth:`CondSampler.sample_generation`: a block uniformly, a category with its true frequency
   (at generation time and for the fake rows of DP training). Under DP the frequencies come from
   the transformer's DP histogram release, never from the raw rows.
@@ -110,11 +110,16 @@ class CondSampler:
         rows = self._order[blocks, self._start[blocks, cats] + pos]
         return self.vectors(blocks, cats), blocks, cats, rows
 
-    def cond_from_rows(self, rows: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """DP: each row conditioned on its own category in a block chosen at random: ``(cond, blocks, cats)``."""
+    def cond_from_rows(self, rows: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """DP: each row conditioned on its own category in a block chosen at random: ``(cond, blocks, cats)``.
+
+        ``u``: one uniform in [0, 1) per row, which picks its block (``floor(u * n_blocks)``); under DP a function of
+        the row itself (:class:`trust.privacy.noise.RowStreams`), so no row's block depends on the other rows.
+        """
         if self.row_cats is None:
             raise RuntimeError("cond_from_rows needs the encoded data")
-        blocks = rng.integers(0, self.n_blocks, size=len(rows))
+        u = np.asarray(u, dtype=float).reshape(-1)
+        blocks = np.minimum((u * self.n_blocks).astype(np.int64), max(self.n_blocks - 1, 0))
         cats = self.row_cats[rows, blocks] if len(rows) else np.zeros(0, dtype=np.int64)
         return self.vectors(blocks, cats), blocks, cats
 

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,7 @@ import pandas as pd
 from trust._validation import check_scalar
 from trust.data.schema import ColumnSpec, TableSchema
 from trust.errors import ConfigError, DataError
+from trust.synth.columns import (CategoricalColumn, ColumnState, GeneralColumn, column_from_dict, posterior)
 from trust.synth.numeric import log_forward, log_inverse, plain as _plain, split_numeric
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,21 +123,62 @@ def _sort_key(x: Any) -> tuple[int, Any]:
     return (0, x) if isinstance(x, (int, float, np.number)) and not isinstance(x, bool) else (1, str(x))
 
 
-def _posterior(x: np.ndarray, weights: np.ndarray, means: np.ndarray, stds: np.ndarray) -> np.ndarray:
-    """``p(k | x)`` for a 1-d Gaussian mixture, vectorised, shape ``(n, K)``."""
-    z = (x[:, None] - means[None, :]) / stds[None, :]
-    logp = np.log(weights)[None, :] - np.log(stds)[None, :] - 0.5 * z * z
-    logp -= logp.max(axis=1, keepdims=True)
-    p = np.exp(logp)
-    p /= p.sum(axis=1, keepdims=True)
-    return p
+def fit_modes(info: dict[str, Any], t: np.ndarray, n_modes: int, weight_threshold: float, seed: int) -> None:
+    """Fit the variational mixture on ``t`` (transformed values) and keep the live modes (into ``info``: ``tmin``,
+    ``tmax``, ``weights``, ``means``, ``stds``)."""
+    from sklearn.mixture import BayesianGaussianMixture
+
+    info["tmin"] = float(t.min()) if len(t) else 0.0
+    info["tmax"] = float(t.max()) if len(t) else 0.0
+    if len(t) == 0:
+        info.update(weights=[], means=[], stds=[])
+        return
+    spread = float(t.max() - t.min())
+    floor = max(1e-6 * spread, 1e-9 * max(1.0, abs(float(t.mean()))), 1e-12)
+    n_unique = len(np.unique(t[: min(len(t), 5000)])) if len(t) > 5000 else len(np.unique(t))
+    if n_unique < 2:
+        info.update(weights=[1.0], means=[float(t[0])], stds=[max(floor, 1e-3 * max(1.0, abs(float(t[0]))))])
+        return
+    k = int(min(n_modes, n_unique))
+    gm = BayesianGaussianMixture(
+        n_components=k, weight_concentration_prior_type="dirichlet_process",
+        weight_concentration_prior=0.001, max_iter=100, n_init=1, random_state=seed,
+    )
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning on easy columns is harmless here
+        gm.fit(t.reshape(-1, 1))
+    weights = gm.weights_
+    means = gm.means_.ravel()
+    stds = np.sqrt(gm.covariances_.ravel())
+    used = np.zeros(k, dtype=bool)
+    used[np.unique(gm.predict(t.reshape(-1, 1)))] = True
+    keep = (weights > weight_threshold) & used
+    if not keep.any():
+        keep = weights == weights.max()
+    w = weights[keep] / weights[keep].sum()
+    info.update(weights=w.tolist(), means=means[keep].tolist(), stds=np.maximum(stds[keep], floor).tolist())
 
 
-def _sample_rows(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One categorical draw per row of the probability matrix ``p`` (vectorised inverse-CDF)."""
-    cum = np.cumsum(p, axis=1)
-    u = rng.random(len(p))[:, None] * cum[:, -1:]
-    return np.minimum((cum < u).sum(axis=1), p.shape[1] - 1)
+def draw_from_histogram(spec: ColumnSpec, h: Any, lower: float, rng: np.random.Generator, max_fit_rows: int,
+                        n_modes: int) -> tuple[np.ndarray, float]:
+    """Values drawn uniformly within the bins of a noisy histogram (post-processing), transformed; and the
+    histogram's total. Denoising: bins whose noisy count does not clear the level an empty bin reaches with
+    probability 5 % over all bins are treated as empty, when any bin clears it."""
+    counts = np.asarray(h.counts, dtype=float)
+    edges = np.asarray(h.edges, dtype=float)  # in the binning domain (log domain when h.log_bins)
+    if h.noise_scale > 0:
+        tau = float(h.noise_scale) * math.log(len(counts) / (2 * 0.05))
+        if (counts > tau).any():
+            counts = np.where(counts > tau, counts, 0.0)
+    total = float(counts.sum())
+    n_draw = int(min(max_fit_rows, max(50 * n_modes, round(total))))
+    p = counts / total if total > 0 else np.full(len(counts), 1.0 / len(counts))
+    b = rng.choice(len(counts), size=n_draw, p=p)
+    v = edges[b] + rng.random(n_draw) * (edges[b + 1] - edges[b])
+    raw = log_inverse(v, lower) if h.log_bins else v
+    return (log_forward(raw, lower) if spec.log else raw), total
 
 
 class DataTransformer:
@@ -158,9 +200,16 @@ class DataTransformer:
         dp_: whether the fit used a DP histogram release only.
 
     Example:
+        >>> import numpy as np, pandas as pd
+        >>> from trust.data import infer_schema
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(["a", "b"], 200), "y": rng.choice(["no", "yes"], 200)})
+        >>> schema = infer_schema(df, target="y", categories={"c": ["a", "b"], "y": ["no", "yes"]},
+        ...                       bounds={"x": (-5.0, 5.0)}).as_declared()   # declared: lists and bounds from documentation
         >>> tr = DataTransformer(random_state=0).fit(df, schema)
         >>> X = tr.transform(df)          # float32, (len(df), tr.output_dim_)
-        >>> back = tr.inverse_transform(X)
+        >>> X.shape[0], list(tr.inverse_transform(X).columns)
+        (200, ['x', 'c', 'y'])
     """
 
     def __init__(self, n_modes: int = 10, weight_threshold: float = 0.005, max_fit_rows: int = 20000,
@@ -205,7 +254,7 @@ class DataTransformer:
         self.schema_ = schema
         self.columns_ = list(schema.names)
         self.dp_ = histograms is not None
-        infos: dict[str, dict[str, Any]] = {}
+        columns: dict[str, ColumnState] = {}
         if histograms is None:
             if df is None:
                 raise DataError("fit needs a table (df) unless a DP histogram release is given")
@@ -217,20 +266,20 @@ class DataTransformer:
                     raise DataError(f"column '{name}' is constant ({col.iloc[0]!r}); drop it, it carries no "
                                     "information to synthesise")
             for i, name in enumerate(self.columns_):
-                infos[name] = self._fit_column(schema[name], df[name], i)
+                columns[name] = self._fit_column(schema[name], df[name], i)
         else:
             missing = [c for c in self.columns_ if c not in histograms.columns]
             if missing:
                 raise ConfigError(f"the histogram release has no column '{missing[0]}'; release it with this schema")
             self.n_rows_ = int(round(histograms.n_rows))
             for i, name in enumerate(self.columns_):
-                infos[name] = self._fit_column_hist(schema[name], histograms.columns[name], i)
-        self._infos = infos
+                columns[name] = self._fit_column_hist(schema[name], histograms.columns[name], i)
+        self._columns = columns
         self._layout()
         return self
 
     # -- fitting from data -----------------------------------------------------------------------
-    def _fit_column(self, spec: ColumnSpec, col: pd.Series, salt: int) -> dict[str, Any]:
+    def _fit_column(self, spec: ColumnSpec, col: pd.Series, salt: int) -> ColumnState:
         name = spec.name
         if spec.kind == "categorical":
             cats = list(spec.categories) if spec.categories is not None else \
@@ -238,11 +287,9 @@ class DataTransformer:
             cats = [_plain(c) for c in cats]
             if not cats:
                 raise DataError(f"column '{name}' has no categories to fit; declare them or drop the column")
-            codes = self._category_codes(name, col, cats, spec.allow_missing)
-            k = len(cats) + (1 if spec.allow_missing else 0)
-            return {"kind": "categorical", "categories": cats, "missing": bool(spec.allow_missing),
-                    "counts": np.bincount(codes, minlength=k).astype(float).tolist()}
-
+            state = CategoricalColumn(tuple(cats), bool(spec.allow_missing), ())
+            counts = np.bincount(state.codes(name, col), minlength=state.width).astype(float)
+            return CategoricalColumn(state.categories, state.missing, tuple(float(c) for c in counts))
         masses, mass_counts, miss, cont = split_numeric(spec, col)
         info: dict[str, Any] = {"kind": spec.kind, "integer": bool(spec.integer), "log": bool(spec.log),
                                 "masses": masses, "missing": bool(spec.allow_missing),
@@ -254,110 +301,48 @@ class DataTransformer:
         info["lower"] = info["min"]
         t = log_forward(cont, info["lower"]) if spec.log else cont
         if spec.kind == "general":
-            info["tmin"] = float(t.min())
-            info["tmax"] = float(t.max())
-            info["value_count"] = float(len(cont))
-            return info
+            info.update(tmin=float(t.min()), tmax=float(t.max()), value_count=float(len(cont)))
+            return column_from_dict(info)
         rng = np.random.default_rng(self._seed(salt))
         fit_t = t if len(t) <= self.max_fit_rows else rng.choice(t, size=self.max_fit_rows, replace=False)
-        self._fit_gmm(info, fit_t, salt, name)
+        fit_modes(info, fit_t, self.n_modes, self.weight_threshold, self._seed(1000 + salt))
         w, mu, sd = (np.asarray(info[k]) for k in ("weights", "means", "stds"))
-        info["mode_counts"] = (_posterior(t, w, mu, sd).sum(axis=0).tolist() if len(t) and len(w) else
+        info["mode_counts"] = (posterior(t, w, mu, sd).sum(axis=0).tolist() if len(t) and len(w) else
                                [0.0] * len(w))
-        return info
-
-    def _fit_gmm(self, info: dict[str, Any], t: np.ndarray, salt: int, name: str) -> None:
-        """Fit the variational mixture on ``t`` (transformed values) and keep the live modes."""
-        from sklearn.mixture import BayesianGaussianMixture
-
-        info["tmin"] = float(t.min()) if len(t) else 0.0
-        info["tmax"] = float(t.max()) if len(t) else 0.0
-        if len(t) == 0:
-            info.update(weights=[], means=[], stds=[])
-            return
-        spread = float(t.max() - t.min())
-        floor = max(1e-6 * spread, 1e-9 * max(1.0, abs(float(t.mean()))), 1e-12)
-        n_unique = len(np.unique(t[: min(len(t), 5000)])) if len(t) > 5000 else len(np.unique(t))
-        if n_unique < 2:
-            info.update(weights=[1.0], means=[float(t[0])], stds=[max(floor, 1e-3 * max(1.0, abs(float(t[0]))))])
-            return
-        k = int(min(self.n_modes, n_unique))
-        gm = BayesianGaussianMixture(
-            n_components=k, weight_concentration_prior_type="dirichlet_process",
-            weight_concentration_prior=0.001, max_iter=100, n_init=1, random_state=self._seed(1000 + salt),
-        )
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # ConvergenceWarning on easy columns is harmless here
-            gm.fit(t.reshape(-1, 1))
-        weights = gm.weights_
-        means = gm.means_.ravel()
-        stds = np.sqrt(gm.covariances_.ravel())
-        used = np.zeros(k, dtype=bool)
-        used[np.unique(gm.predict(t.reshape(-1, 1)))] = True
-        keep = (weights > self.weight_threshold) & used
-        if not keep.any():
-            keep = weights == weights.max()
-        w = weights[keep] / weights[keep].sum()
-        info.update(weights=w.tolist(), means=means[keep].tolist(), stds=np.maximum(stds[keep], floor).tolist())
+        return column_from_dict(info)
 
     # -- fitting from a DP release -------------------------------------------------------------
-    def _fit_column_hist(self, spec: ColumnSpec, h: Any, salt: int) -> dict[str, Any]:
+    def _fit_column_hist(self, spec: ColumnSpec, h: Any, salt: int) -> ColumnState:
         name = spec.name
         if h.kind != spec.kind:
             raise ConfigError(f"column '{name}': the release says kind '{h.kind}', the schema '{spec.kind}'; "
                               "release the histograms with this schema")
         if spec.kind == "categorical":
-            cats = [_plain(c) for c in h.categories]
             counts = list(np.asarray(h.counts, dtype=float))
             if spec.allow_missing:
                 counts.append(float(h.missing_count or 0.0))
-            return {"kind": "categorical", "categories": cats, "missing": bool(spec.allow_missing),
-                    "counts": counts}
+            return CategoricalColumn(tuple(_plain(c) for c in h.categories), bool(spec.allow_missing),
+                                     tuple(float(c) for c in counts))
         masses = [float(m) for m in spec.point_masses] if spec.kind == "mixed" else []
+        # the fitted range is the released range (declared bounds, or the DP range estimate)
         info: dict[str, Any] = {"kind": spec.kind, "integer": bool(spec.integer), "log": bool(spec.log),
                                 "masses": masses, "missing": bool(spec.allow_missing),
                                 "mass_counts": [float(c) for c in (h.mass_counts if masses else [])],
-                                "missing_count": float(h.missing_count or 0.0)}
-        counts = np.asarray(h.counts, dtype=float)
-        edges = np.asarray(h.edges, dtype=float)  # in the binning domain (log domain when h.log_bins)
-        info["lower"] = float(h.lower)
-        # The fitted range is the released range (declared bounds, or the DP range estimate).
-        info["min"], info["max"] = float(h.lower), float(h.upper)
-        to_raw = (lambda v: log_inverse(v, info["lower"])) if h.log_bins else (lambda v: v)
-        # Denoising (post-processing): for drawing the mixture's training values, bins whose noisy
-        # count does not clear the level an empty bin reaches with probability 5 % over all bins
-        # are treated as empty, when any bin clears it (otherwise every bin keeps its count).
-        if h.noise_scale > 0:
-            tau = float(h.noise_scale) * math.log(len(counts) / (2 * 0.05))
-            if (counts > tau).any():
-                counts = np.where(counts > tau, counts, 0.0)
-        # Values drawn from the noisy histogram (uniform within bins): post-processing.
-        rng = np.random.default_rng(self._seed(salt))
-        total = float(counts.sum())
-        n_draw = int(min(self.max_fit_rows, max(50 * self.n_modes, round(total))))
-        p = counts / total if total > 0 else np.full(len(counts), 1.0 / len(counts))
-        b = rng.choice(len(counts), size=n_draw, p=p)
-        v = edges[b] + rng.random(n_draw) * (edges[b + 1] - edges[b])
-        raw = to_raw(v)
-        t = log_forward(raw, info["lower"]) if spec.log else raw
+                                "missing_count": float(h.missing_count or 0.0),
+                                "min": float(h.lower), "max": float(h.upper), "lower": float(h.lower)}
+        t, total = draw_from_histogram(spec, h, info["lower"], np.random.default_rng(self._seed(salt)),
+                                       self.max_fit_rows, self.n_modes)
+        trange = log_forward(np.array([info["min"], info["max"]]), info["lower"]) if spec.log else \
+            np.array([info["min"], info["max"]])
         if spec.kind == "general":
-            info["tmin"] = float(log_forward(np.array([info["min"]]), info["lower"])[0]) if spec.log else info["min"]
-            info["tmax"] = float(log_forward(np.array([info["max"]]), info["lower"])[0]) if spec.log else info["max"]
-            info["value_count"] = float(np.sum(h.counts))
-            return info
-        self._fit_gmm(info, t, salt, name)
+            info.update(tmin=float(trange[0]), tmax=float(trange[1]), value_count=float(np.sum(h.counts)))
+            return column_from_dict(info)
+        fit_modes(info, t, self.n_modes, self.weight_threshold, self._seed(1000 + salt))
         w, mu, sd = (np.asarray(info[k]) for k in ("weights", "means", "stds"))
-        share = _posterior(t, w, mu, sd).mean(axis=0) if len(w) else np.zeros(0)
+        share = posterior(t, w, mu, sd).mean(axis=0) if len(w) else np.zeros(0)
         info["mode_counts"] = (share * total).tolist()
-        # the fitted range is the release's range (in the transformed domain too)
-        if spec.log:
-            info["tmin"] = float(log_forward(np.array([info["min"]]), info["lower"])[0])
-            info["tmax"] = float(log_forward(np.array([info["max"]]), info["lower"])[0])
-        else:
-            info["tmin"], info["tmax"] = info["min"], info["max"]
-        return info
+        info["tmin"], info["tmax"] = float(trange[0]), float(trange[1])   # the release's range, transformed
+        return column_from_dict(info)
 
     # -- layout ----------------------------------------------------------------------------------
     def _layout(self) -> None:
@@ -365,58 +350,34 @@ class DataTransformer:
         blocks: list[CondBlock] = []
         pos = 0
         for name in self.columns_:
-            info = self._infos[name]
-            if info["kind"] == "categorical":
-                k = len(info["categories"]) + (1 if info["missing"] else 0)
-                spans.append(Span(name, "category", pos, pos + k, "softmax"))
-                blocks.append(CondBlock(name, pos, pos + k, np.asarray(info["counts"], dtype=float)))
-                pos += k
+            state = self._columns[name]
+            if isinstance(state, CategoricalColumn):
+                spans.append(Span(name, "category", pos, pos + state.width, "softmax"))
+                blocks.append(CondBlock(name, pos, pos + state.width, np.asarray(state.counts, dtype=float)))
+                pos += state.width
                 continue
             spans.append(Span(name, "scalar", pos, pos + 1, "tanh"))
             pos += 1
-            counts = self._mode_counts(info)
+            counts = state.mode_counts_block()
             if counts is not None:
-                k = len(counts)
-                spans.append(Span(name, "mode", pos, pos + k, "softmax"))
-                blocks.append(CondBlock(name, pos, pos + k, counts))
-                pos += k
+                spans.append(Span(name, "mode", pos, pos + len(counts), "softmax"))
+                blocks.append(CondBlock(name, pos, pos + len(counts), counts))
+                pos += len(counts)
         self.spans_ = spans
         self.cond_blocks_ = blocks
         self.output_dim_ = pos
-
-    @staticmethod
-    def _mode_counts(info: Mapping[str, Any]) -> np.ndarray | None:
-        """Counts of the mode block ``[masses..., missing?, continuous modes...]`` (None: no block)."""
-        if info["kind"] == "general":
-            if not info["missing"]:
-                return None
-            return np.asarray([info["value_count"], info["missing_count"]], dtype=float)
-        parts = list(info["mass_counts"])
-        if info["missing"]:
-            parts.append(info["missing_count"])
-        parts.extend(info["mode_counts"])
-        return np.asarray(parts, dtype=float)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "spans_"):
             raise ConfigError("the DataTransformer is not fitted; call fit(df, schema) first")
 
-    @staticmethod
-    def _category_codes(name: str, col: pd.Series, cats: list[Any], allow_missing: bool) -> np.ndarray:
-        codes = pd.Categorical(col, categories=cats).codes.astype(np.int64)
-        bad = (codes < 0) & col.notna().to_numpy()
-        if bad.any():
-            value = col[bad].iloc[0]
-            raise DataError(f"column '{name}' holds category {value!r} that the transformer never saw; "
-                            "declare it in the schema's categories or refit")
-        miss = codes < 0
-        if miss.any():
-            if not allow_missing:
-                raise DataError(f"column '{name}' has missing values but was fitted without allow_missing; "
-                                "declare allow_missing=True or clean the data")
-            codes[miss] = len(cats)
-        return codes
+    def column(self, name: str) -> ColumnState:
+        """The fitted record of column ``name`` (:mod:`trust.synth.columns`)."""
+        self._check_fitted()
+        if name not in self._columns:
+            raise DataError(f"column '{name}' is not in the table; choose one of: {', '.join(self.columns_)}")
+        return self._columns[name]
 
     def column_spans(self, column: str) -> list[Span]:
         """The spans (blocks of the encoded matrix) of one column, in order."""
@@ -436,88 +397,63 @@ class DataTransformer:
         Raises:
             DataError: the column is not categorical, or the value was never seen or declared.
         """
-        self._check_fitted()
-        info = self._infos.get(column)
-        if info is None:
-            raise DataError(f"column '{column}' is not in the table; choose one of: {', '.join(self.columns_)}")
-        if info["kind"] != "categorical":
-            raise DataError(f"column '{column}' is {info['kind']}, not categorical; condition on a categorical column")
+        state = self.column(column)
+        if not isinstance(state, CategoricalColumn):
+            raise DataError(f"column '{column}' is {state.kind}, not categorical; condition on a categorical column")
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            if info["missing"]:
-                return len(info["categories"])
+            if state.missing:
+                return len(state.categories)
             raise DataError(f"column '{column}' has no missing category; condition on one of its categories")
-        for i, c in enumerate(info["categories"]):
+        for i, c in enumerate(state.categories):
             if c == value or str(c) == str(value):
                 return i
         raise DataError(f"column '{column}' never had the category {value!r}; choose one of: "
-                        f"{', '.join(map(str, info['categories'][:20]))}")
+                        f"{', '.join(map(str, state.categories[:20]))}")
 
     # -- transform -------------------------------------------------------------------------------
-    def transform(self, df: pd.DataFrame, *, random_state: int | None = None) -> np.ndarray:
+    def transform(self, df: pd.DataFrame, *, random_state: int | None = None,
+                  row_uniform: Callable[[int], np.ndarray] | None = None) -> np.ndarray:
         """Encode ``df`` (its columns in the schema) into a float32 matrix ``(n, output_dim_)``.
 
         Each continuous value's mode is drawn from its posterior with a generator seeded by
-        ``random_state`` (default: the transformer's own), so the same call gives the same matrix.
-        Values outside the fitted range are clipped to it. A transformer fitted from a DP release
-        coerces instead of validating (:meth:`~trust.data.schema.TableSchema.coerce`), so encoding the
-        private table raises no error that depends on its values or its size.
+        ``random_state`` (default: the transformer's own), so the same call gives the same matrix;
+        or, with ``row_uniform``, by inverse CDF from ``row_uniform(i)`` (one uniform per row of the
+        coerced table for the ``i``-th column of the schema). Under DP the model passes uniforms that are a
+        function of each row (:class:`trust.privacy.noise.RowStreams`), so no row's encoding depends on
+        another row or on its position. Values outside the fitted range are clipped to it. A transformer fitted
+        from a DP release coerces instead of validating (:meth:`~trust.data.schema.TableSchema.coerce`), so
+        encoding the private table raises no error that depends on its values or its size.
         """
         self._check_fitted()
         df = self.schema_.coerce(df) if self.dp_ else self.schema_.validate(df)
         n = len(df)
         out = np.zeros((n, self.output_dim_), dtype=np.float32)
-        seed = self._seed(7919) if random_state is None else int(random_state)
-        rng = np.random.default_rng(seed)
-        by_col: dict[str, list[Span]] = {}
-        for s in self.spans_:
-            by_col.setdefault(s.column, []).append(s)
-        for name in self.columns_:
-            info = self._infos[name]
-            spans = by_col[name]
-            col = df[name]
-            if info["kind"] == "categorical":
-                codes = self._category_codes(name, col, info["categories"], info["missing"])
-                out[np.arange(n), spans[0].start + codes] = 1.0
+        rng = np.random.default_rng(self._seed(7919) if random_state is None else int(random_state))
+        rows = np.arange(n)
+        for ci, name in enumerate(self.columns_):
+            state, spans = self._columns[name], self._spans_of(name)
+            if isinstance(state, CategoricalColumn):
+                out[rows, spans[0].start + state.codes(name, df[name])] = 1.0
                 continue
-            x = col.to_numpy(dtype=float)
+            x = df[name].to_numpy(dtype=float)
             miss = np.isnan(x)
-            if miss.any() and not info["missing"]:
+            if miss.any() and not state.missing:
                 raise DataError(f"column '{name}' has missing values but was fitted without allow_missing; "
                                 "declare allow_missing=True or clean the data")
-            sc = spans[0].start
-            if info["kind"] == "general":
-                ok = ~miss
-                t = np.clip(x[ok], info["min"], info["max"])
-                if info["log"]:
-                    t = log_forward(t, info["lower"])
-                width = info["tmax"] - info["tmin"]
-                out[ok, sc] = (2.0 * (t - info["tmin"]) / width - 1.0) if width > 0 else 0.0
-                if info["missing"]:
-                    mo = spans[1].start
-                    out[ok, mo] = 1.0
-                    out[miss, mo + 1] = 1.0
+            if isinstance(state, GeneralColumn):
+                out[~miss, spans[0].start] = state.scalar(x[~miss])
+                if state.missing:
+                    out[rows, spans[1].start + miss.astype(np.int64)] = 1.0
                 continue
-            mo = spans[1].start
-            code = np.full(n, -1, dtype=np.int64)
-            for j, m in enumerate(info["masses"]):
-                code[(x == m) & (code < 0)] = j
-            n_fixed = len(info["masses"])
-            if info["missing"]:
-                code[miss] = n_fixed
-                n_fixed += 1
-            cont = code < 0
-            if cont.any():
-                w, mu, sd = (np.asarray(info[k]) for k in ("weights", "means", "stds"))
-                if len(w) == 0:
-                    raise DataError(f"column '{name}' was fitted with point masses only but holds other values; "
-                                    "refit on data with continuous values")
-                v = np.clip(x[cont], info["min"], info["max"])
-                t = log_forward(v, info["lower"]) if info["log"] else v
-                k = _sample_rows(_posterior(t, w, mu, sd), rng)
-                out[cont, sc] = np.clip((t - mu[k]) / (4.0 * sd[k]), -0.99, 0.99)
-                code[cont] = n_fixed + k
-            out[np.arange(n), mo + code] = 1.0
+            draw = (lambda mask: rng.random(int(mask.sum()))) if row_uniform is None else \
+                (lambda mask, ci=ci: np.asarray(row_uniform(ci))[mask])
+            scalar, code = state.encode(name, x, draw)
+            out[:, spans[0].start] = scalar
+            out[rows, spans[1].start + code] = 1.0
         return out
+
+    def _spans_of(self, name: str) -> list[Span]:
+        return [s for s in self.spans_ if s.column == name]
 
     def inverse_transform(self, X: np.ndarray) -> pd.DataFrame:
         """Decode an encoded matrix (or generator output with soft one-hots: argmax is used).
@@ -531,55 +467,15 @@ class DataTransformer:
         if X.ndim != 2 or X.shape[1] != self.output_dim_:
             raise DataError(f"expected a matrix with {self.output_dim_} columns, got shape {X.shape}; "
                             "pass this transformer's encoding")
-        n = len(X)
-        by_col: dict[str, list[Span]] = {}
-        for s in self.spans_:
-            by_col.setdefault(s.column, []).append(s)
         data: dict[str, Any] = {}
         for name in self.columns_:
-            info = self._infos[name]
-            spans = by_col[name]
-            if info["kind"] == "categorical":
-                s = spans[0]
-                idx = X[:, s.start:s.end].argmax(axis=1)
-                values = np.empty(len(info["categories"]) + (1 if info["missing"] else 0), dtype=object)
-                values[: len(info["categories"])] = info["categories"]
-                if info["missing"]:
-                    values[-1] = np.nan
-                data[name] = values[idx]
+            state, spans = self._columns[name], self._spans_of(name)
+            blocks = [X[:, s.start:s.end] for s in spans]
+            if isinstance(state, CategoricalColumn):
+                data[name] = state.decode(blocks[0])
                 continue
             a = np.clip(X[:, spans[0].start], -1.0, 1.0)
-            if info["kind"] == "general":
-                t = (a + 1.0) / 2.0 * (info["tmax"] - info["tmin"]) + info["tmin"]
-                x = log_inverse(t, info["lower"]) if info["log"] else t
-                x = np.clip(x, info["min"], info["max"])
-                if info["integer"]:
-                    x = np.round(x)
-                if info["missing"]:
-                    s = spans[1]
-                    x = np.where(X[:, s.start:s.end].argmax(axis=1) == 1, np.nan, x)
-                data[name] = x
-                continue
-            s = spans[1]
-            code = X[:, s.start:s.end].argmax(axis=1)
-            n_fixed = len(info["masses"]) + (1 if info["missing"] else 0)
-            x = np.zeros(n)
-            cont = code >= n_fixed
-            if cont.any():
-                mu, sd = np.asarray(info["means"]), np.asarray(info["stds"])
-                k = code[cont] - n_fixed
-                t = a[cont] * 4.0 * sd[k] + mu[k]
-                t = np.clip(t, info["tmin"], info["tmax"])
-                v = log_inverse(t, info["lower"]) if info["log"] else t
-                v = np.clip(v, info["min"], info["max"])
-                if info["integer"]:
-                    v = np.round(v)
-                x[cont] = v
-            for j, m in enumerate(info["masses"]):
-                x[code == j] = m
-            if info["missing"]:
-                x[code == len(info["masses"])] = np.nan
-            data[name] = x
+            data[name] = state.decode(a, blocks[1] if len(blocks) > 1 else None)
         return pd.DataFrame(data, columns=self.columns_)
 
     # -- state -----------------------------------------------------------------------------------
@@ -593,7 +489,7 @@ class DataTransformer:
             "schema": self.schema_.to_dict(),
             "n_rows": int(self.n_rows_),
             "dp": bool(self.dp_),
-            "columns": {k: _jsonable(v) for k, v in self._infos.items()},
+            "columns": {k: v.to_dict() for k, v in self._columns.items()},
         }
 
     @classmethod
@@ -606,19 +502,9 @@ class DataTransformer:
         tr.columns_ = list(tr.schema_.names)
         tr.n_rows_ = int(d["n_rows"])
         tr.dp_ = bool(d["dp"])
-        tr._infos = {k: dict(v) for k, v in d["columns"].items()}
+        tr._columns = {k: column_from_dict(v) for k, v in d["columns"].items()}
         tr._layout()
         return tr
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    return _plain(x)
 
 
 __all__ = ["DataTransformer", "Span", "CondBlock", "log_forward", "log_inverse"]

@@ -32,8 +32,8 @@ from trust._validation import check_is_fitted, check_labels, check_option, check
 METHODS = ("retrain", "finetune", "gradient_ascent", "random_labels", "donor_flip")
 
 
-def retrain_without(model: Any, X: Any, y: Any, forget_class: int) -> Any:
-    """A fresh model with ``model``'s settings (same seed) fitted on the rows of ``y != forget_class``.
+def retrain_on(model: Any, X: Any, y: Any) -> Any:
+    """A fresh model with ``model``'s settings (same seed) fitted from scratch on ``X, y``.
 
     Its output columns are the original model's classes (``n_classes`` fixed), so both score the same labels.
     """
@@ -43,11 +43,15 @@ def retrain_without(model: Any, X: Any, y: Any, forget_class: int) -> Any:
 
     classes = np.asarray(model.classes_)
     if not np.array_equal(classes, np.arange(len(classes))):
-        raise ConfigError(f"retraining without a class needs a model of classes 0..K-1 (got {classes.tolist()}); "
-                          "train it with n_classes=K")
-    fresh = clone(model).set_params(n_classes=len(classes))
+        raise ConfigError(f"retraining needs a model of classes 0..K-1 (got {classes.tolist()}); train it with "
+                          "n_classes=K")
+    return clone(model).set_params(n_classes=len(classes), progress=False).fit(np.asarray(X), np.asarray(y))
+
+
+def retrain_without(model: Any, X: Any, y: Any, forget_class: int) -> Any:
+    """:func:`retrain_on` the rows of ``y != forget_class`` (the gold standard of class unlearning)."""
     keep = np.asarray(y) != forget_class
-    return fresh.fit(np.asarray(X)[keep], np.asarray(y)[keep])
+    return retrain_on(model, np.asarray(X)[keep], np.asarray(y)[keep])
 
 
 def confused_class(model: Any, X_forget: Any, forget_class: int, candidates: Sequence[int]) -> int:
@@ -120,4 +124,4 @@ class BaselineUnlearner(BaseEstimator):
         return self
 
 
-__all__ = ["METHODS", "BaselineUnlearner", "retrain_without", "confused_class"]
+__all__ = ["METHODS", "BaselineUnlearner", "retrain_on", "retrain_without", "confused_class"]

@@ -1,9 +1,9 @@
 """Concept-based class unlearning (Chang et al. 2024): concepts, Integrated Gradients, label poisoning.
 
 >>> from trust.unlearn import ConceptUnlearner, digit_concepts
->>> u = ConceptUnlearner(poison="targeted", random_state=0).fit(model, X_train, y_train, forget_class=3,
+>>> u = ConceptUnlearner(poison="targeted", random_state=0).fit(model, X_train, y_train, forget_class=3,  # doctest: +SKIP
 ...                                                           concepts=digit_concepts())
->>> u.model_, u.donor_class_, u.concept_importance_
+>>> u.model_, u.donor_class_, u.concept_importance_  # doctest: +SKIP
 
 Steps (``fit``):
 
@@ -251,6 +251,19 @@ class ConceptUnlearner(BaseEstimator):
         donor = max(scores, key=lambda c: (scores[c], ties[c]))
         return donor, pd.Series(scores, name="overlap")
 
+    def _fit_pcbm(self, S: np.ndarray, y_pos: np.ndarray, K: int, seed: int) -> Any:
+        """The sparse linear classifier on standardised concept scores (elastic net, l1 ratio ``pcbm_l1_ratio``)."""
+        from sklearn.linear_model import LogisticRegression
+
+        pcbm = LogisticRegression(solver="saga", l1_ratio=self.pcbm_l1_ratio, C=self.pcbm_C,  # elastic net
+                                  max_iter=2000, random_state=seed)
+        pcbm.fit(S, y_pos)
+        if len(pcbm.classes_) != K:  # a class absent from the fitting rows: give it a column of -inf-like logits
+            coef, icpt = np.zeros((K, S.shape[1])), np.full(K, -1e3)
+            coef[pcbm.classes_], icpt[pcbm.classes_] = pcbm.coef_, pcbm.intercept_
+            pcbm.coef_, pcbm.intercept_, pcbm.classes_ = coef, icpt, np.arange(K)
+        return pcbm
+
     # ------------------------------------------------------------------ fit
     def fit(self, model: Any, X: Any, y: Any, forget_class: int, concepts: pd.DataFrame, *,
             eval_set: tuple[Any, Any] | None = None) -> "ConceptUnlearner":
@@ -264,7 +277,6 @@ class ConceptUnlearner(BaseEstimator):
                 e.g. :func:`trust.unlearn.digit_concepts`.
             eval_set: ``(X_val, y_val)`` to measure the CAVs and the PCBM on (default: a held-out share of ``X``).
         """
-        from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import train_test_split
 
         from trust.unlearn.tuning import finetune, model_targets
@@ -301,17 +313,10 @@ class ConceptUnlearner(BaseEstimator):
         S = (raw - self.score_mean_) / self.score_scale_                # (n_fit, C) standardised
         K = len(model.classes_)
         yf_pos = model_targets(model, yf)
-        pcbm = LogisticRegression(solver="saga", l1_ratio=self.pcbm_l1_ratio, C=self.pcbm_C,  # elastic net
-                                  max_iter=2000, random_state=seed)
-        pcbm.fit(S, yf_pos)
-        if len(pcbm.classes_) != K:  # a class absent from the fitting rows: give it a column of -inf-like logits
-            coef, icpt = np.zeros((K, S.shape[1])), np.full(K, -1e3)
-            coef[pcbm.classes_], icpt[pcbm.classes_] = pcbm.coef_, pcbm.intercept_
-            pcbm.coef_, pcbm.intercept_, pcbm.classes_ = coef, icpt, np.arange(K)
-        self.pcbm_ = pcbm
+        self.pcbm_ = self._fit_pcbm(S, yf_pos, K, seed)
         if len(yv):
             Sv = ((Ev @ W.T + b) - self.score_mean_) / self.score_scale_
-            self.pcbm_accuracy_ = float(np.mean(np.asarray(model.classes_)[pcbm.predict(Sv)] == yv))
+            self.pcbm_accuracy_ = float(np.mean(np.asarray(model.classes_)[self.pcbm_.predict(Sv)] == yv))
             self.model_accuracy_ = float(np.mean(model.predict(Xv) == yv))
         else:
             self.pcbm_accuracy_ = self.model_accuracy_ = float("nan")

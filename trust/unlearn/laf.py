@@ -2,9 +2,9 @@
 
 Unlearning without labels: neither the data to forget nor the data that remains carries labels.
 
->>> laf = LabelAgnosticForgetting(random_state=0).fit(model, forget_X, remain_X)   # inputs only
->>> laf.model_.predict(X_test)             # the unlearned copy (``model`` is untouched)
->>> laf.repair(labelled_X, labelled_y)     # LAF+R: fine-tune the head on a few labelled remaining rows
+>>> laf = LabelAgnosticForgetting(random_state=0).fit(model, forget_X, remain_X)  # doctest: +SKIP
+>>> laf.model_.predict(X_test)    # the unlearned copy (``model`` is untouched)  # doctest: +SKIP
+>>> laf.repair(labelled_X, labelled_y)    # LAF+R: repair the head  # doctest: +SKIP
 
 The model is a fitted :class:`~trust.models.NeuralClassifier` whose network is an extractor
 ``embed`` followed by a linear ``head`` (:class:`~trust.models.networks.EmbedHead`).
@@ -59,11 +59,26 @@ Deviations from the paper and its public code (all deliberate):
 - The reconstruction error in Stage 2 decodes the posterior mean (no sampling), so seeded runs are
   exact and the loss is not noisier than it has to be.
 - ``remain_vae_data`` defaults to the remaining rows (above).
+- *Defaults sized to finish* (issue 23): about 150 update pairs (``epochs="auto"``: the fewest epochs giving
+  ``auto_steps`` steps) at batch 64 with Adam 1e-3 (unlearning) and 2e-3 (alignment), not the paper's 20
+  epochs at batch 32 with 5e-5 and 1e-4. With cycled forget batches an epoch pushes every remaining row
+  through the student four times and the teacher once, about a quarter of a 20-epoch retraining; the
+  paper's settings took a new user 4x a retrain on a few thousand 28x28 images and left retained-class
+  accuracy at 0.68 against 0.94 retrained. Forgetting needs a number of steps more than a number of passes:
+  3 epochs (123 steps) at these rates took 0.58x a retrain on 3,594 28x28 images (digits upsampled; one seed,
+  a loaded machine) with the class forgotten (0 %) and retained-class accuracy at the retrained model's
+  (0.777 vs 0.771), lr 5e-4 / 1e-3 over 4 epochs did not forget (0.46), and 48 steps on the digits (an MLP, 970
+  remaining rows) did not either (0.96), hence a budget in steps. What they cost: 20x the paper's step size over fewer steps,
+  measured on two small image sets (the paper's settings, cycled, took 3.5x a retrain on the 28x28 set
+  and did not forget the class: 0.958); on a small set the budget is several passes, so LAF costs more than a
+  cheap retrain there. On the 28x28 set the defaults kept the retained classes level with retraining on one
+  split (0.777 vs 0.771) and 11 points below on another (0.644 vs 0.755). ``benchmarks/unlearn_laf.py`` measures them; ``benchmarks/README.md`` has the figures.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import time
 from typing import Any, Iterator
 
@@ -149,11 +164,12 @@ class LabelAgnosticForgetting(BaseEstimator):
         latent_dim, vae_hidden: the VAEs' latent size (8 for small CNNs, 16 for ResNets) and hidden width.
         vae_epochs, vae_lr, vae_batch_size, kl_weight: Stage 1 (10 epochs, Adam 1e-3, KL weight 0.025).
         remain_vae_data: ``"remain"`` (default) or ``"all"`` (remaining + forget rows, as the public code).
-        epochs: Stage 2 epochs (the paper: 20 for a small CNN).
-        lr: Adam learning rate of the extractor-unlearning step (paper: 5e-5 for a small CNN).
-        align_lr: Adam learning rate of the representation-alignment step (paper: 1e-4).
+        epochs: Stage 2 epochs, or ``"auto"`` (default): the fewest epochs giving at least ``auto_steps`` (150)
+            update pairs, at least one (the paper: 20 epochs for a small CNN; see "Defaults" in the module docstring).
+        lr: Adam learning rate of the extractor-unlearning step (default 1e-3; paper: 5e-5 for a small CNN).
+        align_lr: Adam learning rate of the representation-alignment step (default 2e-3; paper: 1e-4).
         tau: temperature of the alignment loss (paper: 5 or 20).
-        batch_size: rows per remaining batch and per forget batch in Stage 2.
+        batch_size: rows per remaining batch and per forget batch in Stage 2 (default 64; paper: 32).
         cycle_forget: cycle the forget batches over each pass of the remaining data (True) or stop an
             epoch when the forget batches run out (False, the public code).
         repair_epochs, repair_lr, repair_batch_size: LAF+R head fine-tuning (Adam).
@@ -167,15 +183,17 @@ class LabelAgnosticForgetting(BaseEstimator):
         model_: the unlearned copy of ``model`` (after :meth:`repair`, the repaired one).
         laf_model_: the LAF model before any repair.
         vae_remain_, vae_forget_: the fitted :class:`EmbeddingVAE` s (eval mode, on the CPU).
-        seconds_: wall-clock seconds of :meth:`fit` (both stages); repair_seconds_ after :meth:`repair`.
+        seconds_: wall-clock seconds of :meth:`fit` (both stages), seconds_stage1_ / seconds_stage2_ of each;
+        repair_seconds_ after :meth:`repair`. epochs_: the Stage-2 epochs run (``epochs``, or the ``"auto"`` count).
         history_: dict with per-epoch ``eu_loss``, ``align_loss``, ``steps`` (and ``forget_pred``,
             ``remain_pred`` with ``record_predictions``), and the VAEs' loss curves.
     """
 
     def __init__(self, *, latent_dim: int = 8, vae_hidden: int = 64, vae_epochs: int = 10, vae_lr: float = 1e-3,
                  vae_batch_size: int = 64, kl_weight: float = 0.025, remain_vae_data: str = "remain",
-                 epochs: int = 20, lr: float = 5e-5, align_lr: float = 1e-4, tau: float = 5.0,
-                 batch_size: int = 32, cycle_forget: bool = True, repair_epochs: int = 20,
+                 epochs: int | str = "auto", auto_steps: int = 150, lr: float = 1e-3, align_lr: float = 2e-3,
+                 tau: float = 5.0,
+                 batch_size: int = 64, cycle_forget: bool = True, repair_epochs: int = 20,
                  repair_lr: float = 1e-3, repair_batch_size: int = 32, record_predictions: bool = False,
                  device: str = "auto", random_state: Any = 0, progress: bool = False) -> None:
         self.latent_dim = latent_dim
@@ -186,6 +204,7 @@ class LabelAgnosticForgetting(BaseEstimator):
         self.kl_weight = kl_weight
         self.remain_vae_data = remain_vae_data
         self.epochs = epochs
+        self.auto_steps = auto_steps
         self.lr = lr
         self.align_lr = align_lr
         self.tau = tau
@@ -201,7 +220,9 @@ class LabelAgnosticForgetting(BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_settings(self) -> None:
-        for key in ("latent_dim", "vae_hidden", "vae_epochs", "vae_batch_size", "epochs", "batch_size",
+        if self.epochs != "auto":
+            check_scalar(self.epochs, "epochs", int, min_val=1)
+        for key in ("latent_dim", "vae_hidden", "vae_epochs", "vae_batch_size", "auto_steps", "batch_size",
                     "repair_epochs", "repair_batch_size"):
             check_scalar(getattr(self, key), key, int, min_val=1)
         for key in ("vae_lr", "lr", "align_lr", "tau", "repair_lr"):
@@ -234,7 +255,13 @@ class LabelAgnosticForgetting(BaseEstimator):
         if f.shape[1:] != r.shape[1:]:
             raise DataError(f"forget_X has samples of shape {f.shape[1:]} but remain_X {r.shape[1:]}; "
                             "pass both in the model's input layout")
-        return model.network_input(f), model.network_input(r)
+        Xf, Xr = model.network_input(f), model.network_input(r)
+        remain_rows = {row.tobytes() for row in Xr.reshape(len(Xr), -1)}
+        shared = sum(row.tobytes() in remain_rows for row in Xf.reshape(len(Xf), -1))
+        if shared == len(Xf):
+            raise DataError(f"every forget sample also appears in remain_X ({shared} of {len(Xf)}); remain_X must be the "
+                            "samples that stay, without the ones to forget")
+        return Xf, Xr
 
     # ------------------------------------------------------------------ fit
     def fit(self, model: Any, forget_X: Any, remain_X: Any) -> "LabelAgnosticForgetting":
@@ -255,7 +282,7 @@ class LabelAgnosticForgetting(BaseEstimator):
         rng = check_random_state(self.random_state)
         dev = resolve_device(self.device)
         out = copy.deepcopy(model)
-        student = out.network_.to(dev)
+        out.network_.to(dev)
         out.device_ = dev.type  # the copy predicts where it was unlearned
         teacher = copy.deepcopy(model.network_).to(dev).eval()
         for p in teacher.parameters():
@@ -263,8 +290,20 @@ class LabelAgnosticForgetting(BaseEstimator):
         xf = torch.as_tensor(Xf, device=dev)
         xr = torch.as_tensor(Xr, device=dev)
         history: dict[str, Any] = {}
+        t1 = time.perf_counter()
+        self._stage1(teacher, xf, xr, rng, dev, history)
+        t2 = time.perf_counter()
+        self._stage2(out, teacher, xf, xr, rng, dev, history)
+        self.model_ = out
+        self.laf_model_ = out
+        self.history_ = history
+        now = time.perf_counter()
+        self.seconds_, self.seconds_stage1_, self.seconds_stage2_ = now - t0, t2 - t1, now - t2
+        return self
 
-        # Stage 1: VAEs over the frozen original's embeddings.
+    def _stage1(self, teacher: nn.Module, xf: torch.Tensor, xr: torch.Tensor, rng: np.random.Generator,
+                dev: torch.device, history: dict[str, Any]) -> None:
+        """Stage 1: the two VAEs over the frozen original's embeddings (frozen afterwards, eval mode)."""
         with torch.no_grad():
             ef, er = self._embed(teacher, xf), self._embed(teacher, xr)
         remain_data = er if self.remain_vae_data == "remain" else torch.cat([er, ef])
@@ -275,15 +314,20 @@ class LabelAgnosticForgetting(BaseEstimator):
             for p in vae.parameters():
                 p.requires_grad_(False)
 
-        # Stage 2: alternating extractor updates, head frozen.
+    def _stage2(self, out: Any, teacher: nn.Module, xf: torch.Tensor, xr: torch.Tensor, rng: np.random.Generator,
+                dev: torch.device, history: dict[str, Any]) -> None:
+        """Stage 2: alternating extractor updates of ``out.network_`` (head frozen); the VAEs go back to the CPU."""
+        student = out.network_
         extractor = [p for name, p in student.named_parameters() if not name.startswith("head.")]
         for p in student.head.parameters():
             p.requires_grad_(False)
-        opt_eu = torch.optim.Adam(extractor, lr=self.lr)
-        opt_ra = torch.optim.Adam(extractor, lr=self.align_lr)
+        opts = (torch.optim.Adam(extractor, lr=self.lr), torch.optim.Adam(extractor, lr=self.align_lr))
         for key in ("eu_loss", "align_loss", "steps") + (("forget_pred", "remain_pred") if self.record_predictions else ()):
             history[key] = []
-        epochs: Any = range(self.epochs)
+        per_epoch = math.ceil(len(xr) / self.batch_size) if self.cycle_forget else math.ceil(
+            min(len(xr), len(xf)) / self.batch_size)
+        self.epochs_ = self.epochs if self.epochs != "auto" else max(1, math.ceil(self.auto_steps / per_epoch))
+        epochs: Any = range(self.epochs_)
         if self.progress:
             from tqdm.auto import tqdm
 
@@ -293,28 +337,11 @@ class LabelAgnosticForgetting(BaseEstimator):
             student.train()
             pairs = (zip(_batches(len(xr), self.batch_size, rng), forget_stream) if self.cycle_forget
                      else zip(_batches(len(xr), self.batch_size, rng), _batches(len(xf), self.batch_size, rng)))
-            eu_total = ra_total = 0.0
-            steps = 0
-            for ir, iu in pairs:
-                bs, bu = xr[torch.as_tensor(ir, device=dev)], xf[torch.as_tensor(iu, device=dev)]
-                # 1. extractor unlearning through the frozen VAEs
-                loss_eu = extractor_unlearning_loss(vae_reconstruction_error(self.vae_remain_, student.embed(bs)),
-                                                    vae_reconstruction_error(self.vae_forget_, student.embed(bu)))
-                opt_eu.zero_grad()
-                loss_eu.backward()
-                opt_eu.step()
-                # 2. representation alignment against the frozen original
-                with torch.no_grad():
-                    ts, tu = teacher.embed(bs), teacher.embed(bu)
-                loss_ra = alignment_loss(student.embed(bs), ts, student.embed(bu), tu, self.tau)
-                opt_ra.zero_grad()
-                loss_ra.backward()
-                opt_ra.step()
-                eu_total += float(loss_eu.detach())
-                ra_total += float(loss_ra.detach())
-                steps += 1
-            history["eu_loss"].append(eu_total / max(steps, 1))
-            history["align_loss"].append(ra_total / max(steps, 1))
+            losses = [self._step(student, teacher, xr[torch.as_tensor(ir, device=dev)],
+                                 xf[torch.as_tensor(iu, device=dev)], opts) for ir, iu in pairs]
+            steps = len(losses)
+            history["eu_loss"].append(sum(a for a, _ in losses) / max(steps, 1))
+            history["align_loss"].append(sum(b for _, b in losses) / max(steps, 1))
             history["steps"].append(steps)
             if self.record_predictions:
                 history["forget_pred"].append(self._predict(out, student, xf))
@@ -326,11 +353,24 @@ class LabelAgnosticForgetting(BaseEstimator):
         student.eval()
         self.vae_remain_.cpu()
         self.vae_forget_.cpu()
-        self.model_ = out
-        self.laf_model_ = out
-        self.history_ = history
-        self.seconds_ = time.perf_counter() - t0
-        return self
+
+    def _step(self, student: nn.Module, teacher: nn.Module, bs: torch.Tensor, bu: torch.Tensor,
+              opts: tuple[Any, Any]) -> tuple[float, float]:
+        """One pair of updates on a remaining batch ``bs`` and a forget batch ``bu``: (EU loss, RA loss)."""
+        # 1. extractor unlearning through the frozen VAEs
+        loss_eu = extractor_unlearning_loss(vae_reconstruction_error(self.vae_remain_, student.embed(bs)),
+                                            vae_reconstruction_error(self.vae_forget_, student.embed(bu)))
+        opts[0].zero_grad()
+        loss_eu.backward()
+        opts[0].step()
+        # 2. representation alignment against the frozen original
+        with torch.no_grad():
+            ts, tu = teacher.embed(bs), teacher.embed(bu)
+        loss_ra = alignment_loss(student.embed(bs), ts, student.embed(bu), tu, self.tau)
+        opts[1].zero_grad()
+        loss_ra.backward()
+        opts[1].step()
+        return float(loss_eu.detach()), float(loss_ra.detach())
 
     @staticmethod
     def _embed(net: nn.Module, x: torch.Tensor, batch: int = 1024) -> torch.Tensor:

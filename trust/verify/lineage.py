@@ -42,10 +42,12 @@ def table_index(root: Path) -> dict[str, list[Path]]:
 def registry_table(name: str, params: Mapping[str, Any]):
     """A bundled dataset as the ``prepare`` params sample it (``prepare.max_rows`` rows drawn with
     ``prepare.seed``), or None when ``name`` is not a registry dataset: the "full" table the evidence records."""
-    from trust.data import DATASETS, load_dataset
+    from trust.data import DATASETS, dataset_info, load_array_dataset, load_dataset
 
     if name not in DATASETS:
         return None
+    if dataset_info(name).modality != "table":  # arrays: fingerprinted as the train stage frames them
+        return load_array_dataset(name).as_frame()
     df, _ = load_dataset(name)
     prep = params.get("prepare") if isinstance(params.get("prepare"), Mapping) else {}
     n, seed = prep.get("max_rows"), prep.get("seed", 0)
