@@ -77,44 +77,30 @@ def _marginal_kw(args) -> dict:
             if getattr(args, k) is not None}
 
 
-def fit_auto(args, eps, train, schema, seed):
-    """``trust.synth.create("auto")``: (synthetic rows, extra figures incl. the engine it picked)."""
-    from trust.synth import create
-
-    model = create("auto", epsilon=eps, delta=args.delta, random_state=seed, verbose=False, epochs=args.epochs,
-                   batch_size="auto", accountant="prv", **_marginal_kw(args)).fit(train, schema)
-    rep = model.privacy_report()
-    est = model.estimator_
-    extra = {"engine_used": model.engine_, "engine_reason": model.reason_, "epsilon_spent": rep["epsilon"]}
-    if model.engine_ == "ctabgan":
-        extra["epochs"], extra["batch_size"] = est.epochs_, est.batch_size_
-    else:
-        extra["reason"] = est.reason_
-    return model.sample(len(train)), extra
-
-
 def fit_sample(args, eps, train, schema, seed):
-    """(synthetic rows, extra figures) of one fit."""
+    """(synthetic rows, extra figures) of one fit, through the synthesis protocol (``run_synth(engine=...)``, as the
+    stages and the command line); ``auto`` records the engine its rule picked."""
+    from trust.synth.protocol import run_synth
+
+    model = {"delta": args.delta}
+    if args.engine in ("ctabgan", "auto"):
+        model.update(epochs=args.epochs, batch_size="auto", accountant="prv")
+    if args.engine != "ctabgan":
+        model.update(_marginal_kw(args))
+    res = run_synth(train, schema, epsilon=eps, model=model, synthetic_rows=len(train), dataset=args.table,
+                    random_state=seed, verbose=False, engine=args.engine)
+    est, details = res.model, res.to_evidence().details
+    rep = est.privacy_report()
+    extra = {"engine_used": details["engine"], "epsilon_spent": rep["epsilon"]}
     if args.engine == "auto":
-        return fit_auto(args, eps, train, schema, seed)
-    if args.engine == "ctabgan":
-        from trust.synth import CTABGANPlus
-
-        model = CTABGANPlus(epochs=args.epochs, batch_size="auto", epsilon=eps, delta=args.delta, accountant="prv",
-                            random_state=seed, verbose=False).fit(train, schema)
-        rep = model.privacy_report()
-        return model.sample(len(train)), {"epsilon_spent": rep["epsilon"], "epochs": model.epochs_,
-                                          "batch_size": model.batch_size_}
-    from trust.synth.marginal import MarginalSynthesizer
-
-    kw = _marginal_kw(args)
-    model = MarginalSynthesizer(args.engine, epsilon=eps, delta=args.delta, random_state=seed, verbose=False,
-                                **kw).fit(train, schema)
-    rep = model.privacy_report()
-    return model.sample(len(train)), {"epsilon_spent": rep["epsilon"], "rho": rep["rho"], "reason": model.reason_,
-                                      "settings": {k: v for k, v in model.get_params().items()
-                                                   if k in ("bins", "iters", "final_iters", "rounds",
-                                                            "max_model_size")}}
+        extra["engine_reason"] = details.get("engine_reason", "")
+    if details["engine"] == "ctabgan":
+        extra.update(epochs=est.epochs_, batch_size=est.batch_size_)
+    else:
+        extra.update(rho=rep["rho"], reason=est.reason_,
+                     settings={k: v for k, v in est.get_params().items()
+                               if k in ("bins", "iters", "final_iters", "rounds", "max_model_size")})
+    return res.synthetic, extra
 
 
 def run(args) -> None:
