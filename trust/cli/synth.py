@@ -1,4 +1,5 @@
-"""`trust synth` commands: fit CTAB-GAN+ (with DP-SGD or explicitly without), sample from it, evaluate a table.
+"""`trust synth` commands: fit a synthesizer (CTAB-GAN+ with DP-SGD or explicitly without; ``--engine mst|aim|auto``:
+the marginal engine or the ``auto`` rule, :mod:`trust.synth.engines`), sample from it, evaluate a table.
 
 ``fit`` and ``evaluate`` call the synthesis protocols (:func:`trust.synth.protocol.run_synth`,
 :func:`trust.synth.protocol.run_synth_evaluate`) and write their results' evidence (``--evidence``), gated
