@@ -88,8 +88,9 @@ def _evaluation_blocks(evals: list[dict[str, Any]], ctx: ReportContext) -> list[
     blocks: list[Block | None] = []
     for d in evals:
         details = dict(d.get("details") or {})
+        details.pop("engines", None)
         blocks += [heading(d.get("title") or d["stage"]), paragraph(run_line(d)),
-                   _side_by_side(details.pop("side_by_side", [])),
+                   _side_by_side(details.pop("side_by_side", [])),   # it names each member's engine too
                    checks_block(ctx.gates_of(d["stage"]), "Utility and privacy gates")]
         blocks += [callout(w, "warning") for w in details.pop("warnings", [])]
         blocks += metrics_blocks(d.get("metrics", {}), by_kind=True)
