@@ -1,7 +1,8 @@
 """Stage `synth_evaluate`: utility, fidelity and privacy audits of every synthetic table the `synth` stage released.
 
 Reads ``outputs/prepare/<dataset>/{train,test,holdout}.parquet`` + ``schema.json`` and, for each member ``X`` of
-``synth.epsilons``, ``outputs/synth/eps_X/{release,baseline}/synthetic.parquet``; runs
+``synth.epsilons``, ``outputs/synth/eps_X/{release,baseline}/synthetic.parquet`` (CTAB-GAN+) and, per engine E of
+``synth_marginal.engines``, ``outputs/synth/E_eps_X/...`` (the marginal engine, same audits); runs
 :func:`trust.synth.protocol.run_synth_evaluate` and publishes its result: ``outputs/synth_evaluate/`` (results
 JSON; plots of TSTR AUC with the train-on-real line, DCR share and membership-inference AUC against epsilon),
 ``metrics/synth_evaluate.json`` and ``evidence/synth_evaluate.json`` (kind ``synth_evaluate``: per table the TSTR
@@ -20,14 +21,15 @@ from trust.data import TableSchema, read_table
 from trust.errors import DataError
 
 
-def _table(member: str):
+def _table(member: str, engine: str):
     """``(name, table)`` of a member's synthetic table; the name is its path under ``outputs/`` (how the verifier
     finds it to recompute the keyed fingerprint)."""
     from trust.synth.protocol import BASELINE_DIR, RELEASE_DIR, TABLE_FILE
 
-    path = ROOT / "outputs" / "synth" / f"eps_{member}" / (BASELINE_DIR if member == "none" else RELEASE_DIR) / TABLE_FILE
+    folder = f"eps_{member}" if engine == "ctabgan" else f"{engine}_eps_{member}"
+    path = ROOT / "outputs" / "synth" / folder / (BASELINE_DIR if member == "none" else RELEASE_DIR) / TABLE_FILE
     if not path.exists():
-        raise DataError(f"'{relpath(path)}' is missing; run that synth member first (dvc repro synth)")
+        raise DataError(f"'{relpath(path)}' is missing; run that member first (dvc repro synth synth_marginal)")
     return path.relative_to(ROOT / "outputs").with_suffix("").as_posix(), read_table(path)
 
 
@@ -43,8 +45,10 @@ def run() -> None:
     schema = TableSchema.from_dict(json.loads((prep / "schema.json").read_text()))
     real = {part: read_table(prep / f"{part}.parquet") for part in ("train", "test", "holdout")}
     members = [str(m) for m in param(p, "synth.epsilons", list)]
-    named = {f"eps_{m}": _table(m) for m in members}
-    tables = {m: (None if m == "eps_none" else float(m[4:]), t) for m, (_, t) in named.items()}
+    engines = {(f"eps_{m}" if e == "ctabgan" else f"{e}_eps_{m}"): (e, m) for e in
+               ["ctabgan", *param(p, "synth_marginal.engines", list)] for m in members}
+    named = {k: _table(m, e) for k, (e, m) in engines.items()}
+    tables = {k: (None if engines[k][1] == "none" else float(engines[k][1]), t) for k, (_, t) in named.items()}
     prints = {f"{dataset}/{k}": fingerprint(v) for k, v in real.items()}
     prints.update({name: fingerprint(t) for name, t in named.values()})
     from trust.synth.protocol import run_synth_evaluate
@@ -56,7 +60,8 @@ def run() -> None:
             fidelity_rows=param(p, "synth_evaluate.fidelity_rows", int, low=50, nullable=True),
             privacy_rows=param(p, "synth_evaluate.privacy_rows", int, low=50, nullable=True),
             artifact=f"{relpath(stage.out_dir)}, evidence/synth_evaluate.json, metrics/synth_evaluate.json",
-            random_state=param(p, "synth_evaluate.seed", int, low=0), progress=True)
+            random_state=param(p, "synth_evaluate.seed", int, low=0), progress=True,
+            engines={k: e for k, (e, _) in engines.items()})
         data = [{"name": f"{dataset}/{k}", "fingerprint": prints[f"{dataset}/{k}"], "rows": len(v), "role": k}
                 for k, v in real.items()]
         data += [{"name": name, "fingerprint": prints[name], "rows": len(t), "role": "synthetic"}

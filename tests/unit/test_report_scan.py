@@ -113,6 +113,7 @@ def project(tmp_path_factory):
     params["synth"].update({"epsilons": [3, "none"], "max_train_rows": None, "synthetic_rows": 250})
     params["synth"]["model"].update({"epochs": 1, "batch_size": 100, "aux_epochs": 1})
     params["synth_evaluate"].update({"max_train_rows": 200, "fidelity_rows": 100, "privacy_rows": 100})
+    params["synth_marginal"]["engines"] = []   # the marginal engine's release is scanned in test_synth_marginal.py
     params["aggregate"].update({"bag_sizes": [4], "seeds": [0], "rho_grid": [0.0, 1.0], "n_folds": 1,
                                 "mlp": {**params["aggregate"]["mlp"], "enabled": False},
                                 "dp": {"epsilons": [1.0], "bag_sizes": [1, 4], "seeds": [0], "sweep_rows": 100,

@@ -1,4 +1,5 @@
-"""`trust synth` commands: fit CTAB-GAN+ (with DP-SGD or explicitly without), sample from it, evaluate a table.
+"""`trust synth` commands: fit a synthesizer (CTAB-GAN+ with DP-SGD or explicitly without; ``--engine mst|aim|auto``:
+the marginal engine or the ``auto`` rule, :mod:`trust.synth.engines`), sample from it, evaluate a table.
 
 ``fit`` and ``evaluate`` call the synthesis protocols (:func:`trust.synth.protocol.run_synth`,
 :func:`trust.synth.protocol.run_synth_evaluate`) and write their results' evidence (``--evidence``), gated
@@ -66,35 +67,44 @@ def fit(
                                                                       "on the hardware; the DP critic step stays "
                                                                       "float32)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    engine: str = typer.Option("ctabgan", "--engine", help="ctabgan (default), mst or aim (the marginal engine: "
+                                                           "needs declared bounds and categories under DP), or auto "
+                                                           "(picks by a documented rule on public inputs: "
+                                                           "trust.synth.engines)."),
 ) -> None:
-    """Fit CTAB-GAN+ on a table, with DP-SGD (--epsilon, --schema) or without (--no-dp), and save it to --out."""
-    model = {"epochs": _int_or_auto(epochs, "--epochs"), "batch_size": _int_or_auto(batch_size, "--batch-size"),
-             "delta": delta, "accountant": accountant, "max_grad_norm": max_grad_norm, "architecture": architecture,
-             "matmul_dtype": matmul_dtype}
-    _check_fit(data, out, epsilon, no_dp, delta, max_grad_norm, schema_file, matmul_dtype, device, overwrite)
+    """Fit a synthesizer (CTAB-GAN+ by default; --engine) on a table, with DP (--epsilon, --schema) or without
+    (--no-dp), and save it to --out."""
+    model = ({"epochs": _int_or_auto(epochs, "--epochs"), "batch_size": _int_or_auto(batch_size, "--batch-size"),
+              "delta": delta, "accountant": accountant, "max_grad_norm": max_grad_norm, "architecture": architecture,
+              "matmul_dtype": matmul_dtype} if engine == "ctabgan" else {"delta": delta})
+    _check_fit(data, out, epsilon, no_dp, delta, max_grad_norm, schema_file, matmul_dtype, device, overwrite, engine)
     ev_path = evidence_path(evidence, f"synth-fit-{out.name}", overwrite, ledger=epsilon is not None)
     policy = _policy(policy_file) if ev_path is not None else {}
     df, schema, target = _fit_inputs(data, schema_file, target, epsilon, na, sep)
     from trust.synth.protocol import run_synth
 
     result = run_synth(df, schema, epsilon=epsilon, model=model, dataset=dataset or Path(data).stem, target=target,
-                       artifact=str(out), random_state=seed, device=device, verbose=show_progress(quiet))
+                       artifact=str(out), random_state=seed, device=device, verbose=show_progress(quiet),
+                       engine=engine)
     result.model.save(out)
     if result.dp:   # the model directory itself is the release the evidence lists (and signs)
         import dataclasses
 
         result = dataclasses.replace(result, release_paths=(str(out),))
-    note(f"trained with {result.model.schedule_.reason}")
+    details = result.to_evidence(policy).details
+    note(f"engine: {details['engine']}" + (f" ({details['engine_reason']})" if details.get("engine_reason") else ""))
+    note(f"trained with {details['schedule']}")
     for line in result.model.privacy_report()["sentences"] + result.warnings():
         note(line)
     note(f"saved the model to {out}")
-    _write_result_evidence(ev_path, result, policy, f"synth-fit-{out.name}",
-                           {"epsilon": epsilon, **model, "epochs": result.model.epochs_,
-                            "batch_size": result.model.batch_size_, "schedule": result.model.schedule_.reason})
+    params = ({"epsilon": epsilon, **model, "epochs": result.model.epochs_, "batch_size": result.model.batch_size_,
+               "schedule": result.model.schedule_.reason} if details["engine"] == "ctabgan" else
+              {"epsilon": epsilon, "delta": delta, "engine": engine})
+    _write_result_evidence(ev_path, result, policy, f"synth-fit-{out.name}", params)
 
 
 def _check_fit(data: Path, out: Path, epsilon: float | None, no_dp: bool, delta: float, max_grad_norm: float,
-               schema_file: Path | None, matmul_dtype: str, device: str, overwrite: bool) -> None:
+               schema_file: Path | None, matmul_dtype: str, device: str, overwrite: bool, engine: str) -> None:
     """Every option and path of ``synth fit``, before the data is read (one line on any problem)."""
     from trust.data.io import check_input_file, check_output_dir
 
@@ -110,11 +120,19 @@ def _check_fit(data: Path, out: Path, epsilon: float | None, no_dp: bool, delta:
     from trust.synth.training import resolve_device
 
     check_option(matmul_dtype, "--matmul-dtype", MATMUL_DTYPES)
+    from trust.synth.engines import ENGINES
+
+    check_option(engine, "--engine", ENGINES)
     resolve_device(device, "--device")   # 'cuda' without a GPU: a ConfigError before anything is read or written
     if epsilon is not None and schema_file is None:
         raise ConfigError(f"a DP fit needs a reviewed schema: run `trust data schema draft {data} --out schema.json`, "
                           "check every kind and category list in it, then pass --schema schema.json")
-    check_output_dir(out, kind=SYNTH_KIND, overwrite=overwrite)
+    if engine in ("mst", "aim"):
+        from trust.synth.marginal.model import MODEL_KIND
+
+        check_output_dir(out, kind=MODEL_KIND, overwrite=overwrite)
+    else:
+        check_output_dir(out, kind=SYNTH_KIND, overwrite=overwrite)
 
 
 def _fit_inputs(data: Path, schema_file: Path | None, target: str | None, epsilon: float | None, na: list[str],
@@ -226,7 +244,14 @@ def sample(
     from trust.data.io import TABLE_SUFFIXES, check_output_file, read_model_dir
 
     conditions = _parse_conditions(condition)
-    read_model_dir(model_dir, kind=SYNTH_KIND, files=("model.json", "weights.pt"), what="CTAB-GAN+ model")
+    from trust.synth.marginal.model import MODEL_KIND
+
+    marginal = (model_dir / "trust-model.json").is_file() and \
+        f'"kind": "{MODEL_KIND}"' in (model_dir / "trust-model.json").read_text()
+    if marginal and conditions:
+        raise ConfigError("--condition needs a CTAB-GAN+ model; the marginal engine samples without conditions")
+    if not marginal:
+        read_model_dir(model_dir, kind=SYNTH_KIND, files=("model.json", "weights.pt"), what="CTAB-GAN+ model")
     check_output_file(out, overwrite=overwrite, suffixes=TABLE_SUFFIXES)
 
     import numpy as np
@@ -235,7 +260,12 @@ def sample(
     from trust.data import write_table
     from trust.synth.model import CTABGANPlus
 
-    model = CTABGANPlus.load(model_dir)
+    if marginal:
+        from trust.synth.marginal import MarginalSynthesizer
+
+        model = MarginalSynthesizer.load(model_dir)
+    else:
+        model = CTABGANPlus.load(model_dir)
     if n <= SAMPLE_CHUNK:
         rows = model.sample(n, conditions=conditions or None, random_state=seed)
     else:

@@ -1,4 +1,5 @@
-"""Private tabular synthesis: CTAB-GAN+ trained with DP-SGD (the capability ``synth``).
+"""Private tabular synthesis: CTAB-GAN+ trained with DP-SGD and the marginal engine (MST, AIM) (the
+capability ``synth``).
 
 - :class:`CTABGANPlus` (:mod:`trust.synth.model`): the estimator, ``fit`` / ``sample`` / ``save`` / ``load`` /
   ``privacy_report``; its settings :class:`SynthSettings`; its training steps :class:`Trainer`.
@@ -8,6 +9,9 @@
 - The privacy plan (:mod:`trust.synth.plan`), the DP histogram release (:mod:`trust.synth.dp_metadata`), the
   data transformer (:mod:`trust.synth.transformer`, per-column state in :mod:`trust.synth.columns`), the
   evaluation metrics (:mod:`trust.synth.evaluate`), the report section (:mod:`trust.synth.report_section`).
+- :class:`MarginalSynthesizer` (:mod:`trust.synth.marginal`): MST and AIM on Private-PGM (mbi), one zCDP budget;
+  :func:`create` (:mod:`trust.synth.engines`): ``create(engine="auto"|"ctabgan"|"aim"|"mst", **settings)``, the
+  ``auto`` rule; ``run_synth(..., engine=...)`` fits either engine through the same protocol.
 
 >>> from trust.synth import CTABGANPlus
 >>> CTABGANPlus(epsilon=3.0).privacy_settings().epsilon
@@ -22,6 +26,9 @@ from trust._lazy import lazy_exports
 
 _EXPORTS = {
     "CTABGANPlus": "trust.synth.model",
+    "MarginalSynthesizer": "trust.synth.marginal.model",
+    "create": "trust.synth.engines",
+    "Synthesizer": "trust.synth.engines",
     "CondSampler": "trust.synth.sampler",
     "MLPGenerator": "trust.synth.networks",
     "MLPCritic": "trust.synth.networks",

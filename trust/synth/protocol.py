@@ -71,16 +71,27 @@ DEFAULT_POLICY: dict[str, float] = {"max_total_epsilon_per_dataset": 30.0, "min_
                                     "max_dcr_share": 0.6, "max_mia_auc": 0.6, "max_exact_copies": 10}
 
 
-def _model_settings(model: Mapping[str, Any] | None) -> dict[str, Any]:
-    from trust.synth.settings import SynthSettings
+def _model_settings(model: Mapping[str, Any] | None, engine: str = "ctabgan") -> dict[str, Any]:
+    from trust.synth.engines import check_engine_settings
 
     settings = dict(model or {})
-    SynthSettings.check_names(settings)
+    check_engine_settings(engine, settings)
     for k in PROTOCOL_SETTINGS:
         if k in settings:
             raise ConfigError(f"model setting '{k}' is set by the synthesis protocol itself (its own argument); "
                               f"remove it from the model settings")
     return settings
+
+
+def model_delta(engine: str, model: Mapping[str, Any] | None) -> float:
+    """The delta a fit of ``engine`` with the settings ``model`` targets (its default when not set)."""
+    if engine == "ctabgan":
+        from trust.synth.settings import SynthSettings
+
+        return float(SynthSettings.of(dict(model or {})).delta)
+    from trust.synth.marginal.model import MarginalSynthesizer
+
+    return float((model or {}).get("delta", MarginalSynthesizer().delta))
 
 
 OVERRIDE_SOURCE = ("declared override in params.yaml synth.bounds: the user's declaration, which must come "
@@ -181,6 +192,9 @@ class SynthResult(Result):
     """
 
     kind: ClassVar[str] = "synth"
+    #: the engine (``trust.synth.create``'s name) and what the release's ``model/`` folder holds
+    engine: ClassVar[str] = "ctabgan"
+    model_text: ClassVar[str] = "a folder: the fitted CTAB-GAN+ (CTABGANPlus.load)"
     model: Any
     synthetic: pd.DataFrame | None
     dataset: str
@@ -260,7 +274,8 @@ class SynthResult(Result):
                        ["information loss disabled under DP (it reads raw feature statistics)"])
         not_covered.append("hyperparameters (epochs, learning rate, budget split) were chosen on the private data "
                            "and are not accounted for")
-        return {"dp": bool(rep["dp"]), "guarantee": list(rep["sentences"]), "epsilon_target": self.epsilon_target,
+        return {"engine": self.engine, "dp": bool(rep["dp"]), "guarantee": list(rep["sentences"]),
+                "epsilon_target": self.epsilon_target,
                 "dataset": self.dataset, "public_metadata": dict(self.public_metadata),
                 "release": list(self.release_paths if self.release_paths is not None else
                                 ([f"{self.artifact}/{RELEASE_DIR}"] if rep["dp"] else [])),
@@ -307,7 +322,7 @@ class SynthResult(Result):
 
         from trust.data.io import model_dir_writer, write_table
 
-        files = {"model": "a folder: the fitted CTAB-GAN+ (CTABGANPlus.load)", "ledger.json": "the privacy ledger entries"}
+        files = {"model": self.model_text, "ledger.json": "the privacy ledger entries"}
         if self.synthetic is not None:
             files[TABLE_FILE] = f"{len(self.synthetic)} synthetic rows (a declared number, not the private count)"
         meta = {"dp": self.dp, "releasable": self.dp, "files": files, "dataset": self.dataset,
@@ -325,15 +340,19 @@ def run_synth(train: pd.DataFrame, schema: TableSchema, *, epsilon: float | None
               max_train_rows: int | None = None, public_metadata: Mapping[str, Any] | None = None,
               target: str | None = None, artifact: str = "the model and synthetic table", check_rows: int = 2000,
               on_epoch_end: Any = None, random_state: int = 0, device: str = "auto",
-              verbose: bool = True) -> SynthResult:
-    """Fit CTAB-GAN+ on ``train`` (DP-SGD when ``epsilon`` is given) and sample ``synthetic_rows`` rows.
+              verbose: bool = True, engine: str = "ctabgan") -> SynthResult:
+    """Fit a synthesizer on ``train`` (DP when ``epsilon`` is given) and sample ``synthetic_rows`` rows: CTAB-GAN+
+    (``engine="ctabgan"``, DP-SGD), the marginal engine (``"mst"``, ``"aim"``: zCDP marginals, a
+    :class:`~trust.synth.marginal.result.MarginalSynthResult`) or the one :func:`trust.synth.create`'s ``auto`` rule
+    picks (``"auto"``: under DP it spends 1 % of epsilon on a DP row count, in the ledger).
 
     Args:
         train: the training rows (under DP coerced to the declared ``schema``, never checked row by row).
         schema: the declared schema (required under DP: category lists and bounds from documentation).
         epsilon: the total budget (None: no DP, recorded as a non-DP use in the evidence).
-        model: further :class:`~trust.synth.settings.SynthSettings` (checked there: an unknown name is a one-line
-            ConfigError); not the ones this function sets (:data:`PROTOCOL_SETTINGS`).
+        model: further settings of the engine (:class:`~trust.synth.settings.SynthSettings` for CTAB-GAN+,
+            :class:`~trust.synth.marginal.MarginalSynthesizer`'s for ``mst``/``aim``; checked there: an unknown name
+            is a one-line ConfigError); not the ones this function sets (:data:`PROTOCOL_SETTINGS`).
         synthetic_rows: rows to sample (a declared public number, never the private count); None: none.
         dataset, release_name: names in the ledger.
         max_train_rows: without DP a seeded subsample of this many rows; refused under DP (:func:`fit_rows`).
@@ -343,19 +362,38 @@ def run_synth(train: pd.DataFrame, schema: TableSchema, *, epsilon: float | None
         check_rows: with ``synthetic_rows=None`` under DP, rows sampled (and dropped) for the label-share check
             alone (post-processing, no privacy cost).
         on_epoch_end: passed to :meth:`CTABGANPlus.fit` (score the model mid-fit without changing it).
-        random_state: seed of everything that is not DP noise; device: ``auto``, ``cpu`` or ``cuda``.
+        random_state: seed of everything that is not DP noise; device: ``auto``, ``cpu`` or ``cuda`` (CTAB-GAN+).
+        engine: ``ctabgan`` (default), ``mst``, ``aim`` or ``auto``.
 
     Returns:
-        a :class:`SynthResult`.
+        a :class:`SynthResult` (a :class:`~trust.synth.marginal.result.MarginalSynthResult` for the marginal engine).
     """
-    from trust.synth.model import CTABGANPlus
+    from trust._validation import check_option
+    from trust.synth.engines import ENGINES
 
-    settings = _model_settings(model)
-    est = CTABGANPlus(**settings, epsilon=epsilon, dataset_name=dataset, release_name=release_name,
-                      random_state=random_state, device=device, verbose=verbose)
-    rows = fit_rows(train, max_train_rows, dp=est.dp, random_state=random_state)
+    check_option(engine, "engine", ENGINES)
+    settings = _model_settings(model, engine)
+    common = dict(epsilon=epsilon, dataset_name=dataset, release_name=release_name, random_state=random_state,
+                  verbose=verbose)
+    rows = fit_rows(train, max_train_rows, dp=epsilon is not None, random_state=random_state)
     t0 = time.perf_counter()
-    est.fit(rows, schema, target=target, on_epoch_end=on_epoch_end)
+    if engine == "ctabgan":
+        from trust.synth.model import CTABGANPlus
+
+        est = CTABGANPlus(**settings, **common, device=device).fit(rows, schema, target=target,
+                                                                   on_epoch_end=on_epoch_end)
+    else:
+        from trust.synth.engines import create
+
+        extra = {"device": device} if engine == "auto" and device != "auto" else {}
+        chosen = create(engine, **settings, **common, **extra).fit(rows, schema, target=target)
+        est = chosen.estimator_
+        if chosen.engine_ != "ctabgan":
+            from trust.synth.marginal.result import finish_marginal
+
+            return finish_marginal(est, chosen.reason_, rows, time.perf_counter() - t0, dataset=dataset,
+                                   epsilon=epsilon, synthetic_rows=synthetic_rows, artifact=artifact,
+                                   public_metadata=public_metadata)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     synthetic = None if synthetic_rows is None else est.sample(synthetic_rows)
@@ -375,7 +413,8 @@ class SynthEvaluateResult(Result):
     Attributes:
         dataset, target, problem_type: what was evaluated.
         trtr: train-on-real figures (``<model>.<metric>``), the utility reference.
-        members: per table name, ``{"epsilon": float | None, "figures": evaluate_synthetic's flat dict}``.
+        members: per table name, ``{"epsilon": float | None, "engine": str | None, "figures": evaluate_synthetic's
+            flat dict}`` (``engine``: the synthesizer that made the table, when the caller names it).
         settings: the evaluation's bounds (rows compared), for the evidence.
         artifact: where the caller saves the result, for the evidence's non-DP record.
     """
@@ -475,9 +514,31 @@ class SynthEvaluateResult(Result):
                        "(equal-size subsamples), DCR/NNDR 5th percentiles, exact copies, distance-based "
                        "membership inference (train members vs holdout non-members)",
             "seconds": {m: round(float(v["figures"]["seconds"]), 2) for m, v in self.members.items()},
+            "engines": {m: v.get("engine") for m, v in self.members.items()},
+            "side_by_side": self.side_by_side(),
             "undefined_metrics": sorted(k for k, v in self._metrics().items() if v is None),
             "warnings": self.warnings(),
         }
+
+    def side_by_side(self) -> list[dict[str, Any]]:
+        """One row per table, ordered by epsilon (no DP last) then engine: the engine, the epsilon, TSTR and its ratio
+        to train-on-real, the DCR share, the membership-inference AUC and the exact copies (the report's table)."""
+        k = self.metric
+
+        def order(item: tuple[str, Mapping[str, Any]]) -> tuple[float, str]:
+            eps = item[1]["epsilon"]
+            return (math.inf if eps is None else float(eps), str(item[1].get("engine") or ""))
+
+        def num(v: Any) -> float | None:
+            return float(v) if v is not None and math.isfinite(float(v)) else None
+
+        return [{"member": m, "engine": v.get("engine") or "unnamed",
+                 "epsilon": "none" if v["epsilon"] is None else float(v["epsilon"]),
+                 "tstr": num(v["figures"][f"utility.tstr.hgb.{k}"]), "tstr_ratio": self.tstr_ratio(m),
+                 "dcr_share": num(v["figures"]["privacy.dcr_share_train"]),
+                 "mia_auc": num(v["figures"]["privacy.mia_auc"]),
+                 "exact_copies": num(v["figures"]["privacy.exact_copies"])}
+                for m, v in sorted(self.members.items(), key=order)]
 
     def plots(self, out_dir: str | os.PathLike[str]) -> list[Plot]:
         """Utility and the privacy audits against epsilon (classification)."""
@@ -499,7 +560,9 @@ class SynthEvaluateResult(Result):
 
 
 def _epsilon_axis(ax: Any, members: Mapping[str, Mapping[str, Any]]) -> None:
-    ax.set_xticks(range(len(members)), ["no DP" if v["epsilon"] is None else f"{v['epsilon']:g}"
+    engines = {v.get("engine") for v in members.values()}
+    ax.set_xticks(range(len(members)), [("" if len(engines) < 2 else f"{v.get('engine')}\n") +
+                                        ("no DP" if v["epsilon"] is None else f"{v['epsilon']:g}")
                                         for v in members.values()])
     ax.set_xlabel("epsilon of the synthesis run")
 
@@ -548,9 +611,11 @@ def run_synth_evaluate(real_train: pd.DataFrame, real_test: pd.DataFrame, real_h
                        synthetic: Mapping[str, tuple[float | None, pd.DataFrame]], schema: TableSchema, *,
                        dataset: str = "", max_train_rows: int | None = None, fidelity_rows: int | None = 2000,
                        privacy_rows: int | None = 5000, artifact: str = "the evaluation's figures",
-                       random_state: int = 0, progress: bool = False) -> SynthEvaluateResult:
+                       random_state: int = 0, progress: bool = False,
+                       engines: Mapping[str, str] | None = None) -> SynthEvaluateResult:
     """Score every synthetic table of ``synthetic`` (name -> ``(epsilon or None, table)``) against the real splits
-    with one train-on-real reference (:func:`trust.synth.evaluate.evaluate_synthetic`).
+    with one train-on-real reference (:func:`trust.synth.evaluate.evaluate_synthetic`). ``engines`` (name ->
+    engine) labels the tables for the side-by-side table; every table gets the same audits whatever made it.
 
     Raises:
         ConfigError: the schema has no target (utility needs one).
@@ -567,7 +632,7 @@ def run_synth_evaluate(real_train: pd.DataFrame, real_test: pd.DataFrame, real_h
     trtr = trtr_baseline(real_train, real_test, schema, max_train_rows=max_train_rows, random_state=random_state)
     members = {}
     for name, (eps, table) in tqdm(list(synthetic.items()), desc="synth evaluate", unit="table", disable=not progress):
-        members[name] = {"epsilon": eps, "figures": evaluate_synthetic(
+        members[name] = {"epsilon": eps, "engine": (engines or {}).get(name), "figures": evaluate_synthetic(
             real_train, real_test, real_holdout, table, schema, random_state=random_state,
             max_train_rows=max_train_rows, fidelity_rows=fidelity_rows, privacy_rows=privacy_rows, trtr=trtr)}
     problem = schema.problem_type or ("classification" if schema[schema.target].kind == "categorical" else "regression")
@@ -575,6 +640,6 @@ def run_synth_evaluate(real_train: pd.DataFrame, real_test: pd.DataFrame, real_h
     return SynthEvaluateResult(dataset, schema.target, problem, trtr, members, settings, artifact)
 
 
-__all__ = ["run_synth", "run_synth_evaluate", "SynthResult", "SynthEvaluateResult", "fit_rows", "label_share",
+__all__ = ["run_synth", "run_synth_evaluate", "model_delta", "SynthResult", "SynthEvaluateResult", "fit_rows", "label_share",
            "declared_bounds", "public_metadata", "OVERRIDE_SOURCE",
            "RELEASE_DIR", "BASELINE_DIR", "TABLE_FILE", "DEFAULT_POLICY", "PROTOCOL_SETTINGS"]

@@ -42,14 +42,15 @@ def _runs_table(synth: list[dict[str, Any]], ctx: ReportContext) -> tuple[Block,
     for d in synth:
         entries = ctx.ledger_of(d["stage"])
         target = (d.get("details") or {}).get("epsilon_target", (d.get("params") or {}).get("epsilon"))
-        rows.append([d["stage"], "none" if target is None else target, len(entries),
+        rows.append([d["stage"], (d.get("details") or {}).get("engine", "ctabgan"),
+                     "none" if target is None else target, len(entries),
                      sum(e["epsilon"] for e in entries) if entries else None,
                      max((e["delta"] for e in entries), default=None),
                      "DP (see ledger)" if entries else "NO guarantee (non-private)", d.get("mlflow_run_id") or ""])
         if not entries:
             limitations.append(f"Stage '{d['stage']}' released synthetic data without differential privacy: "
                                "its empirical audits are its only privacy evidence.")
-    return table(["Stage", "Target epsilon", "DP releases", "Epsilon (sum)", "Max delta", "Guarantee", "MLflow run"],
+    return table(["Stage", "Engine", "Target epsilon", "DP releases", "Epsilon (sum)", "Max delta", "Guarantee", "MLflow run"],
                  rows, caption="Synthesis runs"), limitations
 
 
@@ -57,8 +58,10 @@ def _synth_blocks(synth: list[dict[str, Any]], ctx: ReportContext) -> tuple[list
     blocks: list[Block | None] = [paragraph(
         "Each synthesis stage trains a generator on a training split and releases a synthetic table. Its "
         "differential-privacy guarantee is the one in its ledger entries below; a stage with no ledger entry is a "
-        "non-private baseline. Under DP only the critic and the auxiliary model are trained with DP-SGD; the "
-        "generator never reads a real row, so it and every table sampled from it are post-processing.")]
+        "non-private baseline. CTAB-GAN+ (engine ctabgan): under DP only the critic and the auxiliary model are "
+        "trained with DP-SGD; the generator never reads a real row, so it and every table sampled from it are "
+        "post-processing. The marginal engine (mst, aim): noisy low-order marginals measured on one zCDP budget, a "
+        "graphical model estimated from them and sampled (post-processing).")]
     runs, limitations = _runs_table(synth, ctx)
     blocks.append(runs)
     claims: list[str] = []
@@ -71,11 +74,23 @@ def _synth_blocks(synth: list[dict[str, Any]], ctx: ReportContext) -> tuple[list
     return blocks, claims, limitations
 
 
+def _side_by_side(rows: list[dict[str, Any]]) -> Block | None:
+    """The engines side by side: one row per engine and epsilon (the evaluation's ``details.side_by_side``)."""
+    if not rows:
+        return None
+    return table(["Engine", "Epsilon", "TSTR", "TSTR / train-on-real", "DCR share", "MIA AUC", "Exact copies"],
+                 [[r["engine"], r["epsilon"], r.get("tstr"), r.get("tstr_ratio"), r.get("dcr_share"),
+                   r.get("mia_auc"), r.get("exact_copies")] for r in rows],
+                 caption="Synthesis engines side by side (same splits, same audits)")
+
+
 def _evaluation_blocks(evals: list[dict[str, Any]], ctx: ReportContext) -> list[Block | None]:
     blocks: list[Block | None] = []
     for d in evals:
         details = dict(d.get("details") or {})
+        details.pop("engines", None)
         blocks += [heading(d.get("title") or d["stage"]), paragraph(run_line(d)),
+                   _side_by_side(details.pop("side_by_side", [])),   # it names each member's engine too
                    checks_block(ctx.gates_of(d["stage"]), "Utility and privacy gates")]
         blocks += [callout(w, "warning") for w in details.pop("warnings", [])]
         blocks += metrics_blocks(d.get("metrics", {}), by_kind=True)

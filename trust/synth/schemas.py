@@ -16,6 +16,8 @@ SYNTH_SCHEMA: dict[str, Any] = {
     "required": ["dp", "guarantee", "epsilon_target", "dataset", "release", "schedule", "generator", "warnings",
                  "not_covered"],
     "properties": {
+        "engine": {"enum": ["ctabgan", "mst", "aim"]},
+        "engine_reason": {"type": "string"},
         "dp": {"type": "boolean"},
         "guarantee": _strings,
         "epsilon_target": {"type": ["number", "null"]},
@@ -46,6 +48,8 @@ SYNTH_EVALUATE_SCHEMA: dict[str, Any] = {
         "members": {"type": "object", "additionalProperties": {"type": ["number", "string"]}},
         "utility": {"type": "string"}, "fidelity": {"type": "string"}, "privacy": {"type": "string"},
         "seconds": {"type": "object", "additionalProperties": {"type": "number"}},
+        "engines": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
+        "side_by_side": {"type": "array", "items": {"type": "object", "required": ["member", "engine", "epsilon"]}},
         "undefined_metrics": _strings,
         "warnings": _strings,
     },
