@@ -31,11 +31,9 @@ RUNNABLE = {"python", "bash", "sh", ""}
 TIMEOUT = 240
 
 #: block id -> whose README section it is; these do not run as printed yet (xfail until their owners fix them)
-TO_FIX: dict[str, str] = {
-    **{f"private-synthesis-{i}": "synth" for i in (1, 2, 3, 4)},
-}
+TO_FIX: dict[str, str] = {}
 #: blocks of TO_FIX that are not even run: they pass the time limit (the owner shortens them or marks them skip)
-NOT_RUN = {"private-synthesis-1"}
+NOT_RUN: set[str] = set()
 
 
 def blocks(text: str) -> list[dict]:
