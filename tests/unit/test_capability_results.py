@@ -1,8 +1,9 @@
 """Issue 22: every capability's result, built on tiny data, gives evidence valid against its own schema, saves
 itself, and its report section renders it in every format.
 
-One parametrised test over :data:`CAPABILITIES` (evidence kind -> a builder of a small result). A capability
-joins with one line here once its protocol returns a :class:`trust.evidence.Result`.
+One parametrised test over :data:`CAPABILITIES` (evidence kind -> a builder of a small result, with the tiny
+settings of the capability's own protocol test copied in). A capability joins with a builder here once its protocol
+returns a :class:`trust.evidence.Result`; a second test fails while any ``Result`` class in ``trust/`` has none.
 """
 
 from __future__ import annotations
@@ -174,3 +175,26 @@ def test_a_capability_result_gives_valid_evidence_saves_and_renders(kind, tmp_pa
     assert section["blocks"] and section["stages"] == [f"{kind}_stage"]
     assert f'id="{sid}"' in render_html(model) and f"## {section['title']}" in render_markdown(model)
     render_json(model)
+
+
+def _declared_result_kinds() -> dict[str, str]:
+    """evidence kind -> file, of every ``class ...(Result)`` in ``trust/`` (read from the source, nothing imported)."""
+    import ast
+    from pathlib import Path
+
+    import trust
+
+    kinds = {}
+    for path in sorted(Path(trust.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(getattr(b, "id", None) == "Result" for b in node.bases):
+                kind, = [s.value.value for s in node.body if isinstance(s, ast.AnnAssign)
+                         and getattr(s.target, "id", None) == "kind" and isinstance(s.value, ast.Constant)]
+                kinds[kind] = str(path)
+    return kinds
+
+
+def test_every_result_class_in_the_package_has_a_builder_here():
+    kinds = _declared_result_kinds()
+    assert "data" in kinds and "unlearn" in kinds   # the scan finds the classes it must
+    assert sorted(kinds) == sorted(CAPABILITIES), {k: v for k, v in kinds.items() if k not in CAPABILITIES}
