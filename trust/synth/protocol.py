@@ -227,12 +227,11 @@ class SynthResult(Result):
         """``out_dir/release`` for a DP fit, ``out_dir/baseline`` without DP (never released)."""
         return Path(out_dir) / (RELEASE_DIR if self.dp else BASELINE_DIR)
 
-    def to_evidence(self, policy: Mapping[str, Any] | None = None) -> Evidence:
-        """Checks (declared rows, the epsilon against its target and the policy, the label share), flat metrics,
-        the ledger, the non-DP use of a fit without DP, details valid against ``SYNTH_SCHEMA``."""
-        from trust.synth.schemas import SYNTH_SCHEMA
-
-        rep = self.model.privacy_report()
+    def _budget_checks(self, rep: Mapping[str, Any], policy: Mapping[str, Any] | None, composed: str,
+                       accountant: str) -> list[Check]:
+        """The checks every engine's fit carries: the declared row count, and under DP its total epsilon against
+        the policy's per-dataset limit and against its target (``composed``: what the total composes;
+        ``accountant``: whose figure is compared with the target)."""
         checks = [Check("synthetic rows equal the declared number", None if self.synthetic is None else
                         float(len(self.synthetic)), None if self.synthetic_rows is None else float(self.synthetic_rows),
                         "==")]
@@ -240,10 +239,19 @@ class SynthResult(Result):
             limit = (policy or {}).get("max_total_epsilon_per_dataset")
             checks += [Check("total epsilon of this synthesis (all releases composed)", rep["epsilon"],
                              None if limit is None else float(limit), "<=",
-                             description="transformer histograms + auxiliary DP-SGD + critic DP-SGD, sequential; the "
-                                         "report gates the dataset's total over all releases"),
+                             description=f"{composed}; the report gates the dataset's total over all releases"),
                        Check("total epsilon within the target", rep["epsilon"], self.epsilon_target * 1.01, "<=",
-                             description="the accountant's epsilon after training vs the target (1 % tolerance)")]
+                             description=f"{accountant} vs the target (1 % tolerance)")]
+        return checks
+
+    def to_evidence(self, policy: Mapping[str, Any] | None = None) -> Evidence:
+        """Checks (declared rows, the epsilon against its target and the policy, the label share), flat metrics,
+        the ledger, the non-DP use of a fit without DP, details valid against ``SYNTH_SCHEMA``."""
+        from trust.synth.schemas import SYNTH_SCHEMA
+
+        rep = self.model.privacy_report()
+        checks = self._budget_checks(rep, policy, "transformer histograms + auxiliary DP-SGD + critic DP-SGD, "
+                                     "sequential", "the accountant's epsilon after training")
         if self.labels is not None:
             checks.append(Check("label distribution of the synthetic table: total variation distance to the "
                                 "DP-released label marginal", self.labels["total_variation"], LABEL_TV_WARNING, "<=",

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Mapping
 
 import pandas as pd
 
-from trust.evidence import Check, Evidence, Plot, save_figure
+from trust.evidence import Evidence, Plot, save_figure
 from trust.synth.protocol import BASELINE_DIR, RELEASE_DIR, TABLE_FILE, SynthResult
 
 
@@ -48,17 +48,8 @@ class MarginalSynthResult(SynthResult):
         from trust.synth.schemas import SYNTH_SCHEMA
 
         rep = self.model.privacy_report()
-        checks = [Check("synthetic rows equal the declared number", None if self.synthetic is None else
-                        float(len(self.synthetic)), None if self.synthetic_rows is None else float(self.synthetic_rows),
-                        "==")]
-        if rep["dp"]:
-            limit = (policy or {}).get("max_total_epsilon_per_dataset")
-            checks += [Check("total epsilon of this synthesis (all releases composed)", rep["epsilon"],
-                             None if limit is None else float(limit), "<=",
-                             description="every marginal measurement and selection on one zCDP budget, converted "
-                                         "once; the report gates the dataset's total over all releases"),
-                       Check("total epsilon within the target", rep["epsilon"], self.epsilon_target * 1.01, "<=",
-                             description="the zCDP accountant's epsilon after fitting vs the target (1 % tolerance)")]
+        checks = self._budget_checks(rep, policy, "every marginal measurement and selection on one zCDP budget, "
+                                     "converted once", "the zCDP accountant's epsilon after fitting")
         name = self.engine.upper()
         return Evidence(self.kind, f"{name} synthesis (marginal engine), epsilon {self._member()}", tuple(checks),
                         self._metrics(rep), self._details(rep), tuple(rep["entries"]), self._non_dp(),
