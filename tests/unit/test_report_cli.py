@@ -123,3 +123,19 @@ def test_a_duplicated_evidence_file_is_refused_rather_than_counted_twice(tmp_pat
     code, _, err = run_cli("report", "--root", str(root))
     assert code == 2 and err.count("\n") == 1
     assert "evidence/aggregate (copy).json and evidence/aggregate.json both hold the evidence of stage 'aggregate'" in err
+
+
+def test_in_a_pipeline_project_the_report_stages_output_is_gated_not_overwritten(tmp_path, run_cli):
+    """`make repro` then `trust report --strict`: rewriting reports/ would make dvc status and trust verify call the
+    report stage's outputs changed."""
+    root = _project(tmp_path)
+    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"report": {
+        "cmd": "python pipelines/report.py", "outs": [{"reports/compliance.json": {"cache": False}}]}}}))
+    (root / "reports").mkdir()
+    (root / "reports" / "compliance.json").write_text("{}")
+    code, out, err = run_cli("report", "--root", str(root), "--strict")
+    assert code == 0 and out.startswith("PASS:") and "'report' stage" in err
+    assert (root / "reports" / "compliance.json").read_text() == "{}"
+    assert sorted(p.name for p in (root / "reports").iterdir()) == ["compliance.json"]
+    code, _, _ = run_cli("report", "--root", str(root), "--out", str(root / "copy"))
+    assert code == 0 and (root / "copy" / "compliance.html").exists()

@@ -30,7 +30,14 @@ def register(app: typer.Typer) -> None:
         root = Path(root) if root is not None else repo_root()
         out_dir = check_report_dir(out if out is not None else root / "reports", root / "evidence")
         model = build_project_report(root)
-        paths = write_reports(model, out_dir, root=root)
+        owner = None if out is not None else pipeline_report_stage(root)
+        if owner:  # the pipeline's report stage renders reports/ (dvc.lock records it): gate, do not overwrite
+            typer.echo(f"note: reports/ is the output of the pipeline's '{owner}' stage (`dvc repro {owner}` "
+                       "renders it; overwriting it would make `dvc status` and `trust verify` report it changed): "
+                       "not rewritten; pass --out DIR for a copy", err=True)
+            paths = [out_dir]
+        else:
+            paths = write_reports(model, out_dir, root=root)
         v = model["verdict"]
         if not model["policy_source"].startswith("params.yaml"):
             typer.echo(f"note: {model['policy_source']}", err=True)
@@ -40,3 +47,18 @@ def register(app: typer.Typer) -> None:
         if strict and v["strict_failure"]:
             typer.echo(f"--strict: {v['strict_failure']}", err=True)
             raise typer.Exit(1)
+
+
+def pipeline_report_stage(root: Path) -> str | None:
+    """The name of the DVC stage of ``root/dvc.yaml`` whose outputs include ``reports/compliance.json``, or None."""
+    import yaml
+
+    try:
+        stages = (yaml.safe_load((root / "dvc.yaml").read_text()) or {}).get("stages") or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    for name, stage in stages.items():
+        outs = stage.get("outs") or [] if isinstance(stage, dict) else []
+        if any((o if isinstance(o, str) else next(iter(o), None)) == "reports/compliance.json" for o in outs):
+            return str(name)
+    return None
