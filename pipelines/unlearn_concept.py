@@ -29,6 +29,7 @@ def run() -> None:
     import torch
 
     from trust.data.concepts import digit_concepts, load_concept_matrix
+    from trust.data import write_table
     from trust.unlearn import UnlearnInputs, run_unlearn
 
     torch.set_num_threads(threads)
@@ -43,6 +44,7 @@ def run() -> None:
                              n_shadows=param(p, "unlearn_concept.n_shadows", int, low=4),
                              relearn_max_epochs=param(p, "unlearn_concept.relearn_max_epochs", int, low=1),
                              random_state=seed, device="cpu")
+        write_table(inputs.forget_frame(), stage.out_dir / name / "forget.parquet")  # audit trail: for trust verify
         stage.publish(result, data=t.data() + [result.data_entry(name)])
 
 

@@ -26,6 +26,7 @@ def run() -> None:
 
     import torch
 
+    from trust.data import write_table
     from trust.unlearn import run_unlearn
     from trust.unlearn.tasks import make_task
 
@@ -40,6 +41,7 @@ def run() -> None:
                              repair_per_class=param(p, "unlearn_laf.repair_per_class", int, low=0, nullable=True),
                              n_shadows=param(p, "unlearn_laf.n_shadows", int, low=4),
                              relearn=param(p, "unlearn_laf.relearn", bool), random_state=seed, device="cpu")
+        write_table(inputs.forget_frame(), stage.out_dir / name / "forget.parquet")  # audit trail: for trust verify
         stage.publish(result, data=t.data() + [result.data_entry(name)])
 
 

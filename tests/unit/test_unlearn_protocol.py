@@ -156,3 +156,16 @@ def test_a_stage_fingerprints_the_forget_rows_with_its_own_key_and_records_them(
     assert fp == FP and seen[0].shape == (len(inputs.forget[1]), 65) and "label" in seen[0]
     assert concept.data_entry("digits") == {"name": "digits/forget", "fingerprint": FP,
                                             "role": "forgotten rows (class)", "rows": len(inputs.forget[1])}
+
+
+def test_the_forget_rows_kept_as_a_table_reproduce_their_keyed_fingerprint(inputs, tmp_path):
+    """The stages keep outputs/<stage>/<dataset>/forget.parquet so that `trust verify` recomputes the evidence's
+    fingerprint of the forgotten rows (it was UNVERIFIABLE)."""
+    from trust.data import read_table, write_table
+    from trust.data.hashing import keyed_fingerprint
+
+    key = b"k" * 32
+    fp = inputs.with_fingerprint(lambda f: keyed_fingerprint(f, key)).fingerprint
+    write_table(inputs.forget_frame(), tmp_path / "digits" / "forget.parquet")
+    assert keyed_fingerprint(read_table(tmp_path / "digits" / "forget.parquet"), key) == fp
+    assert keyed_fingerprint(read_table(tmp_path / "digits" / "forget.parquet").iloc[1:], key) != fp

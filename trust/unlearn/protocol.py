@@ -98,11 +98,13 @@ class UnlearnInputs:
         return cls(model, (X[f], labels[f]), (X[~f], labels[~f]), forget_class=k, **kw)
 
     def forget_frame(self) -> Any:
-        """The forget rows as a DataFrame (features flattened, then ``label`` when known): what gets fingerprinted."""
+        """The forget rows as a DataFrame (features flattened into columns ``x0, x1, ...``, then ``label`` when known):
+        what gets fingerprinted, and what a stage keeps in its audit trail so that ``trust verify`` can recompute it."""
         import pandas as pd
 
         X, y = _xy(self.forget, "forget", labels=False)
-        frame = pd.DataFrame(X.reshape(len(X), -1))
+        X = X.reshape(len(X), -1)
+        frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
         return frame if y is None else frame.assign(label=y)
 
     def with_fingerprint(self, fingerprint: Any) -> "UnlearnInputs":
