@@ -244,3 +244,23 @@ def test_the_report_stage_shows_the_verifiers_summary_in_a_verification_section(
     text = json.dumps(sec)
     assert "0 MISMATCH" in text and "synth/eps_1/critic" in text
     assert model["verdict"]["status"] == "pass"
+
+
+def test_a_bundled_datasets_name_that_also_ends_an_output_path_is_still_verified_from_the_bundled_data(tmp_path):
+    """`digits` (the full dataset) and outputs/unlearn_concept/digits/forget.parquet (the only table of a folder named
+    digits) share a name in the table index: the fingerprint of the bundled dataset must still verify."""
+    import pandas as pd
+
+    from trust.data import load_array_dataset, write_table
+    from trust.data.hashing import keyed_fingerprint
+    from trust.verify.lineage import fingerprint_claims, table_index
+
+    key = b"k" * 32
+    write_table(pd.DataFrame({"x0": [1.0, 2.0], "label": [3, 3]}), tmp_path / "outputs" / "u" / "digits" / "forget.parquet")
+    full = keyed_fingerprint(load_array_dataset("digits").as_frame(), key)
+    ev = {"evidence/u.json": {"data": [{"name": "digits", "fingerprint": full}]}}
+    (c,) = fingerprint_claims(tmp_path, ev, key, table_index(tmp_path))
+    assert c.status == VERIFIED and "bundled" in c.reason
+    ev["evidence/u.json"]["data"][0]["fingerprint"] = keyed_fingerprint(pd.DataFrame({"x0": [0.0]}), key)
+    (c,) = fingerprint_claims(tmp_path, ev, key, table_index(tmp_path))
+    assert c.status == MISMATCH
