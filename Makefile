@@ -24,9 +24,10 @@ repro: install
 verify: install
 	$(VENV)/bin/trust verify --out reports
 
-# two workers, one per core (tests set one torch thread each); a test file stays on one worker (module fixtures)
+# two workers, one per core (tests set one torch thread each); a test file stays on one worker (module fixtures),
+# the README blocks are spread over both (conftest.py)
 test: install
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=25
 
 ui: install
 	@$(PY) -m trust.tracking ui-url
