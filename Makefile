@@ -24,10 +24,10 @@ repro: install
 verify: install
 	$(VENV)/bin/trust verify --out reports
 
-# two workers, one per core (tests set one torch thread each); a test file stays on one worker (module fixtures),
-# the README blocks are spread over both (conftest.py)
+# two workers, one per core (tests set one torch thread each); a test file stays on one worker (module fixtures);
+# the README blocks are split over two files (tests/unit/test_readme_blocks*.py) so that they spread over both
 test: install
-	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=25
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=25
 
 ui: install
 	@$(PY) -m trust.tracking ui-url

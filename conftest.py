@@ -17,22 +17,9 @@ DOCTESTS_TO_FIX: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(config, items):  # noqa: ARG001
-    _group_for_two_workers(items)
     for item in items:
         owner = DOCTESTS_TO_FIX.get(item.name) if type(item).__name__ == "DoctestItem" else None
         if owner:
             item.add_marker(pytest.mark.xfail(reason=f"example not self-contained yet ({owner} fixes it)",
                                               strict=False))
 
-
-def _group_for_two_workers(items) -> None:
-    """``make test`` runs two pytest-xdist workers with ``--dist loadgroup``: a test file stays on one worker (its
-    module fixtures run once), except the README harness, whose blocks (a tenth of the suite's time, each in its
-    own folder) are spread over both workers one by one."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        group = item.nodeid.split("::")[0]
-        if group.endswith("test_readme_blocks.py") and hasattr(item, "callspec"):
-            group = f"{group}::{item.callspec.id}"
-        item.add_marker(pytest.mark.xdist_group(group))

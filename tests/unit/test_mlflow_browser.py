@@ -40,6 +40,7 @@ def ui(tmp_path_factory):
     d = tmp_path_factory.mktemp("mlflow_ui")
     uri = f"sqlite:///{d / 'mlflow.db'}"
     runs = {}
+    saved_env = os.environ.get("MLFLOW_TRACKING_URI")  # MLflow's set_tracking_uri (in stage_run) also writes it
     try:
         for stage in ("prepare", "train_digits"):
             with stage_run(stage, {"seed": 0}, "hmac-sha256:" + "a" * 64, root=d, tracking_uri=uri) as run:
@@ -47,7 +48,11 @@ def ui(tmp_path_factory):
                 runs[stage] = run.run_id
         exp = mlflow.MlflowClient(uri).get_experiment_by_name("trust-pipeline").experiment_id
     finally:
-        mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI") or None)
+        mlflow.set_tracking_uri(saved_env)
+        if saved_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved_env
     port = _free_port()
     mlflow_bin = str(Path(sys.executable).parent / "mlflow")
     proc = subprocess.Popen([mlflow_bin, "ui", "--backend-store-uri", uri, "--port", str(port), "--workers", "1"],

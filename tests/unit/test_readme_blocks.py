@@ -91,8 +91,10 @@ def _env(tmp: Path) -> dict:
     return env
 
 
-def _params():
-    for b in BLOCKS:
+def _params(half: int):
+    """Every other block (``half`` 0 or 1): the blocks are split over this file and ``test_readme_blocks_b.py``, so
+    that ``make test``'s two workers (one test file each at a time) share them."""
+    for b in BLOCKS[half::2]:
         marks = []
         if b["skip"]:
             marks.append(pytest.mark.skip(reason=f"README says: {b['skip']}"))
@@ -102,8 +104,13 @@ def _params():
         yield pytest.param(b, id=b["id"], marks=marks)
 
 
-@pytest.mark.parametrize("block", list(_params()))
+@pytest.mark.parametrize("block", list(_params(0)))
 def test_a_readme_block_runs_as_printed(block, scratch, tmp_path):
+    run_block(block, scratch, tmp_path)
+
+
+def run_block(block: dict, scratch: Path, tmp_path: Path) -> None:
+    """Run one block as printed in a fresh folder holding the scratch files; assert it exits 0 (and its AFTER check)."""
     if block["lang"] == "json":
         json.loads(block["code"])
         return

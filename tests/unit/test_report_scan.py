@@ -7,6 +7,7 @@ count of the DP fit's private table in no release file (synthetic table, model d
 from __future__ import annotations
 
 import json
+import os
 import re
 import runpy
 import sys
@@ -86,6 +87,7 @@ def run_stage(root: Path, script: str, *args: str) -> None:
     saved_path, saved_stage, saved_argv = list(sys.path), sys.modules.pop("_stage", None), list(sys.argv)
     sys.argv = [str(root / "pipelines" / script), *args]
     saved_uri, saved_exp = tracking_utils._tracking_uri, fluent._active_experiment_id
+    saved_env = os.environ.get("MLFLOW_TRACKING_URI")  # MLflow's set_tracking_uri also writes this variable
     sys.path.insert(0, str(root / "pipelines"))
     try:
         runpy.run_path(str(root / "pipelines" / script), run_name="__main__")
@@ -95,7 +97,11 @@ def run_stage(root: Path, script: str, *args: str) -> None:
         sys.modules.pop("_stage", None)
         if saved_stage is not None:
             sys.modules["_stage"] = saved_stage
-        tracking_utils.set_tracking_uri(saved_uri)
+        tracking_utils.set_tracking_uri(saved_uri)  # ... so put back the variable the fixture set, after it
+        if saved_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved_env
         fluent._active_experiment_id = saved_exp
 
 
@@ -153,7 +159,8 @@ def test_report_stage_renders_all_formats_from_prepare_evidence(project):
     # the report stage logged its own MLflow run with the three files (asked of the store, wherever it keeps them)
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()], "tags.stage = 'report'")
-    assert len(runs) == 1
+    assert len(runs) == 1, [(r.info.experiment_id, r.data.tags.get("stage")) for r in client.search_runs(
+        [e.experiment_id for e in client.search_experiments()])]
     arts = sorted(Path(a.path).name for a in client.list_artifacts(runs[0].info.run_id, "report"))
     assert arts == ["compliance.html", "compliance.json", "compliance.md"]
 
