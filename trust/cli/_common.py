@@ -75,6 +75,22 @@ def read_schema_file(path: Path, flag: str = "--schema"):
         raise type(e)(f"{flag} '{p}': {e}") from None
 
 
+def read_inputs_npz(p: Path, where: str = "") -> tuple[Any, Any]:
+    """``(X, y or None)`` of an existing .npz holding the inputs ``X`` and, optionally, their labels ``y``;
+    ``where`` (e.g. ``" (--forget)"``) follows the path in the one-line errors."""
+    import numpy as np
+
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            X = z["X"] if "X" in z.files else None
+            y = z["y"] if "y" in z.files else None
+    except (ValueError, OSError, EOFError):
+        raise DataError(f"'{p}'{where} could not be read as an .npz archive; save it with np.savez(path, X=X)") from None
+    if X is None:
+        raise DataError(f"'{p}'{where} has no array 'X'; save it with np.savez(path, X=X)")
+    return X, y
+
+
 def check_schema_for_dp(schema, path: Path) -> None:
     """Public-schema checks a DP fit needs, in CLI terms: category lists declared and not identifier-like,
     a target that cannot become a class of its own. Nothing here reads the private rows: the category-list

@@ -172,8 +172,7 @@ def _load_predictor(model: Path, device: Optional[str]):
 
 def _predict_input(data: str):
     """``(X, y or None)`` of a bundled dataset or an .npz with X (y optional)."""
-    import numpy as np
-
+    from trust.cli._common import read_inputs_npz
     from trust.data import DATASETS, load_array_dataset
 
     if data in DATASETS:
@@ -182,15 +181,7 @@ def _predict_input(data: str):
     p = Path(data)
     if not p.is_file():
         raise DataError(f"file '{p}' does not exist; pass an .npz file with an array X")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            X = z["X"] if "X" in z.files else None
-            y = z["y"] if "y" in z.files else None
-    except (ValueError, OSError, EOFError):
-        raise DataError(f"'{p}' could not be read as an .npz archive; save it with np.savez(path, X=X)") from None
-    if X is None:
-        raise DataError(f"'{p}' has no array 'X'; save it with np.savez(path, X=X)")
-    return X, y
+    return read_inputs_npz(p)
 
 
 @app.command("predict")

@@ -123,21 +123,10 @@ def concept(
 # ------------------------------------------------------------------ laf (issue 13)
 def _npz(path: Path, flag: str) -> tuple[Any, Any]:
     """``(X, y or None)`` of an .npz: the inputs and, if present, their labels (read only for the certificate/LAF+R)."""
-    import numpy as np
-
+    from trust.cli._common import read_inputs_npz
     from trust.data.io import check_input_file
-    from trust.errors import DataError
 
-    p = check_input_file(path, flag=flag)
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            X = z["X"] if "X" in z.files else None
-            y = z["y"] if "y" in z.files else None
-    except (ValueError, OSError, EOFError):
-        raise DataError(f"'{p}' ({flag}) could not be read as an .npz archive; save it with np.savez(path, X=X)") from None
-    if X is None:
-        raise DataError(f"'{p}' ({flag}) has no array 'X'; save the inputs with np.savez(path, X=X)")
-    return X, y
+    return read_inputs_npz(check_input_file(path, flag=flag), f" ({flag})")
 
 
 def _forget_remain(forget: Optional[Path], remain: Optional[Path], data: Optional[Path],
